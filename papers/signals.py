@@ -1,0 +1,8 @@
+"""Signals the papers app sends; the search app listens (papers never imports search)."""
+
+from django.dispatch import Signal
+
+# Sent after commit with ``paper_ids``: papers whose embedded text is new or changed.
+papers_changed = Signal()
+# Sent after commit with ``paper_ids``: papers hidden, unhidden or deleted (index membership).
+papers_visibility_changed = Signal()

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the whole suite on SQLite, then on PostgreSQL (DATABASE_URL_PG, default: the local server).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export HF_HUB_OFFLINE=1 PAPERSCOPE_IGNORE_DOTENV=1
+PG_URL="${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test}"
+
+echo "== tests on SQLite =="
+env -u DATABASE_URL .venv/bin/pytest "$@"
+echo "== tests on PostgreSQL ($PG_URL) =="
+DATABASE_URL="$PG_URL" .venv/bin/pytest "$@"

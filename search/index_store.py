@@ -1,0 +1,285 @@
+"""Immutable, atomically published index builds under INDEX_DIR.
+
+Layout::
+
+    INDEX_DIR/builds/<build_id>/manifest.json  (+ the backend's files)
+    INDEX_DIR/CURRENT                           (the published build id; replaced atomically)
+
+A writer fills a fresh build directory, fsyncs every file and the directory, and only then
+repoints CURRENT with write-temp + fsync + os.replace. A reader verifies the manifest
+(checksums, count, dim, model) before it swaps a build in; a build that fails is refused and
+the previous one keeps serving (invariant 3).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from search.vector_index import BACKENDS, FaissIndex, NumpyIndex
+
+logger = logging.getLogger(__name__)
+
+MANIFEST = "manifest.json"
+CURRENT = "CURRENT"
+FORMAT_VERSION = 1
+
+
+class IndexRefused(Exception):
+    """A build that must not be served (corrupt, truncated, or for another model/dim)."""
+
+
+def index_dir() -> Path:
+    return Path(settings.INDEX_DIR)
+
+
+def builds_dir() -> Path:
+    return index_dir() / "builds"
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old or the new content, never a mix."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def new_build_id() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
+
+
+@dataclass
+class BuildWriter:
+    """Writes one build directory; ``finish`` seals it with its manifest (not yet published)."""
+
+    build_id: str = field(default_factory=new_build_id)
+
+    def __post_init__(self) -> None:
+        builds_dir().mkdir(parents=True, exist_ok=True)
+        # A dot-prefixed staging name: a crashed writer never leaves a loadable build behind.
+        self.staging = builds_dir() / f".staging-{self.build_id}"
+        self.staging.mkdir()
+        self.files: list[str] = []
+
+    @property
+    def final(self) -> Path:
+        return builds_dir() / self.build_id
+
+    def finish(self, *, backend: str, model: str, dim: int, count: int, extra: dict[str, Any]) -> dict[str, Any]:
+        files = {}
+        for name in sorted(self.files):
+            path = self.staging / name
+            with open(path, "rb+") as handle:
+                os.fsync(handle.fileno())
+            files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+        manifest = {
+            "format": FORMAT_VERSION,
+            "build_id": self.build_id,
+            "backend": backend,
+            "model": model,
+            "dim": dim,
+            "count": count,
+            "created": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "files": files,
+            **extra,
+        }
+        manifest["sha256"] = manifest_digest(manifest)
+        write_atomic(self.staging / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True).encode())
+        fsync_dir(self.staging)
+        os.replace(self.staging, self.final)
+        fsync_dir(builds_dir())
+        return manifest
+
+    def abort(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def manifest_digest(manifest: dict[str, Any]) -> str:
+    """One checksum over the files' checksums and the manifest's facts."""
+    facts = {k: v for k, v in manifest.items() if k != "sha256"}
+    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def publish(build_id: str) -> None:
+    """Atomically make ``build_id`` the build every reader serves."""
+    write_atomic(index_dir() / CURRENT, build_id.encode())
+
+
+def current_build_id() -> str | None:
+    try:
+        return (index_dir() / CURRENT).read_text().strip() or None
+    except FileNotFoundError:
+        return None
+
+
+def read_manifest(build_id: str) -> dict[str, Any]:
+    path = builds_dir() / build_id / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise IndexRefused(f"build {build_id}: unreadable manifest ({exc})") from exc
+    if not isinstance(manifest, dict):
+        raise IndexRefused(f"build {build_id}: manifest is not an object")
+    return manifest
+
+
+def verify_build(build_id: str, *, expected_model: str | None = None, expected_dim: int | None = None) -> dict[str, Any]:
+    """Check a build's files against its manifest; raise IndexRefused on any mismatch."""
+    manifest = read_manifest(build_id)
+    directory = builds_dir() / build_id
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexRefused(f"build {build_id}: unknown format {manifest.get('format')!r}")
+    if manifest.get("sha256") != manifest_digest(manifest):
+        raise IndexRefused(f"build {build_id}: manifest checksum mismatch (edited?)")
+    if expected_model is not None and manifest.get("model") != expected_model:
+        raise IndexRefused(f"build {build_id}: model {manifest.get('model')!r}, expected {expected_model!r}")
+    if expected_dim is not None and manifest.get("dim") != expected_dim:
+        raise IndexRefused(f"build {build_id}: dim {manifest.get('dim')}, expected {expected_dim}")
+    for name, facts in manifest.get("files", {}).items():
+        path = directory / name
+        if not path.is_file():
+            raise IndexRefused(f"build {build_id}: missing file {name}")
+        if path.stat().st_size != facts["bytes"]:
+            raise IndexRefused(f"build {build_id}: {name} is {path.stat().st_size} bytes, expected {facts['bytes']}")
+        if sha256_file(path) != facts["sha256"]:
+            raise IndexRefused(f"build {build_id}: {name} checksum mismatch")
+    return manifest
+
+
+@dataclass
+class LoadedIndex:
+    """A verified build, loaded (memory-mapped where the backend allows) for searching."""
+
+    build_id: str
+    manifest: dict[str, Any]
+    vectors: FaissIndex | NumpyIndex
+    loaded_at: float = field(default_factory=time.time)
+
+    @property
+    def count(self) -> int:
+        return len(self.vectors)
+
+
+def load_build(build_id: str, *, expected_model: str | None = None) -> LoadedIndex:
+    manifest = verify_build(build_id, expected_model=expected_model)
+    backend = BACKENDS.get(manifest.get("backend", ""))
+    if backend is None:
+        raise IndexRefused(f"build {build_id}: unknown backend {manifest.get('backend')!r}")
+    try:
+        vectors = backend.load(builds_dir() / build_id)
+    except Exception as exc:  # a library error on a damaged file is a refusal, not a crash
+        raise IndexRefused(f"build {build_id}: cannot load ({exc})") from exc
+    if len(vectors) != manifest.get("count") or vectors.dim != manifest.get("dim"):
+        raise IndexRefused(
+            f"build {build_id}: holds {len(vectors)} x {vectors.dim}, manifest says "
+            f"{manifest.get('count')} x {manifest.get('dim')}"
+        )
+    return LoadedIndex(build_id=build_id, manifest=manifest, vectors=vectors)
+
+
+class IndexReader:
+    """Per-process holder of the current build; checks CURRENT at most once per interval."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: LoadedIndex | None = None
+        self._checked_at = 0.0
+        self._refused: dict[str, str] = {}
+
+    def get(self) -> LoadedIndex | None:
+        now = time.monotonic()
+        if self._loaded is not None and now - self._checked_at < settings.INDEX_RELOAD_INTERVAL:
+            return self._loaded
+        with self._lock:
+            self._checked_at = time.monotonic()
+            build_id = current_build_id()
+            if build_id is None or (self._loaded and self._loaded.build_id == build_id):
+                return self._loaded
+            if build_id in self._refused:
+                return self._loaded
+            try:
+                from search.embedder import model_name
+
+                self._loaded = load_build(build_id, expected_model=model_name())
+                logger.info("serving index build %s (%d vectors)", build_id, self._loaded.count)
+            except IndexRefused as exc:
+                self._refused[build_id] = str(exc)
+                logger.error("refused index build: %s; still serving %s", exc, self._loaded and self._loaded.build_id)
+            return self._loaded
+
+    @property
+    def refused(self) -> dict[str, str]:
+        return dict(self._refused)
+
+    def reset(self) -> None:
+        with self._lock:
+            self._loaded, self._checked_at, self._refused = None, 0.0, {}
+
+
+reader = IndexReader()
+
+
+def current_index() -> LoadedIndex | None:
+    """The build this process serves (None before the first build)."""
+    return reader.get()
+
+
+def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors: np.ndarray, dim: int) -> FaissIndex | NumpyIndex:
+    index = BACKENDS[backend](dim)
+    if len(ids):
+        index.add(ids, vectors)
+    writer.files.extend(index.save(writer.staging))
+    return index
+
+
+def remove_old_builds(*, keep: int = 3, grace_seconds: float = 600.0) -> list[str]:
+    """Delete builds other than the current one and the newest ``keep``, once past the grace period."""
+    current = current_build_id()
+    if not builds_dir().is_dir():
+        return []
+    builds = sorted((p for p in builds_dir().iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    removed = []
+    now = time.time()
+    for path in builds[keep:]:
+        if path.name == current or now - path.stat().st_mtime < grace_seconds:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path.name)
+    return removed

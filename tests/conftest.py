@@ -1,0 +1,81 @@
+"""Shared fixtures. Search tests use the real packaged model; only identical texts are cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.conf import settings
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
+LISTING = DATA_DIR / "hf-papers" / "listing.txt"
+SAMPLE_1K = DATA_DIR / "arxiv-abstracts-115k" / "sample-1k.jsonl"
+
+_vector_cache: dict[str, np.ndarray] = {}
+
+
+@pytest.fixture(autouse=True)
+def _isolated_index(tmp_path: Path, settings: object) -> Iterator[Path]:
+    """Every test gets its own INDEX_DIR and a fresh per-process index reader."""
+    from search.index_store import reader
+
+    index_dir = tmp_path / "index"
+    settings.INDEX_DIR = index_dir  # type: ignore[attr-defined]
+    settings.INDEX_RELOAD_INTERVAL = 0.0  # type: ignore[attr-defined]
+    reader.reset()
+    yield index_dir
+    reader.reset()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cache_identical_texts() -> Iterator[None]:
+    """Encode each distinct text once per test session with the real model (speed only)."""
+    from search import embedder
+
+    real_encode = embedder.encode
+
+    def cached_encode(texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in _vector_cache]
+        if missing:
+            for text, vector in zip(missing, real_encode(missing, batch_size=batch_size), strict=True):
+                _vector_cache[text] = vector
+        if not texts:
+            return real_encode(texts)
+        return np.stack([_vector_cache[t] for t in texts]).astype(np.float32)
+
+    embedder.encode = cached_encode  # type: ignore[assignment]
+    yield
+    embedder.encode = real_encode  # type: ignore[assignment]
+
+
+@pytest.fixture
+def listing_index(db: None) -> list[int]:
+    """The 61-paper Hugging Face listing imported, embedded (in-process tasks) and indexed."""
+    from papers.models import Paper
+    from papers.services import papers_import
+
+    with_commit_hooks = papers_import(source=LISTING, fmt="hfpage", embed=False)
+    assert with_commit_hooks.created == 61
+    from search.services import embeddings_update, index_build
+
+    ids = list(Paper.objects.values_list("pk", flat=True))
+    embeddings_update(paper_ids=ids)
+    index_build()
+    return ids
+
+
+@pytest.fixture
+def paper_factory(db: None):  # type: ignore[no-untyped-def]
+    from papers.models import Paper
+
+    counter = iter(range(1, 10**9))
+
+    def make(**fields: object) -> Paper:
+        n = next(counter)
+        fields.setdefault("title", f"Paper number {n}")
+        fields.setdefault("abstract", f"Abstract of paper number {n}.")
+        return Paper.objects.create(**fields)
+
+    return make

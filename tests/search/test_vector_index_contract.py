@@ -1,0 +1,88 @@
+"""The same contract for both backends (fake vectors are fine here: index mechanics only)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from search.vector_index import BACKENDS
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _filled(backend: str, n: int = 50, dim: int = 8):  # type: ignore[no-untyped-def]
+    rng = np.random.default_rng(0)
+    vectors = _unit(rng.normal(size=(n, dim)))
+    ids = np.arange(1000, 1000 + n, dtype=np.int64) * 7  # ids are primary keys, not positions
+    index = BACKENDS[backend](dim)
+    index.add(ids, vectors)
+    return index, ids, vectors
+
+
+def test_search_returns_primary_keys_best_first(backend: str) -> None:
+    index, ids, vectors = _filled(backend)
+    hits = index.search(vectors[3:4], 5)[0]
+    assert hits[0][0] == ids[3]
+    assert hits[0][1] == pytest.approx(1.0, abs=1e-5)
+    assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+
+
+def test_both_backends_agree(backend: str) -> None:
+    index, _, vectors = _filled(backend)
+    reference, _, _ = _filled("numpy")
+    query = vectors[10:12] * 0.5 + vectors[20:22] * 0.5
+    assert [[i for i, _ in row] for row in index.search(query, 7)] == [
+        [i for i, _ in row] for row in reference.search(query, 7)
+    ]
+
+
+def test_removed_ids_never_come_back(backend: str) -> None:
+    index, ids, vectors = _filled(backend)
+    assert index.remove(ids[:10]) == 10
+    assert len(index) == 40
+    found = {i for i, _ in index.search(vectors[:10], 50)[0]}
+    assert not found & set(ids[:10].tolist())
+
+
+def test_adding_an_existing_id_replaces_its_vector(backend: str) -> None:
+    index, ids, vectors = _filled(backend)
+    index.add(ids[:1], vectors[5:6])
+    assert len(index) == 50
+    top_two = {i for i, _ in index.search(vectors[5:6], 2)[0]}
+    assert top_two == {ids[0], ids[5]}
+
+
+def test_subset_search_only_returns_the_subset_and_fills_k(backend: str) -> None:
+    index, ids, vectors = _filled(backend)
+    subset = ids[::10]
+    hits = index.search(vectors[:1], 10, subset=subset)[0]
+    assert {i for i, _ in hits} == set(subset.tolist())
+
+
+def test_k_larger_than_the_index_drops_missing_hits(backend: str) -> None:
+    index, ids, vectors = _filled(backend, n=3)
+    hits = index.search(vectors[:1], 10)[0]
+    assert len(hits) == 3 and all(i != -1 for i, _ in hits)
+
+
+def test_save_and_load_round_trip(backend: str, tmp_path: Path) -> None:
+    index, ids, vectors = _filled(backend)
+    index.save(tmp_path)
+    loaded = BACKENDS[backend].load(tmp_path)
+    assert len(loaded) == 50
+    assert sorted(loaded.ids().tolist()) == sorted(ids.tolist())
+    assert loaded.search(vectors[7:8], 3) == index.search(vectors[7:8], 3)
+
+
+def test_an_empty_index_returns_no_hits(backend: str) -> None:
+    index = BACKENDS[backend](8)
+    assert index.search(np.ones((1, 8), dtype=np.float32), 5) == [[]]
