@@ -21,11 +21,38 @@ from search.models import PaperEmbedding
 MAX_RESULTS = 1000  # deepest rank a reader can page to
 
 
+@dataclass(frozen=True)
+class SearchFilters:
+    """Facet filters applied exactly (against the database), never silently shortening pages."""
+
+    year_from: int | None = None
+    year_to: int | None = None
+    categories: tuple[str, ...] = ()
+    author: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.year_from or self.year_to or self.categories or self.author)
+
+
+@dataclass
+class Explanation:
+    """Why a hit matched: contributions, highlighted text (safe HTML), closest sentence."""
+
+    dense: float | None = None
+    keyword: float | None = None
+    matched_terms: list[str] = field(default_factory=list)
+    title_html: str = ""
+    abstract_html: str = ""
+    best_sentence: str = ""
+    summary: str = ""
+
+
 @dataclass
 class Hit:
     paper: Paper
     score: float
     rank: int
+    explanation: Explanation | None = None
 
 
 @dataclass
@@ -76,8 +103,22 @@ def _ranked_visible(query_vector: np.ndarray, *, exclude: set[int] | None = None
     return [(pk, score) for pk, score in hits if pk in visible and pk not in (exclude or set())][:limit]
 
 
-def semantic_search(*, query: str, page: int = 1, page_size: int | None = None) -> SearchPage:
-    """Rank visible papers by cosine similarity of "title. abstract" to the query."""
+def semantic_search(
+    *,
+    query: str,
+    page: int = 1,
+    page_size: int | None = None,
+    mode: str = "hybrid",
+    weight: float | None = None,
+    filters: SearchFilters | None = None,
+    sort: str = "relevance",
+) -> SearchPage:
+    """Rank visible papers for a query.
+
+    mode: "dense" | "keyword" | "hybrid"; weight: share of the dense side in hybrid fusion
+    (0 = keyword order, 1 = dense order); filters: facets; sort: "relevance" | "newest".
+    (Until hybrid ranking lands, every mode ranks by dense similarity.)
+    """
     started = time.perf_counter()
     page_size = page_size or settings.SEARCH_PAGE_SIZE
     query = query.strip()
@@ -95,7 +136,7 @@ def semantic_search(*, query: str, page: int = 1, page_size: int | None = None) 
     return result
 
 
-def related_papers(*, paper: Paper, k: int | None = None) -> list[Hit]:
+def related_papers(*, paper: Paper, k: int | None = None, filters: SearchFilters | None = None, sort: str = "similarity") -> list[Hit]:
     """The k nearest visible papers to this paper's stored vector (never the paper itself)."""
     k = k or settings.RELATED_COUNT
     stored = PaperEmbedding.objects.filter(paper=paper, model=embedder.model_name()).first()
@@ -105,6 +146,6 @@ def related_papers(*, paper: Paper, k: int | None = None) -> list[Hit]:
     return _page_of(ranked or [], 1, k)
 
 
-def similar_to_text(*, text: str, k: int | None = None) -> SearchPage:
+def similar_to_text(*, text: str, k: int | None = None, filters: SearchFilters | None = None) -> SearchPage:
     """Papers most like a pasted text (an abstract, a draft): dense similarity only."""
-    return semantic_search(query=text, page=1, page_size=k or settings.RELATED_COUNT)
+    return semantic_search(query=text, page=1, page_size=k or settings.RELATED_COUNT, mode="dense", filters=filters)
