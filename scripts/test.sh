@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 export HF_HUB_OFFLINE=1 PAPERSCOPE_IGNORE_DOTENV=1
 PG_URL="${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test}"
 
+./scripts/ensure-test-services.sh
+
 echo "== tests on SQLite =="
 env -u DATABASE_URL .venv/bin/pytest "$@"
 echo "== tests on PostgreSQL ($PG_URL) =="

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Makes sure what the test suite talks to is there: PostgreSQL and Redis on loopback, and
+# Debian's Chromium for the browser tests. Starts or installs only what is missing.
+set -euo pipefail
+
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "starting PostgreSQL"
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+fi
+for _ in $(seq 1 30); do
+  pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && break
+  sleep 1
+done
+pg_isready -h 127.0.0.1 -p 5432
+redis-cli -h 127.0.0.1 ping
+
+# Browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "installing Debian's chromium"
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+fi
