@@ -24,13 +24,24 @@ if (BASE_DIR / ".env").is_file() and not env.bool("PAPERSCOPE_IGNORE_DOTENV", de
     environ.Env.read_env(BASE_DIR / ".env")
 
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env.str("SECRET_KEY", default="")
-if not SECRET_KEY:
-    if not DEBUG and env.bool("PAPERSCOPE_REQUIRE_SECRET_KEY", default=False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    # Local use only: a fixed development key, never valid with a public host (see below).
-    SECRET_KEY = "paperscope-insecure-development-key-change-me-in-production-0123456789"
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+# PUBLIC: some host name other people can reach ("*" included). It switches on the production
+# defaults below (HTTPS redirect, HSTS, secure cookies, JSON logs) and forbids DEBUG.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1", "testserver"})
+PUBLIC = any(host not in LOCAL_HOSTS for host in ALLOWED_HOSTS)
+if DEBUG and PUBLIC:
+    raise ImproperlyConfigured(
+        f"DEBUG=True with public ALLOWED_HOSTS {ALLOWED_HOSTS}: debug pages leak settings and source. "
+        "Turn DEBUG off, or serve only localhost."
+    )
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if PUBLIC and SECRET_KEY.startswith("change-me"):
+    raise ImproperlyConfigured("SECRET_KEY is still the .env.example placeholder: generate one (docs/readme/production.md)")
+if not SECRET_KEY:
+    if not DEBUG and (PUBLIC or env.bool("PAPERSCOPE_REQUIRE_SECRET_KEY", default=False)):
+        raise ImproperlyConfigured("SECRET_KEY must be set when ALLOWED_HOSTS names a public host")
+    # Local use only: a fixed development key, never valid with a public host (see above).
+    SECRET_KEY = "paperscope-insecure-development-key-change-me-in-production-0123456789"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -41,13 +52,19 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_htmx",
+    "ninja",  # its templates and static files: /api/docs loads Swagger UI locally, never from a CDN
     "papers",
     "search",
 ]
 
 MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",  # first: every later log line carries the request id
+    "config.middleware.HealthCheckMiddleware",  # probes skip host checks and the HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "config.middleware.RateLimitMiddleware",  # after WhiteNoise: static files never count
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -103,6 +120,13 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Hashed, pre-compressed names with far-future caching need `collectstatic` first (the Docker
+# image runs it at build time and sets STATICFILES_MANIFEST=1); off, files are served as-is.
+if env.bool("STATICFILES_MANIFEST", default=False):
+    STORAGES = {
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    }
 
 # --- Paperscope -------------------------------------------------------------------------
 def _default_model_path() -> str:
@@ -124,11 +148,34 @@ EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=64)
 # Papers per embed task: big enough to amortise model calls, small enough to retry cheaply.
 EMBED_TASK_BATCH = env.int("EMBED_TASK_BATCH", default=256)
 EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)  # 0: torch's default
+# torch | onnx | openvino. Exported backends run a copy of the same weights exported locally
+# on first use (cached in EMBEDDING_CACHE_DIR); docs/benchmarks.md has the speed/fidelity numbers.
+EMBEDDING_BACKEND = env.str("EMBEDDING_BACKEND", default="openvino")
+if EMBEDDING_BACKEND not in ("torch", "onnx", "openvino"):
+    raise ImproperlyConfigured(f"EMBEDDING_BACKEND must be torch, onnx or openvino, not {EMBEDDING_BACKEND!r}")
+EMBEDDING_CACHE_DIR = Path(env.str("EMBEDDING_CACHE_DIR", default=str(VAR_DIR / "models")))
 SEARCH_PAGE_SIZE = env.int("SEARCH_PAGE_SIZE", default=10)
 SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=20_000)
 RELATED_COUNT = env.int("RELATED_COUNT", default=10)
+# Hybrid ranking (issue 4; defaults tuned on SciFact's train split, see docs/benchmarks.md).
+# SEARCH_HYBRID_WEIGHT is the dense share: 0 = keyword (BM25) order, 1 = dense order.
+SEARCH_HYBRID_WEIGHT = env.float("SEARCH_HYBRID_WEIGHT", default=0.5)
+SEARCH_FUSION = env.str("SEARCH_FUSION", default="zscore")  # zscore | minmax | rrf
+SEARCH_FUSION_DEPTH = env.int("SEARCH_FUSION_DEPTH", default=100)  # each side's top-N used to normalise
+SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
+SEARCH_BM25_K1 = env.float("SEARCH_BM25_K1", default=1.2)
+SEARCH_BM25_B = env.float("SEARCH_BM25_B", default=0.75)
+# A filter matching at most this many papers is searched exactly within them; above, over-fetch.
+SEARCH_FILTER_EXACT_MAX = env.int("SEARCH_FILTER_EXACT_MAX", default=50_000)
+# sort=newest orders the most relevant N matches by date.
+SEARCH_NEWEST_POOL = env.int("SEARCH_NEWEST_POOL", default=100)
 # How often (seconds) a web process checks whether a newer index build was published.
 INDEX_RELOAD_INTERVAL = env.float("INDEX_RELOAD_INTERVAL", default=1.0)
+# Curation (issue 6): duplicate review queue thresholds and admin uploads.
+DUPLICATE_COSINE_THRESHOLD = env.float("DUPLICATE_COSINE_THRESHOLD", default=0.97)
+DUPLICATE_TITLE_RATIO = env.float("DUPLICATE_TITLE_RATIO", default=0.93)
+IMPORT_UPLOAD_MAX_MB = env.int("IMPORT_UPLOAD_MAX_MB", default=64)  # larger files: import_papers
+IMPORT_JOB_MAX_ERRORS = env.int("IMPORT_JOB_MAX_ERRORS", default=1000)  # rejected lines kept per job
 
 # --- Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -148,11 +195,103 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 # Longer than the hard time limit, so Redis never redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task cut off by a lost broker connection is redelivered anyway (acks_late): stop it.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Beat keeps its schedule in memory (the default shelve file is a pickle: invariant 6).
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 
+# --- Pipeline (issue 3): builds, reconcile, worker threads -------------------------------
+# Build requests within this many seconds share one build (a burst of imports: a few builds).
+BUILD_DEBOUNCE_SECONDS = env.float("BUILD_DEBOUNCE_SECONDS", default=10.0)
+# The Redis builder lock expires this long after its holder stops renewing it (a killed builder).
+BUILD_LOCK_TTL = env.int("BUILD_LOCK_TTL", default=60)
+# An incremental build changing more than this share of the index rebuilds it from scratch.
+INDEX_FULL_REBUILD_RATIO = env.float("INDEX_FULL_REBUILD_RATIO", default=0.5)
+# Superseded builds are deleted once older than the grace period (web processes may still read them).
+INDEX_KEEP_BUILDS = env.int("INDEX_KEEP_BUILDS", default=3)
+INDEX_BUILD_GRACE_SECONDS = env.float("INDEX_BUILD_GRACE_SECONDS", default=600.0)
+# celery beat runs the reconcile task this often; it leaves papers changed less than
+# RECONCILE_MIN_AGE seconds ago to the tasks already queued for them.
+RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=300.0)
+RECONCILE_MIN_AGE = env.float("RECONCILE_MIN_AGE", default=120.0)
+# A paper that failed this many times is left alone by reconcile (index_status lists it).
+EMBED_MAX_ATTEMPTS = env.int("EMBED_MAX_ATTEMPTS", default=5)
+# torch/OpenVINO/FAISS/OpenMP threads per worker process; 0: cores // worker processes.
+WORKER_THREADS = env.int("WORKER_THREADS", default=0)
+
+# --- Production hardening (issue 8; every knob is listed in .env.example) ----------------
+from csp.constants import NONE, SELF  # noqa: E402 - grouped with the policy it builds
+
+# HTTPS: on by default for a public host. Behind a TLS-terminating proxy set
+# SECURE_PROXY_SSL_HEADER=true, and make sure that proxy overwrites X-Forwarded-Proto.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PUBLIC)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("SECURE_PROXY_SSL_HEADER", default=False) else None
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if PUBLIC else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PUBLIC)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=PUBLIC)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content Security Policy (django-csp): everything from this origin, nothing inline, no plugins,
+# no framing. Pages, admin and /api/docs load only local files (no CDN).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Cache: Redis when configured, so every web process shares rate-limit counters.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": env.str("REDIS_CACHE_URL", default=REDIS_URL),
+            "KEY_PREFIX": "paperscope",
+            # Short timeouts: a slow Redis must not stall requests (the limiter then fails open).
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Rate limits per client IP ("count/period", period s|m|h|d), answered with 429 + Retry-After.
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_SEARCH = env.str("RATELIMIT_SEARCH", default="120/m")  # /search, /similar, feeds
+RATELIMIT_API = env.str("RATELIMIT_API", default="120/m")  # /api/* except the spec and docs
+RATELIMIT_ADMIN_LOGIN = env.str("RATELIMIT_ADMIN_LOGIN", default="5/m")  # POSTs to the admin login
+RATELIMIT_IP_META_KEY = "config.middleware.client_ip"
+# How many proxies append to X-Forwarded-For in front of gunicorn (0: trust REMOTE_ADDR only).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# /readyz fails when vectors stored more than this many seconds ago are still not in the
+# serving index (0: never). Generous: a stale index beats no search at all.
+INDEX_MAX_LAG = env.int("INDEX_MAX_LAG", default=3600)
+
+# Logs: one JSON object per line with the request id (LOG_FORMAT=text for people at a terminal).
+LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PUBLIC else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "config.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "config.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }

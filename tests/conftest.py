@@ -29,6 +29,12 @@ def _isolated_index(tmp_path: Path, settings: object) -> Iterator[Path]:
     reader.reset()
 
 
+@pytest.fixture(autouse=True)
+def _no_rate_limits(settings: object) -> None:
+    """One test client makes many requests from one IP; tests/prod/ turns the limits back on."""
+    settings.RATELIMIT_ENABLE = False  # type: ignore[attr-defined]
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _cache_identical_texts() -> Iterator[None]:
     """Encode each distinct text once per test session with the real model (speed only)."""
@@ -79,3 +85,28 @@ def paper_factory(db: None):  # type: ignore[no-untyped-def]
         return Paper.objects.create(**fields)
 
     return make
+
+
+# Real arXiv papers (from the 1k sample of the 115k corpus) with authors, categories and dates in 2025
+# and 2026, added to the listing so that filters, sorting and BibTeX have something to act on.
+READER_ARXIV_IDS = ("2503.19523", "2504.00891", "2505.17352", "2509.24159", "2602.06795", "2606.30116")
+
+
+@pytest.fixture
+def reader_collection(listing_index: list[int], tmp_path: Path) -> dict[str, int]:
+    """The listing plus six dated arXiv papers, all indexed; maps arXiv id -> paper id."""
+    import json
+
+    from papers.models import Paper
+    from papers.services import papers_import
+    from search.services import embeddings_update, index_build
+
+    lines = [line for line in SAMPLE_1K.read_text().splitlines() if json.loads(line)["id"] in READER_ARXIV_IDS]
+    assert len(lines) == len(READER_ARXIV_IDS)
+    source = tmp_path / "reader-papers.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    assert papers_import(source=source, fmt="jsonl", embed=False).created == len(READER_ARXIV_IDS)
+    by_arxiv = dict(Paper.objects.filter(arxiv_id__in=READER_ARXIV_IDS).values_list("arxiv_id", "pk"))
+    embeddings_update(paper_ids=list(by_arxiv.values()))
+    index_build()
+    return by_arxiv

@@ -1,0 +1,104 @@
+"""gunicorn settings for Paperscope: `gunicorn -c config/gunicorn.conf.py config.wsgi`.
+
+The master imports Django once (preload_app) so workers share its memory, but it never loads
+the embedding model or the index: torch's and OpenMP's thread pools do not survive a fork,
+and a model loaded in the master would hang or crash the workers. Each worker loads its own
+model and maps the index after the fork (post_worker_init), before it takes traffic.
+Every value can be overridden from the environment (names below) or the command line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+bind = os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")  # noqa: S104 - inside a container
+# Query embedding is CPU-bound: one worker per core; threads overlap DB and I/O waits.
+workers = int(os.environ.get("WEB_CONCURRENCY", max(1, _cpus())))
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+worker_class = "gthread"
+preload_app = True
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
+keepalive = 5
+# Recycling a worker reloads the model (seconds of CPU): off unless memory creeps.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = max_requests // 10
+# Heartbeat files on tmpfs: a container's overlay disk can stall the heartbeat and get
+# healthy workers killed (gunicorn's Docker advice).
+worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 - gunicorn's own heartbeat
+# Which proxies may set X-Forwarded-Proto / -For for gunicorn itself (Django has its own settings).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# No runtime control socket: nothing here needs it, and a non-root container has no $HOME for it.
+control_socket_disable = True
+limit_request_line = 8190
+limit_request_fields = 100
+# Django's RequestIdMiddleware writes the access log (JSON, with the request id).
+accesslog = None
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+# gunicorn's own lines (worker boot, timeouts) in the same JSON shape as the application's.
+logconfig_dict: dict[str, Any] = (
+    {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "config.logs.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False},
+        },
+    }
+    if os.environ.get("LOG_FORMAT", "json") == "json"
+    else {}
+)
+
+
+def threads_per_worker() -> int:
+    """Intra-op threads per worker so that all workers together use each core once."""
+    explicit = os.environ.get("EMBEDDING_THREADS", "")
+    if explicit.isdigit() and int(explicit) > 0:
+        return int(explicit)
+    return max(1, _cpus() // max(1, workers))
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    # Before torch or faiss is first imported in this worker, so their pools start this size.
+    n = str(threads_per_worker())
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = n
+    os.environ["EMBEDDING_THREADS"] = n
+
+
+def post_worker_init(worker: Any) -> None:
+    # Load the model and map the index now, so the first search is not the slow one.
+    if os.environ.get("GUNICORN_WARM", "1") != "1":
+        return
+    from django.conf import settings
+
+    from search.embedder import encode_query
+    from search.index_store import current_index
+
+    settings.EMBEDDING_THREADS = threads_per_worker()
+    try:
+        encode_query("warm up")
+        index = current_index()
+    except Exception:  # a missing model or index shows in /readyz; the worker still serves pages
+        worker.log.exception("worker %s: warm-up failed", worker.pid)
+        return
+    import sys
+
+    torch = sys.modules.get("torch")  # absent when EMBEDDING_BACKEND is not torch
+    worker.log.info(
+        "worker %s ready: model loaded, torch threads %s, index %s",
+        worker.pid,
+        torch.get_num_threads() if torch else "-",
+        index.build_id if index else "none yet",
+    )
