@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
@@ -93,3 +94,128 @@ class Paper(models.Model):
     @property
     def doi_url(self) -> str:
         return f"https://doi.org/{self.doi}" if self.doi else ""
+
+
+# --- Curation (admin) -------------------------------------------------------------------
+
+
+class DuplicateCandidate(models.Model):
+    """A pair of papers that may be the same work, waiting for a curator's decision.
+
+    The pair is stored once with ``paper_a.pk < paper_b.pk``; a dismissed pair stays as a
+    record so that no later scan proposes it again.
+    """
+
+    class Reason(models.TextChoices):
+        ARXIV_ID = "arxiv_id", "same arXiv id"
+        DOI = "doi", "same DOI"
+        TITLE = "title", "near-identical title"
+        EMBEDDING = "embedding", "near-identical embedding"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "open"
+        DISMISSED = "dismissed", "dismissed"
+        MERGED = "merged", "merged"
+
+    paper_a = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
+    paper_b = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    detail = models.CharField(max_length=300, blank=True)
+    score = models.FloatField(default=1.0)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.OPEN, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
+    decided = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "duplicate candidate"
+        ordering = ["status", "-score", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper_a", "paper_b"], name="one_candidate_per_pair"),
+            models.CheckConstraint(condition=models.Q(paper_a__lt=models.F("paper_b")), name="candidate_pair_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.paper_a_id} / #{self.paper_b_id} ({self.get_reason_display()})"
+
+
+class RelatedLink(models.Model):
+    """A curator's correction of a paper's related list: pin a paper first, or suppress one."""
+
+    class Kind(models.TextChoices):
+        PIN = "pin", "pin (shown first)"
+        SUPPRESS = "suppress", "suppress (never shown)"
+
+    paper = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="related_links")
+    related = models.ForeignKey(Paper, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.PIN)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order of pinned papers (lowest first).")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "curated related link"
+        ordering = ["kind", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["paper", "related"], name="one_link_per_related_paper"),
+            models.CheckConstraint(condition=~models.Q(paper=models.F("related")), name="link_not_to_itself"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: #{self.related_id}"
+
+
+class ImportJob(models.Model):
+    """An import uploaded through the admin and run in the background.
+
+    The upload is kept in the database (not on a local disk) so a Celery worker on another
+    machine can read it; it is dropped once the job has finished.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        RUNNING = "running"
+        DONE = "done"
+        FAILED = "failed"
+
+    name = models.CharField(max_length=255)
+    format = models.CharField(max_length=20, default="auto")
+    size = models.PositiveBigIntegerField(default=0)
+    data = models.BinaryField(editable=False, default=b"")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    bytes_read = models.PositiveBigIntegerField(default=0)
+    created_count = models.PositiveIntegerField("created", default=0)
+    updated_count = models.PositiveIntegerField("updated", default=0)
+    unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    error_count = models.PositiveIntegerField("rejected", default=0)
+    # [{"source": "file:line", "reason": "..."}], the first IMPORT_JOB_MAX_ERRORS of error_count.
+    errors = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "import"
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+    @property
+    def finished_running(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def progress_percent(self) -> int:
+        if self.status == self.Status.DONE:
+            return 100
+        return min(99, int(100 * self.bytes_read / self.size)) if self.size else 0
+
+    @property
+    def imported_count(self) -> int:
+        return self.created_count + self.updated_count + self.unchanged_count

@@ -6,3 +6,6 @@ from django.dispatch import Signal
 papers_changed = Signal()
 # Sent after commit with ``paper_ids``: papers hidden, unhidden or deleted (index membership).
 papers_visibility_changed = Signal()
+# Sent inside the merge transaction (not on commit) with ``paper_ids`` (the papers merged
+# away) and ``into_id``: the search app drops their vectors in the same transaction.
+papers_merged = Signal()

@@ -8,10 +8,11 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self) -> None:
-        from papers.signals import papers_changed, papers_visibility_changed
+        from papers.signals import papers_changed, papers_merged, papers_visibility_changed
 
         papers_changed.connect(_on_papers_changed, dispatch_uid="search.embed_changed")
         papers_visibility_changed.connect(_on_visibility_changed, dispatch_uid="search.visibility")
+        papers_merged.connect(_on_papers_merged, dispatch_uid="search.merged")  # issue 6
 
 
 def _on_papers_changed(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
@@ -25,3 +26,12 @@ def _on_visibility_changed(sender: Any, paper_ids: list[int], **kwargs: Any) -> 
     from search.tasks import request_index_build
 
     request_index_build()
+
+
+def _on_papers_merged(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
+    # Issue 6 (admin merge): sent inside the merge transaction, so a merged-away paper never
+    # keeps a vector of its own; the kept paper is re-embedded if its text changed.
+    from search.models import EmbeddingFailure, PaperEmbedding
+
+    PaperEmbedding.objects.filter(paper_id__in=paper_ids).delete()
+    EmbeddingFailure.objects.filter(paper_id__in=paper_ids).delete()
