@@ -1,43 +1,114 @@
-"""Server-rendered pages: home, search, paper. Thin: parse input, call a query, render."""
+"""Server-rendered pages: home, search, paper, BibTeX, similar. Thin: parse input, call a query, render.
+
+Each page works as a plain form without JavaScript; with htmx (django-htmx) the same views
+return only the part of the page that changes.
+"""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
 
-from papers.selectors import featured_papers, paper_get, recent_papers
-from search.queries import related_papers, semantic_search
+from papers.bibtex import citation_key, paper_bibtex
+from papers.models import Paper
+from papers.selectors import featured_papers, merged_target, paper_get, recent_papers
+from search.forms import SIMILAR_COUNT, RelatedForm, SearchForm, SimilarForm
+from search.queries import related_papers, semantic_search, similar_to_text
+
+# The text a "papers like this one" search starts from: about what the model reads of it.
+LIKE_THIS_CHARS = 1000
 
 
-def _page_number(request: HttpRequest) -> int:
-    try:
-        return max(1, min(int(request.GET.get("page", "1")), 1000))
-    except ValueError:
-        return 1
+def _partial(request: HttpRequest) -> bool:
+    """True for an htmx request that swaps one region (not a boosted whole-page load)."""
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.boosted  # type: ignore[union-attr]
+
+
+def _visible_paper(paper_id: int) -> Paper:
+    paper = paper_get(paper_id=paper_id)
+    if paper is None:  # missing, hidden and merged papers all look the same from outside
+        raise Http404("No such paper")
+    return paper
 
 
 def home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "search/home.html",
-        {"recent": recent_papers(limit=20), "featured": featured_papers()},
+        {"recent": recent_papers(limit=20), "featured": featured_papers(), "form": SearchForm()},
     )
 
 
 def search(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
-    error = ""
-    if len(query) > settings.SEARCH_MAX_QUERY_CHARS:
-        error = f"Your query is {len(query):,} characters long; the limit is {settings.SEARCH_MAX_QUERY_CHARS:,}."
-        query = ""
-    results = semantic_search(query=query, page=_page_number(request)) if query else None
-    status = 400 if error else 200
-    return render(request, "search/search.html", {"query": query, "results": results, "error": error}, status=status)
+    form = SearchForm(request.GET)
+    context: dict[str, object] = {"form": form, "query": "", "results": None, "error": ""}
+    status = 200
+    if not form.is_valid():
+        context["error"], status = form.error_message(), 400
+    else:
+        context["query"] = form.cleaned_data["q"]
+        context["has_filters"] = bool(form.filters())
+        if context["query"]:
+            try:
+                context["results"] = semantic_search(**form.search_kwargs())  # type: ignore[arg-type]
+            except ValueError as exc:
+                context["error"], status = str(exc), 400
+    template = "search/_results.html" if _partial(request) else "search/search.html"
+    return render(request, template, context, status=status)
 
 
 def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
-    paper = paper_get(paper_id=paper_id)
-    if paper is None:
-        raise Http404("No such paper")
-    return render(request, "search/paper.html", {"paper": paper, "related": related_papers(paper=paper)})
+    # Issue 6 (curation): a paper a curator merged into another redirects there for good.
+    if (kept := merged_target(paper_id=paper_id)) is not None:
+        query = request.META.get("QUERY_STRING", "")
+        return HttpResponsePermanentRedirect(kept.get_absolute_url() + (f"?{query}" if query else ""))
+    paper = _visible_paper(paper_id)
+    form = RelatedForm(request.GET)
+    related, error, status = [], "", 200
+    if form.is_valid():
+        related = related_papers(paper=paper, filters=form.filters(), sort=form.cleaned_data["sort"] or "similarity")
+    else:
+        error, status = form.error_message(), 400
+    context = {
+        "paper": paper,
+        "related": related,
+        "form": form,
+        "error": error,
+        "bibtex": paper_bibtex(paper=paper),
+        "like_this_query": paper.embedding_text[:LIKE_THIS_CHARS].rsplit(" ", 1)[0]
+        if len(paper.embedding_text) > LIKE_THIS_CHARS
+        else paper.embedding_text,
+    }
+    template = "search/_related.html" if _partial(request) else "search/paper.html"
+    return render(request, template, context, status=status)
+
+
+def paper_bibtex_download(request: HttpRequest, paper_id: int) -> HttpResponse:
+    paper = _visible_paper(paper_id)
+    response = HttpResponse(paper_bibtex(paper=paper), content_type="application/x-bibtex; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{citation_key(paper)}.bib"'
+    return response
+
+
+@require_http_methods(["GET", "POST"])
+def similar(request: HttpRequest) -> HttpResponse:
+    """Papers like a pasted text (POST: abstracts are too long for a URL) or an arXiv id (GET works too)."""
+    data = request.POST if request.method == "POST" else request.GET
+    context: dict[str, object] = {"form": SimilarForm(), "submitted": False}
+    status = 200
+    if "text" in data:
+        form = SimilarForm(data)
+        context.update(form=form, submitted=True)
+        if not form.is_valid():
+            context["error"], status = form.error_message(), 400
+        elif form.paper is not None:
+            context["source_paper"] = form.paper
+            context["hits"] = related_papers(paper=form.paper, k=SIMILAR_COUNT, filters=form.filters())
+        else:
+            found = similar_to_text(text=form.cleaned_data["text"], k=SIMILAR_COUNT, filters=form.filters())
+            context.update(hits=found.hits, truncated=found.truncated, index_ready=found.index_ready)
+    template = "search/_similar_results.html" if _partial(request) else "search/similar.html"
+    return render(request, template, context, status=status)
+
