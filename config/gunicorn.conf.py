@@ -97,8 +97,10 @@ def post_worker_init(worker: Any) -> None:
 
     torch = sys.modules.get("torch")  # absent when EMBEDDING_BACKEND is not torch
     worker.log.info(
-        "worker %s ready: model loaded, torch threads %s, index %s",
+        "worker %s ready: %s model loaded, %s threads (torch %s), index %s",
         worker.pid,
-        torch.get_num_threads() if torch else "-",
+        settings.EMBEDDING_BACKEND,
+        settings.EMBEDDING_THREADS,
+        torch.get_num_threads() if torch else "not loaded",
         index.build_id if index else "none yet",
     )
