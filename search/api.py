@@ -58,11 +58,14 @@ class ExplanationOut(Schema):
     best_sentence: str = Field("", description="The abstract sentence closest to the query.")
     title_html: str = Field("", description="Title with matched terms in <mark> (escaped HTML).")
     abstract_html: str = Field("", description="Abstract with matched terms in <mark> (escaped HTML).")
+    dense_part: float | None = Field(None, description="What meaning added to the fused score (hybrid).")
+    keyword_part: float | None = Field(None, description="What keywords added to the fused score (hybrid).")
 
 
 class PaperItemOut(Schema):
     id: int
     title: str
+    abstract: str
     authors: list[str]
     published: dt.date | None
     categories: list[str]
@@ -161,6 +164,7 @@ def _item(request: HttpRequest, hit: Hit) -> dict[str, object]:
     return {
         "id": paper.pk,
         "title": paper.title,
+        "abstract": paper.abstract,
         "authors": paper.authors,
         "published": paper.published,
         "categories": paper.categories,
