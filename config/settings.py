@@ -173,6 +173,17 @@ SEARCH_FILTER_EXACT_MAX = env.int("SEARCH_FILTER_EXACT_MAX", default=50_000)
 SEARCH_NEWEST_POOL = env.int("SEARCH_NEWEST_POOL", default=100)
 # How often (seconds) a web process checks whether a newer index build was published.
 INDEX_RELOAD_INTERVAL = env.float("INDEX_RELOAD_INTERVAL", default=1.0)
+# Vector index structure: auto = exact flat up to INDEX_AUTO_EXACT_MAX papers, IVF above
+# (docs/benchmarks.md, "Speed at scale", has the latency/recall numbers behind these defaults).
+INDEX_KIND = env.str("INDEX_KIND", default="auto")
+if INDEX_KIND not in ("auto", "flat", "ivf", "hnsw"):
+    raise ImproperlyConfigured(f"INDEX_KIND must be auto, flat, ivf or hnsw, not {INDEX_KIND!r}")
+INDEX_AUTO_EXACT_MAX = env.int("INDEX_AUTO_EXACT_MAX", default=200_000)
+INDEX_IVF_NLIST = env.int("INDEX_IVF_NLIST", default=0)  # 0: ~4 sqrt(n), chosen at build time
+INDEX_IVF_NPROBE = env.int("INDEX_IVF_NPROBE", default=32)
+INDEX_HNSW_M = env.int("INDEX_HNSW_M", default=32)
+INDEX_HNSW_EF_CONSTRUCTION = env.int("INDEX_HNSW_EF_CONSTRUCTION", default=80)
+INDEX_HNSW_EF_SEARCH = env.int("INDEX_HNSW_EF_SEARCH", default=128)
 # Curation (issue 6): duplicate review queue thresholds and admin uploads.
 DUPLICATE_COSINE_THRESHOLD = env.float("DUPLICATE_COSINE_THRESHOLD", default=0.97)
 DUPLICATE_TITLE_RATIO = env.float("DUPLICATE_TITLE_RATIO", default=0.93)

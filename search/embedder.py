@@ -1,44 +1,86 @@
-"""Sentence-transformer embedding: the model loads lazily, once per process, after any fork."""
+"""Sentence-transformer embedding with selectable backends; loaded lazily, once per process, after any fork.
+
+Backends (setting ``EMBEDDING_BACKEND``):
+
+- ``torch``: sentence-transformers itself (the reference, fp32).
+- ``onnx``: the same weights exported locally to ONNX with ``torch.onnx`` and run by onnxruntime.
+- ``openvino``: that ONNX file converted to OpenVINO IR (fp32 weights) and run by OpenVINO.
+
+The exported files are produced from the local model on first use and cached under
+``EMBEDDING_CACHE_DIR`` (nothing is downloaded: invariant 7). Exported backends tokenise with the
+model's own ``tokenizer.json`` (the fast tokenizer sentence-transformers uses), truncate at the
+model's ``max_seq_length``, mean-pool over the attention mask and L2-normalise, exactly as the
+model's sentence-transformers config says, so vectors match torch's to cosine >= 0.9999
+(``manage.py bench_speed`` measures it). Web processes on an exported backend never import torch.
+"""
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import json
 import os
+import shutil
+import tempfile
 import threading
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 from django.conf import settings
 
-if TYPE_CHECKING:
-    from sentence_transformers import SentenceTransformer
+EMBEDDING_BACKENDS = ("torch", "onnx", "openvino")
+# Bump when the export recipe changes, so stale cached exports are never reused.
+EXPORT_VERSION = 1
+ONNX_OPSET = 17
+_INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+
+
+class Encoder(Protocol):
+    """What every backend offers (the subset of SentenceTransformer the app uses)."""
+
+    backend: str
+    max_seq_length: int
+
+    def encode(self, sentences: list[str], *, batch_size: int = 32, **kwargs: Any) -> np.ndarray: ...
+
+    def get_sentence_embedding_dimension(self) -> int: ...
+
+    def token_count(self, text: str) -> int: ...
+
 
 _lock = threading.Lock()
-_model: SentenceTransformer | None = None
+_models: dict[str, Encoder] = {}
 _model_pid: int | None = None
 
 
-def get_model() -> SentenceTransformer:
-    """Return this process's model, loading it from the local path on first use.
+def configured_backend() -> str:
+    backend = str(getattr(settings, "EMBEDDING_BACKEND", "torch"))
+    if backend not in EMBEDDING_BACKENDS:
+        raise RuntimeError(f"EMBEDDING_BACKEND must be one of {EMBEDDING_BACKENDS}, not {backend!r}")
+    return backend
 
-    The pid check means a forked child never reuses a parent's model (torch thread pools do
-    not survive a fork).
+
+def get_model(backend: str | None = None) -> Encoder:
+    """Return this process's encoder for ``backend`` (default: the configured one), loading it once.
+
+    The pid check means a forked child never reuses a parent's model (torch, onnxruntime and
+    OpenVINO thread pools do not survive a fork).
     """
-    global _model, _model_pid
-    if _model is None or _model_pid != os.getpid():
+    global _model_pid
+    backend = backend or configured_backend()
+    if backend not in EMBEDDING_BACKENDS:
+        raise RuntimeError(f"unknown embedding backend {backend!r}; choose one of {EMBEDDING_BACKENDS}")
+    if _model_pid != os.getpid() or backend not in _models:
         with _lock:
-            if _model is None or _model_pid != os.getpid():
-                import torch
-                from sentence_transformers import SentenceTransformer
-
-                if settings.EMBEDDING_THREADS:
-                    torch.set_num_threads(settings.EMBEDDING_THREADS)
-                if not settings.EMBEDDING_MODEL or not os.path.isdir(settings.EMBEDDING_MODEL):
-                    raise RuntimeError(f"EMBEDDING_MODEL is not a local model directory: {settings.EMBEDDING_MODEL!r}")
-                _model = SentenceTransformer(settings.EMBEDDING_MODEL, device="cpu", local_files_only=True)
+            if _model_pid != os.getpid():
+                _models.clear()
                 _model_pid = os.getpid()
-    assert _model is not None
-    return _model
+            if backend not in _models:
+                path = _model_dir()
+                _models[backend] = _TorchEncoder(path) if backend == "torch" else _ExportedEncoder(path, backend)
+    return _models[backend]
 
 
 def model_name() -> str:
@@ -47,7 +89,7 @@ def model_name() -> str:
 
 
 def encode(texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
-    """Embed texts as L2-normalised float32 rows (inner product = cosine)."""
+    """Embed texts as L2-normalised float32 rows (inner product = cosine) with the configured backend."""
     if not texts:
         return np.zeros((0, embedding_dim()), dtype=np.float32)
     vectors = get_model().encode(
@@ -66,6 +108,7 @@ def encode_query(text: str) -> np.ndarray:
 
 
 def embedding_dim() -> int:
+    """Dimension of the configured model's vectors."""
     return int(get_model().get_sentence_embedding_dimension() or 0)
 
 
@@ -75,5 +118,257 @@ def is_truncated(text: str) -> bool:
     # Character pre-check avoids tokenising short queries on the hot path.
     if len(text) < model.max_seq_length * 2:
         return False
-    tokens = model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"]
-    return len(tokens) > model.max_seq_length
+    return model.token_count(text) > model.max_seq_length
+
+
+# --- backends --------------------------------------------------------------------------------
+
+
+def _model_dir() -> Path:
+    path = settings.EMBEDDING_MODEL
+    if not path or not os.path.isdir(path):
+        raise RuntimeError(f"EMBEDDING_MODEL is not a local model directory: {path!r}")
+    return Path(path)
+
+
+def _set_torch_threads() -> None:
+    import torch
+
+    if settings.EMBEDDING_THREADS:
+        torch.set_num_threads(settings.EMBEDDING_THREADS)
+
+
+class _TorchEncoder:
+    """sentence-transformers on torch: the reference every other backend is measured against."""
+
+    backend = "torch"
+
+    def __init__(self, path: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        _set_torch_threads()
+        self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        self.max_seq_length = int(self.model.max_seq_length)
+
+    def encode(self, sentences: list[str], *, batch_size: int = 32, **kwargs: Any) -> np.ndarray:
+        kwargs.setdefault("normalize_embeddings", True)
+        kwargs.setdefault("convert_to_numpy", True)
+        kwargs.setdefault("show_progress_bar", False)
+        return np.asarray(self.model.encode(sentences, batch_size=batch_size, **kwargs), dtype=np.float32)
+
+    def get_sentence_embedding_dimension(self) -> int:
+        # sentence-transformers 6 renamed the method; keep working with either name.
+        dimension = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        return int(dimension() or 0)
+
+    def token_count(self, text: str) -> int:
+        return len(self.model.tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+class _ExportedEncoder:
+    """An exported copy of the model run by onnxruntime or OpenVINO, pooled as the ST config says."""
+
+    def __init__(self, path: Path, backend: str) -> None:
+        from tokenizers import Tokenizer
+
+        self.backend = backend
+        st_config = _read_json(path / "sentence_bert_config.json")
+        self.max_seq_length = int(st_config.get("max_seq_length") or 512)
+        self._lower_case = bool(st_config.get("do_lower_case", False))
+        self._pooling = _pooling_mode(path)
+        self._normalize = any(m.get("type", "").endswith("Normalize") for m in _modules(path))
+        self._dim = int(_read_json(path / "config.json").get("hidden_size") or 0)
+        self.tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=self.max_seq_length)
+        self._counter = Tokenizer.from_file(str(path / "tokenizer.json"))
+        self._counter.no_padding()
+        self._counter.no_truncation()
+        self._pad_id = int(self.tokenizer.token_to_id("[PAD]") or 0)
+        export = exported_model(path, backend=backend)
+        threads = int(settings.EMBEDDING_THREADS or 0)
+        if backend == "onnx":
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            if threads:
+                options.intra_op_num_threads = threads
+            self._session = ort.InferenceSession(str(export), options, providers=["CPUExecutionProvider"])
+            self._inputs = {i.name for i in self._session.get_inputs()}
+            self._run = self._run_onnx
+        else:
+            import openvino as ov
+
+            config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+            if threads:
+                config["INFERENCE_NUM_THREADS"] = threads
+            self._compiled = ov.Core().compile_model(str(export), "CPU", config)
+            self._inputs = {i.get_any_name() for i in self._compiled.inputs}
+            self._run = self._run_openvino
+
+    def _run_onnx(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        return np.asarray(self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0])
+
+    def _run_openvino(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        # A fresh infer request per call keeps concurrent threads (web servers) independent.
+        result = self._compiled({k: v for k, v in feeds.items() if k in self._inputs})
+        return np.asarray(result[0])
+
+    def _features(self, texts: list[str]) -> list[Any]:
+        texts = [t.strip() for t in texts]
+        if self._lower_case:
+            texts = [t.lower() for t in texts]
+        return list(self.tokenizer.encode_batch(texts))
+
+    def encode(self, sentences: list[str], *, batch_size: int = 32, **kwargs: Any) -> np.ndarray:
+        if isinstance(sentences, str):
+            sentences = [sentences]
+        encodings = self._features(list(sentences))
+        out = np.zeros((len(encodings), self._dim), dtype=np.float32)
+        # Longest first, like sentence-transformers: similar lengths share a batch, less padding.
+        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+        for start in range(0, len(order), max(1, batch_size)):
+            chunk = order[start : start + batch_size]
+            width = max(len(encodings[i].ids) for i in chunk)
+            ids = np.full((len(chunk), width), self._pad_id, dtype=np.int64)
+            mask = np.zeros((len(chunk), width), dtype=np.int64)
+            types = np.zeros((len(chunk), width), dtype=np.int64)
+            for row, i in enumerate(chunk):
+                enc = encodings[i]
+                n = len(enc.ids)
+                ids[row, :n], mask[row, :n], types[row, :n] = enc.ids, enc.attention_mask, enc.type_ids
+            hidden = self._run({"input_ids": ids, "attention_mask": mask, "token_type_ids": types})
+            out[chunk] = _pool(hidden.astype(np.float32, copy=False), mask, self._pooling)
+        if self._normalize or kwargs.get("normalize_embeddings", True):
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out /= np.maximum(norms, 1e-12)
+        return out
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return self._dim
+
+    def token_count(self, text: str) -> int:
+        return len(self._counter.encode(text.strip()).ids)
+
+
+def _modules(path: Path) -> list[dict[str, Any]]:
+    modules = json.loads((path / "modules.json").read_text()) if (path / "modules.json").is_file() else []
+    return list(modules)
+
+
+def _pooling_mode(path: Path) -> str:
+    for module in _modules(path):
+        if module.get("type", "").endswith("Pooling"):
+            config = _read_json(path / module.get("path", "") / "config.json")
+            modes = [m for m in ("cls_token", "mean_tokens", "max_tokens") if config.get(f"pooling_mode_{m}")]
+            extra = [k for k, v in config.items() if k.startswith("pooling_mode_") and v and k[13:] not in modes]
+            if len(modes) != 1 or extra:
+                raise RuntimeError(f"exported backends support one of cls/mean/max pooling, model has {config}")
+            return modes[0]
+    raise RuntimeError(f"{path} has no sentence-transformers Pooling module")
+
+
+def _pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    if mode == "cls_token":
+        return hidden[:, 0]
+    weights = mask[..., None].astype(np.float32)
+    if mode == "max_tokens":
+        return np.where(weights > 0, hidden, -1e9).max(axis=1)
+    return (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+
+
+# --- local export (cached) ---------------------------------------------------------------------
+
+
+def _export_key(path: Path) -> str:
+    """Identifies the weights cheaply (paths, sizes, mtimes) plus the export recipe."""
+    facts: list[object] = [EXPORT_VERSION, ONNX_OPSET, str(path.resolve())]
+    for name in sorted(os.listdir(path)):
+        stat = (path / name).stat()
+        facts.append((name, stat.st_size, stat.st_mtime_ns))
+    return hashlib.sha256(json.dumps(facts).encode()).hexdigest()[:16]
+
+
+def export_dir(path: Path | None = None) -> Path:
+    """Where this model's exported files live (under EMBEDDING_CACHE_DIR)."""
+    path = path or _model_dir()
+    return Path(settings.EMBEDDING_CACHE_DIR) / f"{path.resolve().name}-{_export_key(path)}"
+
+
+def exported_model(path: Path, *, backend: str) -> Path:
+    """The model file for ``backend`` (``model.onnx`` or ``openvino/model.xml``), exporting it once.
+
+    Exports run under a file lock and land by atomic rename, so concurrent workers never read a
+    half-written model.
+    """
+    target = export_dir(path)
+    wanted = target / ("model.onnx" if backend == "onnx" else "openvino/model.xml")
+    if wanted.is_file():
+        return wanted
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f".{target.name}.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "model.onnx").is_file():
+            _export_onnx(path, target)
+        if backend == "openvino" and not wanted.is_file():
+            _export_openvino(target)
+    return wanted
+
+
+def _export_onnx(path: Path, target: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    _set_torch_threads()
+    model = AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+
+    class LastHidden(torch.nn.Module):
+        def __init__(self, inner: torch.nn.Module) -> None:
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+
+    example = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in _INPUT_NAMES)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
+    try:
+        with torch.no_grad():
+            torch.onnx.export(
+                LastHidden(model),
+                example,
+                str(staging / "model.onnx"),
+                dynamo=False,  # the TorchScript exporter needs no onnxscript and handles dynamic axes
+                input_names=list(_INPUT_NAMES),
+                output_names=["last_hidden_state"],
+                dynamic_axes={name: {0: "batch", 1: "sequence"} for name in (*_INPUT_NAMES, "last_hidden_state")},
+                opset_version=ONNX_OPSET,
+            )
+        (staging / "source.json").write_text(json.dumps({"model": str(path), "opset": ONNX_OPSET, "torch": torch.__version__}))
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _export_openvino(target: Path) -> None:
+    import openvino as ov
+
+    staging = Path(tempfile.mkdtemp(dir=target, prefix=".openvino."))
+    try:
+        model = ov.convert_model(str(target / "model.onnx"))
+        # fp32 weights: fp16 compression would cost accuracy for no speed gain on this CPU path.
+        ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=False)
+        os.replace(staging, target / "openvino")
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from search.vector_index import BACKENDS, FaissIndex, NumpyIndex
+from search.vector_index import BACKENDS, FaissIndex, NumpyIndex, choose_kind
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +97,7 @@ class BuildWriter:
         self.staging = builds_dir() / f".staging-{self.build_id}"
         self.staging.mkdir()
         self.files: list[str] = []
+        self.facts: dict[str, Any] = {}  # e.g. the vector index kind and its parameters
 
     @property
     def final(self) -> Path:
@@ -118,6 +119,7 @@ class BuildWriter:
             "count": count,
             "created": dt.datetime.now(dt.timezone.utc).isoformat(),
             "files": files,
+            **self.facts,
             **extra,
         }
         manifest["sha256"] = manifest_digest(manifest)
@@ -262,10 +264,14 @@ def current_index() -> LoadedIndex | None:
 
 
 def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors: np.ndarray, dim: int) -> FaissIndex | NumpyIndex:
-    index = BACKENDS[backend](dim)
+    """Build the vector index into ``writer``; "faiss" gets the configured kind (INDEX_KIND) for this size."""
+    index = FaissIndex(dim, kind=choose_kind(len(ids))) if backend == "faiss" else BACKENDS[backend](dim)
     if len(ids):
         index.add(ids, vectors)
     writer.files.extend(index.save(writer.staging))
+    # The manifest says which structure serves the build.
+    writer.facts["index_kind"] = getattr(index, "kind", "exact")
+    writer.facts["index_params"] = dict(getattr(index, "params", {}))
     return index
 
 

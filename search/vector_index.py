@@ -1,4 +1,4 @@
-"""One small vector-index contract, two backends (FAISS and brute-force NumPy).
+"""One small vector-index contract: FAISS (flat, IVF, HNSW kinds) and brute-force NumPy.
 
 Ids are Paper primary keys (int64), never positions; scores are inner products of
 L2-normalised vectors (cosine). Missing hits (FAISS's -1) are dropped. No pickle: FAISS's
@@ -44,28 +44,166 @@ def _as_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
     return vectors
 
 
+INDEX_KINDS = ("flat", "ivf", "hnsw")
+# Subsets up to this size are scored exactly from the stored vectors (a gather and one matrix
+# product) rather than by a filtered index scan: this is the "score these few papers" path.
+SUBSET_EXACT_MAX = 50_000
+
+
+def default_params(kind: str) -> dict[str, int]:
+    """Build and search parameters of an index kind, from settings when Django is configured."""
+    defaults = {
+        "flat": {},
+        "ivf": {"nlist": 0, "nprobe": 32},  # nlist 0: chosen from the collection size at build
+        "hnsw": {"M": 32, "efConstruction": 80, "efSearch": 128},
+    }[kind]
+    try:
+        from django.conf import settings
+
+        configured = {
+            "ivf": {"nlist": settings.INDEX_IVF_NLIST, "nprobe": settings.INDEX_IVF_NPROBE},
+            "hnsw": {
+                "M": settings.INDEX_HNSW_M,
+                "efConstruction": settings.INDEX_HNSW_EF_CONSTRUCTION,
+                "efSearch": settings.INDEX_HNSW_EF_SEARCH,
+            },
+        }.get(kind, {})
+    except (ImportError, AttributeError, Exception):  # settings not configured: library defaults
+        configured = {}
+    return {**defaults, **{k: int(v) for k, v in configured.items()}}
+
+
+def ivf_nlist(count: int, requested: int = 0) -> int:
+    """IVF list count: ~4 sqrt(n) (FAISS's guideline), at least 39 training points per list."""
+    nlist = requested or int(4 * np.sqrt(max(count, 1)))
+    return int(max(1, min(nlist, count // 39 if count >= 39 else 1)))
+
+
 class FaissIndex:
-    """Exact inner-product search: ``IndexIDMap2(IndexFlatIP)`` with Paper pks as ids."""
+    """FAISS inner-product search with Paper pks as ids; ``kind`` picks the structure.
+
+    - ``flat``: exact (``IndexIDMap(IndexFlatIP)``), the default up to INDEX_AUTO_EXACT_MAX papers.
+    - ``ivf``: ``IndexIVFFlat`` (ids stored in the inverted lists); ``nprobe`` lists scanned.
+    - ``hnsw``: ``IndexIDMap(IndexHNSWFlat)``; ``efSearch`` candidates explored.
+
+    Loaded builds are memory-mapped read-only (``IO_FLAG_MMAP_IFC``): the vectors stay in the
+    page cache, shared by every web process that serves the same build.
+    """
 
     FILENAME = "vectors.faiss"
 
-    def __init__(self, dim: int, index: object | None = None) -> None:
+    def __init__(self, dim: int, index: object | None = None, *, kind: str = "flat", params: dict[str, int] | None = None) -> None:
         import faiss
 
+        if kind not in INDEX_KINDS:
+            raise ValueError(f"unknown index kind {kind!r}; choose one of {INDEX_KINDS}")
         self.dim = dim
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self.kind = kind
+        self.params = {**default_params(kind), **(params or {})}
+        if index is None and kind == "flat":
+            index = faiss.IndexIDMap(faiss.IndexFlatIP(dim))
+        self._index = index  # ivf/hnsw: created on the first add, when the data is known
+        self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+
+    # --- building -----------------------------------------------------------------------------
+    def _create(self, vectors: np.ndarray) -> object:
+        import faiss
+
+        if self.kind == "ivf":
+            nlist = ivf_nlist(len(vectors), self.params.get("nlist", 0))
+            self.params["nlist"] = nlist
+            index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
+            # 64 points per list trains well; a fixed-seed sample keeps builds reproducible.
+            sample = vectors
+            if len(vectors) > nlist * 64:
+                rows = np.random.default_rng(0).choice(len(vectors), nlist * 64, replace=False)
+                sample = vectors[np.sort(rows)]
+            index.train(np.ascontiguousarray(sample))
+            return index
+        hnsw = faiss.IndexHNSWFlat(self.dim, self.params["M"], faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = self.params["efConstruction"]
+        return faiss.IndexIDMap(hnsw)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         ids = _as_ids(ids)
-        if len(ids):
+        if not len(ids):
+            return
+        vectors = _as_vectors(vectors, self.dim)
+        if self._index is None:
+            self._index = self._create(vectors)
+        elif self.kind == "hnsw" and len(self):
+            # HNSW graphs cannot delete: replacing ids means rebuilding from the kept vectors.
+            if np.isin(self.ids(), ids).any():
+                self.remove(ids)
+        else:
             self.remove(ids)  # re-adding an id replaces its vector
-            self._index.add_with_ids(_as_vectors(vectors, self.dim), ids)
+        if self._index is None:  # everything was removed
+            self._index = self._create(vectors)
+        self._index.add_with_ids(vectors, ids)
+        self._sorted = None
 
     def remove(self, ids: np.ndarray) -> int:
         import faiss
 
         ids = _as_ids(ids)
-        return int(self._index.remove_ids(faiss.IDSelectorBatch(ids))) if len(ids) else 0
+        if not len(ids) or self._index is None:
+            return 0
+        self._sorted = None
+        if self.kind != "hnsw":
+            return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+        current = self.ids()
+        keep = ~np.isin(current, ids)
+        removed = int((~keep).sum())
+        if removed:
+            kept_ids, kept = current[keep], self._stored_vectors(np.flatnonzero(keep))
+            self._index = None
+            if len(kept_ids):
+                self._index = self._create(kept)
+                self._index.add_with_ids(kept, kept_ids)
+        return removed
+
+    # --- searching ----------------------------------------------------------------------------
+    def _stored_vectors(self, positions: np.ndarray) -> np.ndarray:
+        storage = self._index.index
+        if self.kind == "hnsw":
+            import faiss
+
+            storage = faiss.downcast_index(storage).storage
+        return np.asarray(storage.reconstruct_batch(positions.astype(np.int64)), dtype=np.float32).reshape(-1, self.dim)
+
+    def _positions_of(self, ids: np.ndarray) -> np.ndarray:
+        """Positions in the flat storage of the given pks (unknown pks skipped)."""
+        if self._sorted is None:
+            id_map = self.ids()
+            order = np.argsort(id_map, kind="stable")
+            self._sorted = (id_map[order], order)
+        sorted_ids, order = self._sorted
+        where = np.searchsorted(sorted_ids, ids)
+        where = np.clip(where, 0, max(len(sorted_ids) - 1, 0))
+        found = sorted_ids[where] == ids if len(sorted_ids) else np.zeros(len(ids), dtype=bool)
+        return order[where[found]]
+
+    def _search_subset(self, queries: np.ndarray, k: int, subset: np.ndarray) -> list[list[tuple[int, float]]]:
+        import faiss
+
+        subset = np.unique(subset)
+        if self.kind != "ivf" and len(subset) <= SUBSET_EXACT_MAX:
+            positions = self._positions_of(subset)
+            if not len(positions):
+                return [[] for _ in range(len(queries))]
+            ids = self.ids()[positions]
+            return _exact_top_k(queries, ids, self._stored_vectors(positions), k)
+        selector = faiss.IDSelectorBatch(subset)
+        k = min(k, len(subset))
+        if self.kind == "ivf":
+            # Every list, filtered: exact within the subset, however few of its members a probe would reach.
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=self._index.nlist)
+        elif self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.params["efSearch"], 2 * k))
+        else:
+            params = faiss.SearchParameters(sel=selector)
+        scores, ids = self._index.search(queries, k, params=params)
+        return _rows(ids, scores)
 
     def search(
         self, queries: np.ndarray, k: int, *, subset: np.ndarray | None = None
@@ -76,43 +214,116 @@ class FaissIndex:
         k = min(k, len(self))
         if k <= 0:
             return [[] for _ in range(len(queries))]
-        params = None
         if subset is not None:
             subset = _as_ids(subset)
             if not len(subset):
                 return [[] for _ in range(len(queries))]
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(subset))
-            k = min(k, len(subset))
+            return self._search_subset(queries, k, subset)
+        params = None
+        if self.kind == "ivf":
+            params = faiss.SearchParametersIVF(nprobe=min(self.params["nprobe"], self._index.nlist))
+        elif self.kind == "hnsw":
+            params = faiss.SearchParametersHNSW(efSearch=max(self.params["efSearch"], k))
         scores, ids = self._index.search(queries, k, params=params)
-        return [
-            [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
-            for row_ids, row_scores in zip(ids, scores, strict=True)
-        ]
+        return _rows(ids, scores)
 
     def ids(self) -> np.ndarray:
         import faiss
 
+        if self._index is None:
+            return np.zeros(0, dtype=np.int64)
+        if self.kind == "ivf":
+            invlists = self._index.invlists
+            parts = [
+                faiss.rev_swig_ptr(invlists.get_ids(i), invlists.list_size(i)).copy()
+                for i in range(self._index.nlist)
+                if invlists.list_size(i)
+            ]
+            return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
         return faiss.vector_to_array(self._index.id_map).astype(np.int64)
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return int(self._index.ntotal) if self._index is not None else 0
 
     def save(self, directory: Path) -> list[str]:
         import faiss
 
-        faiss.write_index(self._index, str(directory / self.FILENAME))
+        index = self._index
+        if index is None:  # an empty ivf/hnsw build is stored as an empty flat index
+            index = faiss.IndexIDMap(faiss.IndexFlatIP(self.dim))
+        faiss.write_index(index, str(directory / self.FILENAME))
         return [self.FILENAME]
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> FaissIndex:
         import faiss
 
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
         try:
             index = faiss.read_index(str(directory / cls.FILENAME), flags)
         except RuntimeError:
             index = faiss.read_index(str(directory / cls.FILENAME))  # kinds that cannot be mmapped
-        return cls(index.d, index)
+        kind = _kind_of(index)
+        # Structure comes from the file; search parameters (nprobe, efSearch) from settings, so
+        # they can be tuned without a rebuild.
+        params: dict[str, int] = {}
+        if kind == "ivf":
+            params["nlist"] = int(index.nlist)
+        elif kind == "hnsw":
+            hnsw = faiss.downcast_index(index.index).hnsw
+            params.update(M=int(hnsw.nb_neighbors(1)), efConstruction=int(hnsw.efConstruction))
+        return cls(index.d, index, kind=kind, params=params)
+
+
+def _kind_of(index: object) -> str:
+    import faiss
+
+    if isinstance(index, faiss.IndexIVF):
+        return "ivf"
+    inner = faiss.downcast_index(index.index) if hasattr(index, "index") else index
+    return "hnsw" if isinstance(inner, faiss.IndexHNSW) else "flat"
+
+
+def _rows(ids: np.ndarray, scores: np.ndarray) -> list[list[tuple[int, float]]]:
+    return [
+        [(int(i), float(s)) for i, s in zip(row_ids, row_scores, strict=True) if i != -1]
+        for row_ids, row_scores in zip(ids, scores, strict=True)
+    ]
+
+
+def _exact_top_k(queries: np.ndarray, ids: np.ndarray, vectors: np.ndarray, k: int) -> list[list[tuple[int, float]]]:
+    k = min(k, len(ids))
+    results = []
+    for row in queries @ vectors.T:
+        top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
+        # Ties broken by id so every kind agrees on order.
+        top = sorted(top, key=lambda j: (-row[j], ids[j]))
+        results.append([(int(ids[j]), float(row[j])) for j in top])
+    return results
+
+
+class FaissIVFIndex(FaissIndex):
+    """``FaissIndex(kind="ivf")`` under its own backend name (contract tests, explicit builds)."""
+
+    def __init__(self, dim: int, index: object | None = None, *, kind: str = "ivf", params: dict[str, int] | None = None) -> None:
+        super().__init__(dim, index, kind=kind, params=params)
+
+
+class FaissHNSWIndex(FaissIndex):
+    """``FaissIndex(kind="hnsw")`` under its own backend name (contract tests, explicit builds)."""
+
+    def __init__(self, dim: int, index: object | None = None, *, kind: str = "hnsw", params: dict[str, int] | None = None) -> None:
+        super().__init__(dim, index, kind=kind, params=params)
+
+
+def choose_kind(count: int) -> str:
+    """The configured INDEX_KIND, or for ``auto`` exact flat up to INDEX_AUTO_EXACT_MAX papers, IVF above."""
+    from django.conf import settings
+
+    kind = str(settings.INDEX_KIND)
+    if kind == "auto":
+        return "flat" if count <= settings.INDEX_AUTO_EXACT_MAX else "ivf"
+    return kind
 
 
 class NumpyIndex:
@@ -177,4 +388,11 @@ class NumpyIndex:
         return cls(int(vectors.shape[1]), np.asarray(ids), vectors)
 
 
-BACKENDS: dict[str, type[FaissIndex] | type[NumpyIndex]] = {"faiss": FaissIndex, "numpy": NumpyIndex}
+# "faiss" builds whichever kind it is given (index_store passes the configured one); the
+# kind-named entries exist so the contract test runs every kind.
+BACKENDS: dict[str, type[FaissIndex] | type[NumpyIndex]] = {
+    "faiss": FaissIndex,
+    "faiss-ivf": FaissIVFIndex,
+    "faiss-hnsw": FaissHNSWIndex,
+    "numpy": NumpyIndex,
+}

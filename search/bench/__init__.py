@@ -1,0 +1,1 @@
+"""Speed benchmarks behind ``manage.py bench_speed`` (embedding, index kinds, HTTP, peers, memory)."""

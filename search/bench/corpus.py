@@ -1,0 +1,105 @@
+"""The real arXiv corpus for speed benchmarks, and its vectors cached once per model and backend.
+
+Embedding all 115,236 abstracts is the expensive step (tens of minutes on 2 cores), so vectors
+are cached under ``var/bench/`` (never committed) in chunks: an interrupted run resumes where it
+stopped, and every later benchmark reuses them.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from papers.models import embedding_text
+
+ARXIV_115K = Path(settings.BASE_DIR).parent / "shared" / "data" / "arxiv-abstracts-115k" / "papers.jsonl.gz"
+CHUNK = 2048
+
+
+def bench_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "bench"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@dataclass(frozen=True)
+class CorpusPaper:
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: list[str]
+    categories: list[str]
+    published: str
+
+    @property
+    def text(self) -> str:
+        return embedding_text(self.title, self.abstract)
+
+
+def read_papers(path: Path = ARXIV_115K, *, limit: int | None = None) -> Iterator[CorpusPaper]:
+    """Stream papers from the corpus file (gzip or plain JSON lines), in file order."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        for n, line in enumerate(handle):
+            if limit is not None and n >= limit:
+                return
+            row = json.loads(line)
+            yield CorpusPaper(
+                arxiv_id=row["id"],
+                title=row["title"],
+                abstract=row["abstract"],
+                authors=list(row.get("authors") or []),
+                categories=list(row.get("categories") or []),
+                published=row.get("published") or "",
+            )
+
+
+def cached_vectors(
+    *, path: Path = ARXIV_115K, backend: str, limit: int | None = None, progress: bool = True
+) -> tuple[list[str], np.ndarray]:
+    """(arXiv ids, L2-normalised float32 matrix) for the corpus, embedding only what is not cached."""
+    from search import embedder
+
+    corpus = path.parent.name if path.name.startswith("papers.") else path.name.split(".")[0]
+    name = f"{corpus}-{embedder.model_name()}-{backend}"
+    final, ids_file = bench_dir() / f"{name}.npy", bench_dir() / f"{name}.ids.json"
+    papers = list(read_papers(path, limit=limit))
+    wanted = [p.arxiv_id for p in papers]
+    if final.is_file() and ids_file.is_file():
+        ids = json.loads(ids_file.read_text())
+        if ids[: len(wanted)] == wanted:
+            matrix = np.load(final, mmap_mode="r", allow_pickle=False)
+            return wanted, matrix[: len(wanted)]
+    parts = bench_dir() / f"{name}.parts"
+    parts.mkdir(exist_ok=True)
+    model = embedder.get_model(backend)
+    started, done = time.perf_counter(), 0
+    chunks = []
+    for number, start in enumerate(range(0, len(papers), CHUNK)):
+        part = parts / f"{number:05d}-{CHUNK}.npy"
+        batch = papers[start : start + CHUNK]
+        if part.is_file():
+            chunk = np.load(part, allow_pickle=False)
+            if len(chunk) == len(batch):
+                chunks.append(chunk)
+                continue
+        chunk = model.encode([p.text for p in batch], batch_size=settings.EMBEDDING_BATCH_SIZE)
+        np.save(part, chunk.astype(np.float32), allow_pickle=False)
+        chunks.append(chunk)
+        done += len(batch)
+        if progress:
+            rate = done / (time.perf_counter() - started)
+            print(f"embedded {start + len(batch)}/{len(papers)} ({rate:.1f}/s)", file=sys.stderr, flush=True)
+    matrix = np.vstack(chunks).astype(np.float32) if chunks else np.zeros((0, 384), dtype=np.float32)
+    if limit is None:
+        np.save(final, matrix, allow_pickle=False)
+        ids_file.write_text(json.dumps(wanted))
+    return wanted, matrix

@@ -1,0 +1,47 @@
+"""Exported backends (onnxruntime, OpenVINO) give the same vectors as sentence-transformers on torch."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from search import embedder
+from tests.conftest import SAMPLE_1K
+
+
+def _abstracts(n: int) -> list[str]:
+    with open(SAMPLE_1K, encoding="utf-8") as handle:
+        rows = [json.loads(next(handle)) for _ in range(n)]
+    return [f"{r['title']}. {r['abstract']}" for r in rows]
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_real_abstracts_embed_within_cosine_0_9999_of_torch(backend: str) -> None:
+    texts = _abstracts(12) + ["graph neural networks", "  padded query  "]
+    reference = embedder.get_model("torch").encode(texts, batch_size=8)
+    vectors = embedder.get_model(backend).encode(texts, batch_size=8)
+    assert vectors.shape == reference.shape == (14, 384)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert float((vectors * reference).sum(axis=1).min()) >= 0.9999
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_batching_and_order_do_not_change_a_vector(backend: str) -> None:
+    texts = _abstracts(6)
+    model = embedder.get_model(backend)
+    together = model.encode(texts, batch_size=4)
+    alone = np.vstack([model.encode([t], batch_size=1) for t in reversed(texts)])[::-1]
+    assert np.allclose(together, alone, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_text_past_the_window_is_truncated_like_sentence_transformers(backend: str) -> None:
+    long_text = " ".join(_abstracts(3))  # well past 256 tokens
+    model, reference = embedder.get_model(backend), embedder.get_model("torch")
+    assert model.token_count(long_text) == reference.token_count(long_text) > 256
+    tail_changed = long_text + " an entirely different ending about volcanoes"
+    assert np.allclose(model.encode([long_text]), model.encode([tail_changed]), atol=1e-6)
+    assert float((model.encode([long_text]) * reference.encode([long_text])).sum()) >= 0.9999
