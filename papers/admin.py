@@ -110,6 +110,9 @@ class CategoryFilter(admin.SimpleListFilter):
             choices = [(name, f"{name} ({count:,})") for name, count in sorted(top)]
             # Counting reads every paper; a few minutes' staleness is fine for a filter list.
             cache.set(CATEGORY_CHOICES_CACHE, choices, 300)
+        selected = (self.value() or "").strip()
+        if selected and selected not in {name for name, _ in choices}:
+            choices = [*choices, (selected, selected)]  # a rarer category, typed into the URL
         return choices
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Paper]) -> QuerySet[Paper]:
@@ -179,6 +182,12 @@ class PaperForm(forms.ModelForm):
         model = Paper
         fields = "__all__"
         widgets = {"title": forms.Textarea(attrs={"rows": 2})}
+
+    def clean_links(self) -> dict[str, str]:
+        links = self.cleaned_data.get("links") or {}
+        if not isinstance(links, dict) or not all(isinstance(v, str) for v in links.values()):
+            raise ValidationError('Links are a JSON object of names and URLs, e.g. {"pdf": "https://…"}.')
+        return links
 
     def clean_arxiv_id(self) -> str | None:
         value = (self.cleaned_data.get("arxiv_id") or "").strip()
@@ -382,7 +391,7 @@ class PaperAdmin(admin.ModelAdmin):
                 left = f" Conflicting ids left on #{drop.pk}: {', '.join(result.ids_left_on_dropped)}." if result.ids_left_on_dropped else ""
                 self.message_user(request, f"Merged #{drop.pk} into #{keep.pk} “{keep.title[:80]}”.{left}", messages.SUCCESS)
                 return HttpResponseRedirect(next_url)
-        suggested = _richer(first, second)
+        suggested = _suggested_keep(first, second)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -400,14 +409,9 @@ class PaperAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/papers/paper/merge_confirmation.html", context, status=400 if error and request.method == "POST" else 200)
 
 
-def _richer(first: Paper, second: Paper) -> Paper:
-    """The paper to suggest keeping: more metadata, then the older record."""
-
-    def weight(paper: Paper) -> tuple[int, int, int]:
-        filled = sum(bool(v) for v in (paper.arxiv_id, paper.doi, paper.published, paper.authors, paper.categories))
-        return filled, len(paper.abstract), -paper.pk
-
-    return max((first, second), key=weight)
+def _suggested_keep(first: Paper, second: Paper) -> Paper:
+    """The older record: its URL has been shared longest (the merge takes the best of both anyway)."""
+    return min((first, second), key=lambda paper: paper.pk)
 
 
 def _comparison_rows(first: Paper, second: Paper) -> list[tuple[str, str, str]]:

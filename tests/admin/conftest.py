@@ -32,9 +32,8 @@ def change_form_data(response: Any) -> dict[str, Any]:
     data: dict[str, Any] = {}
 
     def add(form: Any) -> None:
-        for name, bound in form.fields.items():
-            value = form[name].value()
-            value = bound.prepare_value(value) if hasattr(bound, "prepare_value") else value
+        for name in form.fields:
+            value = form[name].value()  # already as the widget renders it
             if value is None or value is False:
                 continue
             data[form.add_prefix(name)] = "on" if value is True else value
@@ -47,3 +46,11 @@ def change_form_data(response: Any) -> dict[str, Any]:
         for form in formset.forms:
             add(form)
     return data
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """The category filter caches its choices; each test starts without them."""
+    from django.core.cache import cache
+
+    cache.clear()
