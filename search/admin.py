@@ -8,10 +8,8 @@ buttons ask for a rebuild or for pending papers to be embedded (POST, ``search.a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -23,41 +21,9 @@ from django.utils.html import format_html
 from papers.models import Paper
 from search import embedder, index_store
 from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
-from search.selectors import index_status, papers_needing_embedding
+from search.selectors import index_drift, index_status, papers_needing_embedding, queued_tasks
 
-DRIFT_SAMPLE = 20  # ids shown per side of the drift
-
-
-@dataclass
-class Drift:
-    """Papers the database says should be searchable vs what the served build holds."""
-
-    missing_from_index: int = 0  # visible papers with a current vector, not in the build
-    stale_in_index: int = 0  # in the build, but hidden, merged, deleted or unembedded since
-    missing_sample: list[int] = field(default_factory=list)
-    stale_sample: list[int] = field(default_factory=list)
-
-    @property
-    def total(self) -> int:
-        return self.missing_from_index + self.stale_in_index
-
-
-def _drift(served: index_store.LoadedIndex | None) -> Drift | None:
-    if served is None:
-        return None
-    rows = PaperEmbedding.objects.filter(
-        model=embedder.model_name(), paper__hidden=False, paper__merged_into__isnull=True
-    ).values_list("paper_id", flat=True)
-    expected = np.fromiter(rows.iterator(chunk_size=20_000), dtype=np.int64)
-    indexed = np.asarray(served.vectors.ids(), dtype=np.int64)
-    missing = np.setdiff1d(expected, indexed, assume_unique=True)
-    stale = np.setdiff1d(indexed, expected, assume_unique=True)
-    return Drift(
-        missing_from_index=int(missing.size),
-        stale_in_index=int(stale.size),
-        missing_sample=missing[:DRIFT_SAMPLE].tolist(),
-        stale_sample=stale[:DRIFT_SAMPLE].tolist(),
-    )
+DRIFT_SAMPLE = 20  # ids shown for each kind of drift
 
 
 @admin.register(IndexBuild)
@@ -103,7 +69,13 @@ class IndexBuildAdmin(admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         status = index_status()
-        served = index_store.current_index()
+        drift = index_drift(verify_files=False)  # member lists only: no vector read, no checksums
+        manifest: dict[str, Any] = {}
+        if status.build_id and not status.problem:
+            try:
+                manifest = index_store.read_manifest(status.build_id)
+            except index_store.IndexRefused:
+                pass  # status.problem already says why
         model = embedder.model_name()
         failures = EmbeddingFailure.objects.filter(model=model).select_related("paper").order_by("-updated")
         context = {
@@ -115,11 +87,13 @@ class IndexBuildAdmin(admin.ModelAdmin):
             "merged": Paper.objects.filter(merged_into__isnull=False).count(),
             "failed_count": failures.count(),
             "failures": failures[:20],
-            "served": served,
-            "served_manifest": served.manifest if served else None,
+            "manifest": manifest,
             "refused": index_store.reader.refused,
             "model_mismatch": bool(status.build_model and status.build_model != model),
-            "drift": _drift(served),
+            "drift": drift,
+            "drift_total": len(drift.missing) + len(drift.stale) + len(drift.extra),
+            "drift_sample": f":{DRIFT_SAMPLE}",
+            "queued": queued_tasks(),
             "builds": IndexBuild.objects.order_by("-created")[:20],
             "build_count": IndexBuild.objects.count(),
             "can_rebuild": request.user.has_perm("search.add_indexbuild"),
@@ -138,7 +112,7 @@ class IndexBuildAdmin(admin.ModelAdmin):
         from search.tasks import request_index_build
 
         before = index_store.current_build_id()
-        request_index_build()
+        request_index_build(full=True)  # a curator's rebuild starts from the database, not the last build
         after = index_store.current_build_id()
         if after and after != before:
             build = IndexBuild.objects.filter(build_id=after).first()
