@@ -241,7 +241,7 @@ class PaperAdmin(admin.ModelAdmin):
     search_help_text = "Title words, an author, or an exact arXiv id / DOI."
     readonly_fields = ("merged_status", "embedding_detail", "content_hash", "created", "updated")
     fieldsets = (
-        (None, {"fields": ("merged_status", "title", "abstract", "authors", "categories", "published")}),
+        (None, {"fields": ("title", "abstract", "authors", "categories", "published")}),
         ("Identifiers and links", {"fields": ("arxiv_id", "doi", "links")}),
         ("Curation", {"fields": ("hidden", "featured")}),
         ("Embedding", {"fields": ("embedding_detail", "content_hash", "created", "updated")}),
@@ -252,6 +252,13 @@ class PaperAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
         return with_embedding_state(super().get_queryset(request))
+
+    def get_fieldsets(self, request: HttpRequest, obj: Paper | None = None) -> Any:
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is not None and obj.merged_into_id:
+            # Say it first: edits to a merged-away paper do not show anywhere.
+            return [("Merged", {"fields": ("merged_status",)}), *fieldsets]
+        return fieldsets
 
     # columns
 
@@ -286,7 +293,8 @@ class PaperAdmin(admin.ModelAdmin):
         parts = []
         if vector:
             state = "up to date" if vector["content_hash"] == paper.content_hash else "stale: the text changed since"
-            parts.append(format_html("{} vector ({} dims) from {:%Y-%m-%d %H:%M}, {}.", model, vector["dim"], vector["updated"], state))
+            when = vector["updated"].strftime("%Y-%m-%d %H:%M")
+            parts.append(format_html("{} vector ({} dims) from {}, {}.", model, vector["dim"], when, state))
         else:
             parts.append(format_html("No {} vector yet.", model))
         if failure:
@@ -488,7 +496,7 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
             return "—"
         merge = reverse("admin:papers_paper_merge", args=[candidate.paper_a_id, candidate.paper_b_id])
         dismiss = reverse("admin:papers_duplicatecandidate_dismiss", args=[candidate.pk])
-        return format_html('<a class="button" href="{}">Compare &amp; merge…</a> <a href="{}">Dismiss…</a>', merge, dismiss)
+        return format_html('<a href="{}"><strong>Compare&nbsp;&amp;&nbsp;merge…</strong></a><br><a href="{}">Dismiss…</a>', merge, dismiss)
 
     def get_urls(self) -> list[Any]:
         view = self.admin_site.admin_view
@@ -499,7 +507,11 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
         ]
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        extra = {"can_scan": request.user.has_perm("papers.add_duplicatecandidate"), **(extra_context or {})}
+        extra = {
+            "title": "Duplicate review queue",
+            "can_scan": request.user.has_perm("papers.add_duplicatecandidate"),
+            **(extra_context or {}),
+        }
         return super().changelist_view(request, extra)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:

@@ -88,6 +88,7 @@ class IndexBuildAdmin(admin.ModelAdmin):
             "failed_count": failures.count(),
             "failures": failures[:20],
             "manifest": manifest,
+            "current_build": IndexBuild.objects.filter(build_id=status.build_id).first() if status.build_id else None,
             "refused": index_store.reader.refused,
             "model_mismatch": bool(status.build_model and status.build_model != model),
             "drift": drift,

@@ -48,7 +48,7 @@ def test_a_scan_from_the_queue_proposes_each_pair_with_its_reason(admin_client: 
     page = response.content.decode()
     for label in ("same arXiv id", "same DOI", "near-identical title", "near-identical embedding"):
         assert label in page
-    assert page.count("Compare &amp; merge") == 4
+    assert page.count("Compare&nbsp;&amp;&nbsp;merge…") == 4
 
 
 def test_a_second_scan_proposes_nothing_new(admin_client: Any, pairs: dict[str, tuple[Paper, Paper]]) -> None:

@@ -41,6 +41,30 @@ def test_a_new_title_is_re_embedded_after_saving(admin_client: Any, embedded_pap
     assert "Title" in entry.get_change_message()
 
 
+def test_the_change_page_shows_the_embedding_state_and_any_failure(admin_client: Any, embedded_paper: Paper) -> None:
+    from search.models import EmbeddingFailure
+
+    url = reverse("admin:papers_paper_change", args=[embedded_paper.pk])
+    assert "all-MiniLM-L6-v2 vector (384 dims) from" in admin_client.get(url).content.decode()
+    Paper.objects.filter(pk=embedded_paper.pk).update(title="Changed elsewhere", content_hash="e" * 64)
+    EmbeddingFailure.objects.create(paper=embedded_paper, model="all-MiniLM-L6-v2", error="ValueError: bad input", attempts=2)
+    page = admin_client.get(url).content.decode()
+    assert "stale: the text changed since" in page and "Failed 2 time(s)" in page and "ValueError: bad input" in page
+    assert "Merged into" not in page
+
+
+def test_a_merged_paper_says_where_it_went(admin_client: Any, embedded_paper: Paper, paper_factory: Any) -> None:
+    kept = paper_factory()
+    Paper.objects.filter(pk=embedded_paper.pk).update(merged_into=kept)
+    page = admin_client.get(reverse("admin:papers_paper_change", args=[embedded_paper.pk])).content.decode()
+    assert f'Merged into <a href="{reverse("admin:papers_paper_change", args=[kept.pk])}">#{kept.pk}</a>' in page
+
+
+def test_links_must_be_an_object_of_urls(admin_client: Any, embedded_paper: Paper, django_capture_on_commit_callbacks: Any) -> None:
+    response = _edit(admin_client, embedded_paper, django_capture_on_commit_callbacks, links='"just a string"')
+    assert response.status_code == 200 and "Links are a JSON object" in response.content.decode()
+
+
 def test_changing_only_curation_flags_does_not_re_embed(admin_client: Any, embedded_paper: Paper, django_capture_on_commit_callbacks: Any) -> None:
     before = PaperEmbedding.objects.get(paper=embedded_paper).updated
     response = _edit(admin_client, embedded_paper, django_capture_on_commit_callbacks, featured="on")

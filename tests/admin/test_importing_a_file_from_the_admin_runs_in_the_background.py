@@ -48,7 +48,8 @@ def test_an_upload_with_bad_lines_imports_the_rest_and_lists_each_rejected_line(
     for reason in (job.errors[0]["reason"], job.errors[1]["reason"]):
         assert reason.replace('"', "&quot;").replace("'", "&#x27;") in page
     assert 'http-equiv="refresh"' not in page  # finished: no more refreshing
-    assert "2 created, 0 updated, 0 unchanged" in page
+    assert '<div class="ps-num">2</div><div class="ps-label">created</div>' in page
+    assert '<div class="ps-num">2</div><div class="ps-label">rejected</div>' in page
     assert LogEntry.objects.filter(object_id=str(job.pk), change_message__startswith="Uploaded batch.jsonl").exists()
 
 
@@ -60,7 +61,8 @@ def test_a_queued_job_page_refreshes_itself_and_shows_its_progress(admin_client:
     assert '<meta http-equiv="refresh" content="2">' in page and "queued" in page
     ImportJob.objects.filter(pk=job.pk).update(status="running", bytes_read=job.size // 2, created_count=1)
     page = admin_client.get(reverse("admin:papers_importjob_change", args=[job.pk])).content.decode()
-    assert f'aria-valuenow="{50 if job.size % 2 == 0 else (100 * (job.size // 2)) // job.size}"' in page
+    job.refresh_from_db()
+    assert 0 < job.progress_percent < 100 and f'<progress class="ps-progress" max="100" value="{job.progress_percent}"' in page
     assert 'http-equiv="refresh"' in page
 
 
