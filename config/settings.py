@@ -41,7 +41,7 @@ if not SECRET_KEY:
     if not DEBUG and (PUBLIC or env.bool("PAPERSCOPE_REQUIRE_SECRET_KEY", default=False)):
         raise ImproperlyConfigured("SECRET_KEY must be set when ALLOWED_HOSTS names a public host")
     # Local use only: a fixed development key, never valid with a public host (see above).
-    SECRET_KEY = "paperscope-insecure-development-key-change-me-in-production-0123456789"
+    SECRET_KEY = "paperscope-insecure-development-key-change-me-in-production-0123456789"  # noqa: S105 - local only
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -185,14 +185,14 @@ INDEX_HNSW_M = env.int("INDEX_HNSW_M", default=32)
 INDEX_HNSW_EF_CONSTRUCTION = env.int("INDEX_HNSW_EF_CONSTRUCTION", default=80)
 INDEX_HNSW_EF_SEARCH = env.int("INDEX_HNSW_EF_SEARCH", default=128)
 # Curation (issue 6): duplicate review queue thresholds and admin uploads.
-DUPLICATE_COSINE_THRESHOLD = env.float("DUPLICATE_COSINE_THRESHOLD", default=0.97)
+DUPLICATE_COSINE_THRESHOLD = env.float("DUPLICATE_COSINE_THRESHOLD", default=0.95)
 DUPLICATE_TITLE_RATIO = env.float("DUPLICATE_TITLE_RATIO", default=0.93)
 IMPORT_UPLOAD_MAX_MB = env.int("IMPORT_UPLOAD_MAX_MB", default=64)  # larger files: import_papers
 IMPORT_JOB_MAX_ERRORS = env.int("IMPORT_JOB_MAX_ERRORS", default=1000)  # rejected lines kept per job
 
 # --- Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+CELERY_BROKER_URL = REDIS_URL or "memory://localhost/"
 # Without a broker the same task code runs in-process (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
@@ -208,8 +208,9 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
 # Longer than the hard time limit, so Redis never redelivers a task that is still running.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# A task cut off by a lost broker connection is redelivered anyway (acks_late): stop it.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A task running when the broker connection drops finishes its batch (stored for good); Redis
+# redelivers the message after the visibility timeout and the task then skips what is stored.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Beat keeps its schedule in memory (the default shelve file is a pickle: invariant 6).
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 
