@@ -156,6 +156,9 @@ def _invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
 def _checked_filters(year_from: int | None, year_to: int | None, category: str, author: str) -> SearchFilters:
     if year_from and year_to and year_from > year_to:
         raise HttpError(400, f"year_from ({year_from}) is after year_to ({year_to}).")
+    # PostgreSQL text cannot hold NUL: refused here (400), as Django's forms do, not a 500 there.
+    if "\x00" in category or "\x00" in author:
+        raise HttpError(400, "category and author must not contain NUL characters.")
     return search_filters(year_from=year_from, year_to=year_to, category=category, author=author)
 
 

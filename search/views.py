@@ -6,9 +6,10 @@ return only the part of the page that changes.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
+from django_htmx.http import push_url
 
 from papers.bibtex import citation_key, paper_bibtex
 from papers.models import Paper
@@ -24,6 +25,21 @@ def _partial(request: HttpRequest) -> bool:
     """True for an htmx request that swaps one region (not a boosted whole-page load)."""
     htmx = getattr(request, "htmx", None)
     return bool(htmx) and not htmx.boosted  # type: ignore[union-attr]
+
+
+def _render_region(request: HttpRequest, page: str, region: str, context: dict[str, object], status: int) -> HttpResponse:
+    """The whole page, or for htmx only the region, with a tidy URL for the address bar."""
+    if not _partial(request):
+        return render(request, page, context, status=status)
+    response = render(request, region, context, status=status)
+    if request.method == "GET":
+        # A form sends every field, empty ones too; the address bar keeps only what was set.
+        params = QueryDict(mutable=True)
+        for name, values in request.GET.lists():
+            params.setlist(name, [v for v in values if v])
+        query = params.urlencode()
+        push_url(response, request.path + (f"?{query}" if query else ""))
+    return response
 
 
 def _visible_paper(paper_id: int) -> Paper:
@@ -55,8 +71,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 context["results"] = semantic_search(**form.search_kwargs())  # type: ignore[arg-type]
             except ValueError as exc:
                 context["error"], status = str(exc), 400
-    template = "search/_results.html" if _partial(request) else "search/search.html"
-    return render(request, template, context, status=status)
+    return _render_region(request, "search/search.html", "search/_results.html", context, status)
 
 
 def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
@@ -81,8 +96,7 @@ def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
         if len(paper.embedding_text) > LIKE_THIS_CHARS
         else paper.embedding_text,
     }
-    template = "search/_related.html" if _partial(request) else "search/paper.html"
-    return render(request, template, context, status=status)
+    return _render_region(request, "search/paper.html", "search/_related.html", context, status)
 
 
 def paper_bibtex_download(request: HttpRequest, paper_id: int) -> HttpResponse:
@@ -108,7 +122,11 @@ def similar(request: HttpRequest) -> HttpResponse:
             context["hits"] = related_papers(paper=form.paper, k=SIMILAR_COUNT, filters=form.filters())
         else:
             found = similar_to_text(text=form.cleaned_data["text"], k=SIMILAR_COUNT, filters=form.filters())
-            context.update(hits=found.hits, truncated=found.truncated, index_ready=found.index_ready)
-    template = "search/_similar_results.html" if _partial(request) else "search/similar.html"
-    return render(request, template, context, status=status)
+            context.update(
+                hits=found.hits,
+                truncated=found.truncated,
+                notice=getattr(found, "notice", ""),
+                index_ready=found.index_ready,
+            )
+    return _render_region(request, "search/similar.html", "search/_similar_results.html", context, status)
 

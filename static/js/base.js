@@ -1,5 +1,6 @@
 // Keyboard use on every page: "/" focuses the search box; j/k move through a list of results;
-// Enter opens the focused one (it is a link); Escape leaves a text box so j/k work again.
+// Enter opens the focused one (it is a link); Escape leaves a text box (keeping its text) so
+// j/k work again.
 (function () {
   "use strict";
 
@@ -32,7 +33,11 @@
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     var target = event.target;
     if (typing(target)) {
-      if (event.key === "Escape" && target.blur) target.blur();
+      if (event.key === "Escape" && target.blur) {
+        // Leave the box but keep the query (a search box would otherwise clear itself).
+        event.preventDefault();
+        target.blur();
+      }
       // From the search box, the down arrow goes to the first result.
       if (event.key === "ArrowDown" && target.id === "q" && resultLinks().length) {
         event.preventDefault();
