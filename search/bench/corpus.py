@@ -103,3 +103,54 @@ def cached_vectors(
         np.save(final, matrix, allow_pickle=False)
         ids_file.write_text(json.dumps(wanted))
     return wanted, matrix
+
+
+def real_vectors_available(*, path: Path = ARXIV_115K, backend: str) -> np.ndarray:
+    """Every corpus vector already cached (complete file, or the contiguous chunks embedded so far)."""
+    from search import embedder
+
+    corpus = path.parent.name if path.name.startswith("papers.") else path.name.split(".")[0]
+    name = f"{corpus}-{embedder.model_name()}-{backend}"
+    final = bench_dir() / f"{name}.npy"
+    if final.is_file():
+        return np.load(final, mmap_mode="r", allow_pickle=False)
+    chunks = []
+    for number in range(10**6):
+        part = bench_dir() / f"{name}.parts" / f"{number:05d}-{CHUNK}.npy"
+        if not part.is_file():
+            break
+        chunks.append(np.load(part, allow_pickle=False))
+    return np.vstack(chunks) if chunks else np.zeros((0, 384), dtype=np.float32)
+
+
+def generated_vectors(real: np.ndarray, count: int, *, seed: int = 0, noise: float = 0.3) -> np.ndarray:
+    """``count`` synthetic unit vectors that lie among the real ones (to reach sizes beyond the corpus).
+
+    Each is a blend of two random real vectors plus isotropic noise, renormalised: it keeps the
+    real collection's topical clusters, so approximate indexes face a realistic neighbourhood
+    structure rather than uniform noise (on which every ANN index looks bad).
+    """
+    rng = np.random.default_rng(seed)
+    dim = real.shape[1]
+    out = np.empty((count, dim), dtype=np.float32)
+    for start in range(0, count, 100_000):
+        n = min(100_000, count - start)
+        a = real[rng.integers(0, len(real), n)]
+        b = real[rng.integers(0, len(real), n)]
+        mix = rng.uniform(0.0, 0.35, size=(n, 1)).astype(np.float32)
+        rows = (1 - mix) * a + mix * b + (noise / np.sqrt(dim)) * rng.standard_normal((n, dim), dtype=np.float32)
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        out[start : start + n] = rows
+    return out
+
+
+def scifact_queries(*, limit: int | None = None) -> list[str]:
+    """Real natural-language queries: the SciFact claims (BEIR layout), in file order."""
+    path = Path(settings.BASE_DIR).parent / "shared" / "data" / "beir-scifact" / "queries.jsonl"
+    queries = []
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            queries.append(json.loads(line)["text"])
+            if limit is not None and len(queries) >= limit:
+                break
+    return queries

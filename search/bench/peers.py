@@ -1,0 +1,147 @@
+"""Peers on the same papers, vectors and queries in the same run: PostgreSQL full-text search and
+pgvector HNSW, served by the PyPI package ``pgserver`` (PostgreSQL 16 with pgvector, on a unix
+socket under var/bench/; nothing listens on the network).
+
+pgvector latency = query encoding (same backend as ours) + the SQL query returning the 10 rows,
+so it is comparable to our encode + retrieve + fetch. Full-text search needs no encoding: its
+latency is the SQL query alone. Recall@10 is against exact dense search of the same vectors; for
+full-text search that number says how often keyword ranking finds the semantic top 10, not
+whether its results are relevant.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from search import embedder
+from search.bench.measure import percentiles
+from search.bench.retrieval import K, recall_at_k
+
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{1,}")
+
+
+def _vector_literal(vector: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
+
+
+def start(directory: Path) -> Any:
+    import pgserver
+
+    directory.mkdir(parents=True, exist_ok=True)
+    return pgserver.get_server(str(directory), cleanup_mode="stop")
+
+
+def load_table(
+    conn: Any, *, table: str, ids: np.ndarray, vectors: np.ndarray, texts: dict[int, tuple[str, str]], m: int, ef_construction: int
+) -> dict[str, float]:
+    """(Re)create a table of papers with a tsvector and a vector column, and both indexes."""
+    dim = vectors.shape[1]
+    with conn.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {table}")
+        cur.execute(
+            f"CREATE TABLE {table} (id bigint PRIMARY KEY, title text, abstract text, "
+            f"tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', title || ' ' || abstract)) STORED, "
+            f"embedding vector({dim}))"
+        )
+        started = time.perf_counter()
+        with cur.copy(f"COPY {table} (id, title, abstract, embedding) FROM STDIN") as copy:
+            for pk, vector in zip(ids.tolist(), vectors, strict=True):
+                title, abstract = texts[pk]
+                copy.write_row((pk, title, abstract, _vector_literal(vector)))
+        load_s = time.perf_counter() - started
+        started = time.perf_counter()
+        cur.execute(f"CREATE INDEX ON {table} USING gin (tsv)")
+        gin_s = time.perf_counter() - started
+        cur.execute("SET maintenance_work_mem = '1GB'")
+        started = time.perf_counter()
+        cur.execute(
+            f"CREATE INDEX ON {table} USING hnsw (embedding vector_ip_ops) WITH (m = {m}, ef_construction = {ef_construction})"
+        )
+        hnsw_s = time.perf_counter() - started
+        cur.execute(f"ANALYZE {table}")
+    conn.commit()
+    return {"copy_s": round(load_s, 2), "gin_build_s": round(gin_s, 2), "hnsw_build_s": round(hnsw_s, 2)}
+
+
+def bench_peers(
+    *,
+    pg_dir: Path,
+    name: str,
+    ids: np.ndarray,
+    vectors: np.ndarray,
+    texts: dict[int, tuple[str, str]],
+    queries: list[str],
+    exact: list[list[int]],
+    ef_search: list[int],
+    m: int = 16,
+    ef_construction: int = 64,
+    log: Any = print,
+) -> dict[str, Any]:
+    """pgvector HNSW (several ef_search) and full-text search on one collection."""
+    import psycopg
+
+    server = start(pg_dir)
+    table = f"bench_{name}"
+    with psycopg.connect(server.get_uri(), autocommit=False) as conn:
+        with conn.cursor() as cur:
+            cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
+            pgvector_version = cur.fetchone()[0]
+            cur.execute("SHOW server_version")
+            pg_version = cur.fetchone()[0]
+        conn.commit()
+        log(f"  peers {name}: loading {len(ids)} rows and building GIN + HNSW (m={m}, ef_construction={ef_construction}) ...")
+        build = load_table(conn, table=table, ids=ids, vectors=vectors, texts=texts, m=m, ef_construction=ef_construction)
+        conn.autocommit = True
+        result: dict[str, Any] = {
+            "postgres": pg_version,
+            "pgvector": pgvector_version,
+            "build": build,
+            "pgvector_hnsw": [],
+            "m": m,
+            "ef_construction": ef_construction,
+        }
+        with conn.cursor() as cur:
+            for ef in ef_search:
+                cur.execute(f"SET hnsw.ef_search = {int(ef)}")
+                total, found = [], []
+                for query in queries:
+                    started = time.perf_counter()
+                    vector = embedder.encode_query(query)[0]
+                    cur.execute(
+                        f"SELECT id, title, abstract FROM {table} ORDER BY embedding <#> %s::vector LIMIT {K}",
+                        (_vector_literal(vector),),
+                    )
+                    rows = cur.fetchall()
+                    total.append(time.perf_counter() - started)
+                    found.append([r[0] for r in rows])
+                result["pgvector_hnsw"].append(
+                    {"ef_search": ef, "total": percentiles(total), "recall_at_10": recall_at_k(found, exact)}
+                )
+            # Terms OR-ed: AND-ing every word of a sentence-long query finds almost nothing.
+            total, found, empty = [], [], 0
+            for query in queries:
+                terms = " | ".join(dict.fromkeys(w.lower() for w in WORD.findall(query))) or "nothing"
+                started = time.perf_counter()
+                cur.execute(
+                    f"SELECT id, title, abstract FROM {table}, to_tsquery('english', %s) q "
+                    f"WHERE tsv @@ q ORDER BY ts_rank_cd(tsv, q) DESC LIMIT {K}",
+                    (terms,),
+                )
+                rows = cur.fetchall()
+                total.append(time.perf_counter() - started)
+                found.append([r[0] for r in rows])
+                empty += not rows
+            result["fts"] = {
+                "total": percentiles(total),
+                "recall_at_10": recall_at_k(found, exact),
+                "queries_without_results": empty,
+                "query": "to_tsquery(terms OR-ed) ranked by ts_rank_cd",
+            }
+            cur.execute(f"DROP TABLE {table}")
+    return result

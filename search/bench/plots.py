@@ -1,0 +1,72 @@
+"""PNG plots for docs/benchmarks.md (matplotlib, a development dependency, imported only here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only, no display
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def latency_vs_size(results: dict[str, Any], path: Path) -> Path:
+    """p50 (solid) and p99 (dashed) end-to-end search latency per index kind and peer, log-log."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    sizes = sorted(results["collections"].values(), key=lambda c: c["size"])
+    kinds = sorted({k for c in sizes for k in c["kinds"]})
+    for kind in kinds:
+        points = [(c["size"], c["kinds"][kind]["total"]) for c in sizes if kind in c["kinds"]]
+        line = ax.plot([s for s, _ in points], [t["p50_ms"] for _, t in points], marker="o", label=f"FAISS {kind} p50")[0]
+        ax.plot([s for s, _ in points], [t["p99_ms"] for _, t in points], ls="--", color=line.get_color(), alpha=0.6)
+    peers = results.get("peers", {})
+    for label, pick in (
+        ("pgvector HNSW p50", lambda p: p["pgvector_hnsw"][-1]["total"] if p.get("pgvector_hnsw") else None),
+        ("PostgreSQL FTS p50", lambda p: p["fts"]["total"] if p.get("fts") else None),
+    ):
+        points = [(p["size"], pick(p)) for p in sorted(peers.values(), key=lambda p: p["size"]) if pick(p)]
+        if points:
+            ax.plot([s for s, _ in points], [t["p50_ms"] for _, t in points], marker="s", ls=":", label=label)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("papers in the collection")
+    ax.set_ylabel("ms per search (encode + retrieve + fetch)")
+    ax.set_title("Search latency vs collection size (dashed: p99)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def throughput_per_backend(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Embedding abstracts/s per backend, annotated with the minimum cosine to torch fp32."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
+    names = [r["backend"] for r in rows]
+    rates = [r["abstracts_per_s"] for r in rows]
+    bars = ax.bar(names, rates, color=["#888888", "#4c72b0", "#55a868"][: len(rows)])
+    for bar, row in zip(bars, rows, strict=True):
+        ax.annotate(
+            f"{row['abstracts_per_s']:.0f}/s\ncos min {row['cosine_min']:.5f}",
+            (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+        )
+    ax.set_ylabel("abstracts / s (2 cores)")
+    ax.set_title("Embedding throughput per backend (same texts, same run)")
+    ax.set_ylim(0, max(rates) * 1.3)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+    return path

@@ -1,0 +1,227 @@
+"""Search latency and recall per collection size and index kind, build time, memory per serving process.
+
+Latency is what a reader waits for in one search: encoding the query with the configured backend,
+retrieving the top 10 from the index, and fetching those 10 papers from the database, measured
+one query at a time. Recall@10 is against exact (flat) search of the same vectors and queries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from papers.models import Paper
+from search import embedder
+from search.bench.measure import percentiles, process_memory
+from search.vector_index import FaissIndex, default_params
+
+K = 10
+
+
+@dataclass
+class Collection:
+    """A benchmark collection: Paper pks, their vectors, and how many of them are real embeddings."""
+
+    name: str
+    ids: np.ndarray
+    vectors: np.ndarray
+    real: int
+
+    @property
+    def size(self) -> int:
+        return len(self.ids)
+
+
+def recall_at_k(found: list[list[int]], exact: list[list[int]], k: int = K) -> float:
+    """Mean share of the exact top-k that a search found."""
+    scores = [len(set(f[:k]) & set(e[:k])) / max(1, min(k, len(e))) for f, e in zip(found, exact, strict=True)]
+    return round(float(np.mean(scores)), 4) if scores else float("nan")
+
+
+def exact_top_k(collection: Collection, query_vectors: np.ndarray, k: int = K) -> list[list[int]]:
+    """Ground truth by brute force (FAISS flat over the same vectors)."""
+    index = FaissIndex(collection.vectors.shape[1], kind="flat")
+    index.add(collection.ids, collection.vectors)
+    return [[i for i, _ in row] for row in index.search(query_vectors, k)]
+
+
+def build_index(collection: Collection, kind: str, directory: Path, params: dict[str, int] | None = None) -> dict[str, Any]:
+    """Build one kind, save it, and report build time and file size."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    started = time.perf_counter()
+    index = FaissIndex(collection.vectors.shape[1], kind=kind, params=params)
+    index.add(collection.ids, np.ascontiguousarray(collection.vectors))
+    build_s = time.perf_counter() - started
+    index.save(directory)
+    params_used = dict(index.params)
+    del index
+    return {
+        "build_s": round(build_s, 2),
+        "file_mb": round((directory / FaissIndex.FILENAME).stat().st_size / 1e6, 1),
+        "params": params_used,
+    }
+
+
+def serve_queries(
+    *, index: FaissIndex, queries: list[str], exact: list[list[int]], db_alias: str
+) -> dict[str, Any]:
+    """End-to-end single-query latency (encode + retrieve + fetch) and recall@10."""
+    encode_s, search_s, fetch_s, total_s, found = [], [], [], [], []
+    for query in queries:
+        t0 = time.perf_counter()
+        vector = embedder.encode_query(query)
+        t1 = time.perf_counter()
+        hits = index.search(vector, K)[0]
+        t2 = time.perf_counter()
+        papers = Paper.objects.using(db_alias).in_bulk([pk for pk, _ in hits])
+        t3 = time.perf_counter()
+        assert len(papers) == len(hits), "a hit without its paper row: benchmark database out of step"
+        encode_s.append(t1 - t0)
+        search_s.append(t2 - t1)
+        fetch_s.append(t3 - t2)
+        total_s.append(t3 - t0)
+        found.append([pk for pk, _ in hits])
+    return {
+        "total": percentiles(total_s),
+        "encode": percentiles(encode_s),
+        "search": percentiles(search_s),
+        "fetch": percentiles(fetch_s),
+        "recall_at_10": recall_at_k(found, exact),
+    }
+
+
+def sweep(
+    *, index: FaissIndex, query_vectors: np.ndarray, exact: list[list[int]], name: str, values: list[int]
+) -> list[dict[str, Any]]:
+    """Retrieval-only latency and recall for a range of one search parameter (nprobe / efSearch)."""
+    rows = []
+    original = dict(index.params)
+    for value in values:
+        index.params[name] = value
+        times, found = [], []
+        for vector in query_vectors:
+            started = time.perf_counter()
+            hits = index.search(vector.reshape(1, -1), K)[0]
+            times.append(time.perf_counter() - started)
+            found.append([pk for pk, _ in hits])
+        rows.append({name: value, "search": percentiles(times), "recall_at_10": recall_at_k(found, exact)})
+    index.params.clear()
+    index.params.update(original)
+    return rows
+
+
+SERVE_PROBE = """
+import json, os, sys, time
+import django
+django.setup()
+from papers.models import Paper
+from search import embedder
+from search.vector_index import FaissIndex
+index = FaissIndex.load(__import__("pathlib").Path(sys.argv[1]))
+queries = json.load(open(sys.argv[2]))
+for q in queries:
+    hits = index.search(embedder.encode_query(q), 10)[0]
+    list(Paper.objects.in_bulk([pk for pk, _ in hits]).values())
+print("ready", flush=True)
+sys.stdin.read()
+"""
+
+
+def serving_memory(*, directory: Path, queries: list[str], database: Path, processes: int = 2) -> dict[str, Any]:
+    """Memory of ``processes`` concurrent serving processes (Django + model + mapped index), each warm.
+
+    Each process loads the build the way a web process does (memory-mapped), encodes and answers
+    the same real queries, then waits while its /proc/<pid>/smaps_rollup is read.
+    """
+    query_file = directory / "probe-queries.json"
+    query_file.write_text(json.dumps(queries))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{database}",
+        "PYTHONPATH": str(settings.BASE_DIR),
+    }
+    children = [
+        subprocess.Popen(
+            [sys.executable, "-c", SERVE_PROBE, str(directory), str(query_file)],
+            cwd=settings.BASE_DIR,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        for _ in range(processes)
+    ]
+    try:
+        for child in children:
+            line = child.stdout.readline() if child.stdout else ""
+            if line.strip() != "ready":
+                raise RuntimeError(f"serving probe failed (exit {child.poll()})")
+        samples = [process_memory(child.pid) for child in children]
+    finally:
+        for child in children:
+            if child.stdin:
+                child.stdin.close()
+            try:
+                child.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+    return {
+        "processes": processes,
+        "per_process": samples,
+        "uss_mb_max": max(s["uss_mb"] for s in samples),
+        "pss_mb_max": max(s["pss_mb"] for s in samples),
+        "anon_mb_max": max(s["anon_mb"] for s in samples),
+    }
+
+
+def bench_collection(
+    *,
+    collection: Collection,
+    kinds: list[str],
+    queries: list[str],
+    query_vectors: np.ndarray,
+    db_alias: str,
+    database: Path,
+    work_dir: Path,
+    sweeps: bool,
+    memory: bool,
+    log: Any = print,
+) -> dict[str, Any]:
+    """Every kind on one collection: build, end-to-end latency, recall, sweeps, serving memory."""
+    exact = exact_top_k(collection, query_vectors)
+    result: dict[str, Any] = {"size": collection.size, "real_vectors": collection.real, "kinds": {}}
+    for kind in kinds:
+        directory = work_dir / f"{collection.name}-{kind}"
+        log(f"  {collection.name}: building {kind} ...")
+        facts = build_index(collection, kind, directory)
+        index = FaissIndex.load(directory)
+        index.params.update({k: v for k, v in default_params(kind).items() if k in ("nprobe", "efSearch")})
+        facts["params"].update({k: v for k, v in index.params.items() if k in ("nprobe", "efSearch")})
+        log(f"  {collection.name}: {kind} built in {facts['build_s']} s; timing {len(queries)} queries ...")
+        facts.update(serve_queries(index=index, queries=queries, exact=exact, db_alias=db_alias))
+        if sweeps and kind == "ivf":
+            facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="nprobe", values=[4, 8, 16, 32, 64, 128])
+        if sweeps and kind == "hnsw":
+            facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="efSearch", values=[16, 32, 64, 128, 256])
+        del index
+        if memory:
+            log(f"  {collection.name}: {kind} memory of 2 serving processes ...")
+            facts["memory"] = serving_memory(directory=directory, queries=queries[:50], database=database)
+        result["kinds"][kind] = facts
+        shutil.rmtree(directory, ignore_errors=True)
+    result["bench_process"] = process_memory()
+    return result

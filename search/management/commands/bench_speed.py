@@ -1,0 +1,269 @@
+"""manage.py bench_speed [--quick] [--json OUT]: embedding, search, HTTP, memory and peer speed.
+
+Prints tables and (with --json) writes every number; without --quick it also writes the PNG
+plots that docs/benchmarks.md embeds. Everything runs on a separate benchmark database and index
+directories under var/bench/, never on the configured ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+FULL_SIZES = [10_000, 115_236, 1_000_000]
+SAMPLE_1K = Path(settings.BASE_DIR).parent / "shared" / "data" / "arxiv-abstracts-115k" / "sample-1k.jsonl"
+
+
+def _ints(value: str) -> list[int]:
+    return [int(v.replace("_", "")) for v in value.split(",") if v]
+
+
+class Command(BaseCommand):
+    help = (
+        "Measure embedding throughput per backend (with cosine to torch fp32), search latency and "
+        "recall@10 per collection size and index kind, index build time, memory per serving "
+        "process, HTTP throughput/latency under concurrent load, and PostgreSQL FTS / pgvector "
+        "peers, all in one run. --quick: a small smoke run (about two minutes)."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--quick", action="store_true", help="10k papers, few queries, short HTTP runs")
+        parser.add_argument("--json", dest="json_out", metavar="OUT", help="write all results as JSON here")
+        parser.add_argument("--sizes", type=_ints, help="collection sizes (default 10000,115236,1000000; quick 10000)")
+        parser.add_argument("--kinds", default="flat,ivf,hnsw", help="index kinds to measure")
+        parser.add_argument("--backends", default="torch,onnx,openvino", help="embedding backends to measure")
+        parser.add_argument("--queries", type=int, help="real queries (SciFact claims) per measurement")
+        parser.add_argument("--embed-texts", type=int, help="abstracts per backend for throughput")
+        parser.add_argument("--http-seconds", type=int, help="seconds per HTTP load run")
+        parser.add_argument("--http-size", type=int, default=115_236, help="collection size for the HTTP test")
+        parser.add_argument("--peer-max-size", type=int, default=115_236, help="run peers at sizes up to this")
+        parser.add_argument("--skip", default="", help="comma-separated parts to skip: embedding,search,memory,http,peers")
+        parser.add_argument("--plots", metavar="DIR", help="write PNG plots here (default docs/plots without --quick)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from search import embedder
+        from search.bench import corpus, database, embedding, http, peers, plots, retrieval
+
+        quick = options["quick"]
+        skip = set(filter(None, options["skip"].split(",")))
+        sizes = options["sizes"] or ([10_000] if quick else FULL_SIZES)
+        kinds = [k for k in options["kinds"].split(",") if k]
+        n_queries = options["queries"] or (40 if quick else 300)
+        backend = embedder.configured_backend()
+        work = corpus.bench_dir()
+        started = time.perf_counter()
+        log = self._log
+        results: dict[str, Any] = {
+            "command": "manage.py bench_speed " + " ".join(self._argv(options)),
+            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "machine": {
+                "cpus": len(os.sched_getaffinity(0)),
+                "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
+                "python": platform.python_version(),
+                "faiss_threads": _faiss_threads(),
+            },
+            "model": embedder.model_name(),
+            "backend": backend,
+            "quick": quick,
+            "collections": {},
+            "peers": {},
+        }
+        queries = corpus.scifact_queries(limit=n_queries)
+
+        # 1. Embedding throughput and fidelity.
+        if "embedding" not in skip:
+            texts = [p.text for p in corpus.read_papers(limit=options["embed_texts"] or (48 if quick else 512))]
+            log(f"embedding: {len(texts)} real abstracts per backend ...")
+            results["embedding"] = embedding.bench_embedding(
+                texts=texts, backends=options["backends"].split(","), batch_size=settings.EMBEDDING_BATCH_SIZE
+            )
+            self._table_embedding(results["embedding"])
+
+        # 2. The benchmark database and the vectors: real where embedded, generated beyond.
+        source = SAMPLE_1K if quick else corpus.ARXIV_115K
+        papers = list(corpus.read_papers(source))
+        db_path = work / ("quick.sqlite3" if quick else "arxiv115k.sqlite3")
+        log(f"database: {db_path.name} ({len(papers)} corpus papers, imported by import_papers) ...")
+        database.prepare(database=db_path, corpus=source)
+        real_ids = database.real_paper_ids([p.arxiv_id for p in papers])
+        if quick:
+            _, real = corpus.cached_vectors(path=source, backend=backend, limit=256)
+        else:
+            real = corpus.real_vectors_available(backend=backend)
+        real = np.asarray(real, dtype=np.float32)
+        if not len(real):
+            raise CommandError("no real vectors: run once without --quick to embed the corpus, or use --quick")
+        results["real_vectors_available"] = int(len(real))
+        log(f"vectors: {len(real)} real corpus embeddings ({backend}) available; the rest generated")
+        query_vectors = embedder.encode(queries)
+
+        def collection(size: int) -> retrieval.Collection:
+            n_papers = min(size, len(real_ids))
+            n_real = min(n_papers, len(real))
+            vectors = np.empty((size, real.shape[1]), dtype=np.float32)
+            vectors[:n_real] = real[:n_real]
+            vectors[n_real:] = corpus.generated_vectors(real, size - n_real, seed=size)
+            ids = real_ids[:n_papers]
+            if size > n_papers:
+                ids = np.concatenate([ids, database.generated_paper_ids(size - n_papers, template_ids=real_ids)])
+            return retrieval.Collection(name=f"n{size}", ids=ids, vectors=vectors, real=n_real)
+
+        # 3. Search latency / recall / build time / memory per size and kind; peers alongside.
+        for size in sizes:
+            log(f"collection of {size} papers ...")
+            coll = collection(size)
+            if "search" not in skip:
+                outcome = retrieval.bench_collection(
+                    collection=coll,
+                    kinds=kinds,
+                    queries=queries,
+                    query_vectors=query_vectors,
+                    db_alias=database.ALIAS,
+                    database=db_path,
+                    work_dir=work / "indexes",
+                    sweeps=True,
+                    memory="memory" not in skip,
+                    log=log,
+                )
+                results["collections"][str(size)] = outcome
+            if "peers" not in skip and size <= options["peer_max_size"]:
+                exact = retrieval.exact_top_k(coll, query_vectors)
+                texts_by_id = _texts(coll.ids)
+                outcome = peers.bench_peers(
+                    pg_dir=work / "pg",
+                    name=coll.name,
+                    ids=coll.ids,
+                    vectors=coll.vectors,
+                    texts=texts_by_id,
+                    queries=queries,
+                    exact=exact,
+                    ef_search=[40, 100, 200],
+                    log=log,
+                )
+                outcome["size"] = size
+                results["peers"][str(size)] = outcome
+            del coll
+
+        # 4. HTTP under load: the app's own build (vectors + keyword index) and gunicorn.
+        if "http" not in skip:
+            size = min(options["http_size"], len(real_ids))
+            coll = collection(size)
+            log(f"http: storing {size} embeddings and building the app index ...")
+            database.store_embeddings(ids=coll.ids, vectors=coll.vectors, model=embedder.model_name())
+            index_dir = work / "http-index"
+            shutil.rmtree(index_dir, ignore_errors=True)
+            env = database.app_env(database=db_path, index_dir=index_dir)
+            build_started = time.perf_counter()
+            out = database.manage("build_index", "--full", env=env)
+            build_s = time.perf_counter() - build_started
+            results["http"] = {
+                "size": size,
+                "real_vectors": coll.real,
+                "build_index_s": round(build_s, 1),
+                "build_index_output": out.strip(),
+                **http.bench_http(
+                    database=db_path, index_dir=index_dir, queries=queries, seconds=options["http_seconds"] or (4 if quick else 20), log=log
+                ),
+            }
+            del coll
+
+        results["elapsed_s"] = round(time.perf_counter() - started, 1)
+        results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
+        self._tables(results)
+        plot_dir = options["plots"] or (None if quick else str(Path(settings.BASE_DIR) / "docs" / "plots"))
+        if plot_dir:
+            if results["collections"]:
+                plots.latency_vs_size(results, Path(plot_dir) / "latency_vs_size.png")
+            if results.get("embedding"):
+                plots.throughput_per_backend(results["embedding"], Path(plot_dir) / "embedding_throughput.png")
+            log(f"plots written to {plot_dir}")
+        if options["json_out"]:
+            Path(options["json_out"]).write_text(json.dumps(results, indent=2))
+            log(f"results written to {options['json_out']}")
+
+    # --- output --------------------------------------------------------------------------------
+    def _log(self, message: str) -> None:
+        self.stderr.write(message)
+
+    def _argv(self, options: dict[str, Any]) -> list[str]:
+        names = ("quick", "json_out", "sizes", "kinds", "backends", "queries", "embed_texts", "http_seconds", "skip")
+        argv = []
+        for name in names:
+            value = options.get(name)
+            if value in (None, False, "") or (name == "kinds" and value == "flat,ivf,hnsw") or (name == "backends" and value == "torch,onnx,openvino"):
+                continue
+            flag = "--json" if name == "json_out" else "--" + name.replace("_", "-")
+            argv.append(flag if value is True else f"{flag} {','.join(map(str, value)) if isinstance(value, list) else value}")
+        return argv
+
+    def _row(self, cells: list[Any], widths: list[int]) -> None:
+        self.stdout.write("  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))))
+
+    def _table_embedding(self, rows: list[dict[str, Any]]) -> None:
+        widths = [9, 12, 9, 11, 11]
+        self.stdout.write("\nEmbedding throughput (same texts, same run)")
+        self._row(["backend", "abstracts/s", "x torch", "cos min", "cos mean"], widths)
+        for r in rows:
+            self._row([r["backend"], r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"]], widths)
+
+    def _tables(self, results: dict[str, Any]) -> None:
+        widths = [9, 7, 5, 24, 8, 8, 8, 8, 8, 7, 7, 7, 7]
+        self.stdout.write("\nSearch: one query at a time, encode + top-10 + fetch rows (ms); recall@10 vs exact")
+        self._row(["size", "real", "kind", "params", "build s", "p50", "p99", "search", "fetch", "recall", "USS", "PSS", "anon"], widths)
+        for size, c in results["collections"].items():
+            for kind, k in c["kinds"].items():
+                params = ",".join(f"{a}={b}" for a, b in k["params"].items())
+                memory = k.get("memory", {})
+                self._row(
+                    [size, c["real_vectors"], kind, params, k["build_s"], k["total"]["p50_ms"], k["total"]["p99_ms"], k["search"]["p50_ms"], k["fetch"]["p50_ms"], k["recall_at_10"], memory.get("uss_mb_max", "-"), memory.get("pss_mb_max", "-"), memory.get("anon_mb_max", "-")],
+                    widths,
+                )
+        for size, c in results["collections"].items():
+            for kind, k in c["kinds"].items():
+                for s in k.get("sweep", []):
+                    name = "nprobe" if "nprobe" in s else "efSearch"
+                    self.stdout.write(f"  sweep {size} {kind} {name}={s[name]}: search p50 {s['search']['p50_ms']} ms p99 {s['search']['p99_ms']} ms recall@10 {s['recall_at_10']}")
+        if results["peers"]:
+            self.stdout.write("\nPeers (same papers, vectors, queries): total ms per search; recall@10 vs exact dense")
+            for size, p in results["peers"].items():
+                for h in p["pgvector_hnsw"]:
+                    self.stdout.write(f"  {size} pgvector HNSW ef_search={h['ef_search']}: p50 {h['total']['p50_ms']} p99 {h['total']['p99_ms']} recall {h['recall_at_10']}")
+                f = p["fts"]
+                self.stdout.write(f"  {size} PostgreSQL FTS: p50 {f['total']['p50_ms']} p99 {f['total']['p99_ms']} recall {f['recall_at_10']} (no results: {f['queries_without_results']})")
+                self.stdout.write(f"  {size} build: {p['build']}")
+        if results.get("http"):
+            h = results["http"]
+            self.stdout.write(f"\nHTTP at {h['size']} papers ({h['workers']} gunicorn workers x {h['threads']} threads; app build {h['build_index_s']} s)")
+            for run in h["runs"]:
+                self.stdout.write(f"  {run['route']:4} c={run['connections']}: {run['requests_per_s']} req/s  p50 {run.get('p50_ms')} ms  p99 {run.get('p99_ms')} ms  non-2xx {run['non_2xx']}  ({run['tool']}, {run['seconds']} s)")
+            for m in h["memory"]:
+                self.stdout.write(f"  worker memory: USS {m['uss_mb']} MB, PSS {m['pss_mb']} MB, anon {m['anon_mb']} MB, RSS {m['rss_mb']} MB")
+        self.stdout.write(f"\nelapsed {results['elapsed_s']} s; load average {results['machine']['load_avg_at_start']} -> {results['machine']['load_avg_at_end']}")
+
+
+def _texts(ids: np.ndarray) -> dict[int, tuple[str, str]]:
+    from papers.models import Paper
+    from search.bench.database import ALIAS
+
+    texts: dict[int, tuple[str, str]] = {}
+    wanted = ids.tolist()
+    for start in range(0, len(wanted), 5000):
+        for pk, title, abstract in Paper.objects.using(ALIAS).filter(pk__in=wanted[start : start + 5000]).values_list("pk", "title", "abstract"):
+            texts[pk] = (title, abstract)
+    return texts
+
+
+def _faiss_threads() -> int:
+    import faiss
+
+    return int(faiss.omp_get_max_threads())
