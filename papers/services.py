@@ -333,7 +333,7 @@ def papers_merge(*, keep: Paper, drop: Paper) -> MergeResult:
         _move_related_links(keep=keep, drop=drop)
         a, b = sorted((keep.pk, drop.pk))
         DuplicateCandidate.objects.filter(paper_a_id=a, paper_b_id=b).update(
-            status=DuplicateCandidate.Status.MERGED, decided=dt.datetime.now(dt.timezone.utc)
+            status=DuplicateCandidate.Status.MERGED, decided=dt.datetime.now(dt.UTC)
         )
         # Other open pairs of the dropped paper are moot; the next scan proposes the kept one.
         DuplicateCandidate.objects.filter(Q(paper_a=drop) | Q(paper_b=drop), status=DuplicateCandidate.Status.OPEN).delete()
@@ -447,7 +447,7 @@ def _similar_vectors(proposals: _Proposals, *, threshold: float, model: str) -> 
 
     try:
         embedding_model = Paper._meta.get_field("embeddings").related_model
-    except Exception:  # the search app is not installed
+    except Exception:  # noqa: BLE001 - FieldDoesNotExist or LookupError: the search app is not installed
         return
     rows = (
         embedding_model.objects.filter(model=model, paper__merged_into__isnull=True)
@@ -531,7 +531,7 @@ def duplicate_dismiss(*, candidates: Iterable[DuplicateCandidate], user: object 
     ids = [c.pk for c in candidates]
     return DuplicateCandidate.objects.filter(pk__in=ids, status=DuplicateCandidate.Status.OPEN).update(
         status=DuplicateCandidate.Status.DISMISSED,
-        decided=dt.datetime.now(dt.timezone.utc),
+        decided=dt.datetime.now(dt.UTC),
         decided_by=user if getattr(user, "pk", None) else None,
     )
 
@@ -595,7 +595,7 @@ def import_job_run(*, job_id: int, progress_interval: float = 0.5) -> ImportJob 
     if job is None or job.finished_running:
         return job
     jobs = ImportJob.objects.filter(pk=job_id)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     jobs.update(
         status=ImportJob.Status.RUNNING, started=now, bytes_read=0, created_count=0, updated_count=0,
         unchanged_count=0, error_count=0, errors=[], message="",
@@ -628,10 +628,10 @@ def import_job_run(*, job_id: int, progress_interval: float = 0.5) -> ImportJob 
     try:
         summary = papers_import(source=buffer, fmt=job.format, name=job.name, on_error=on_error, on_batch=on_batch)
         message = str(summary) if summary.imported else "Nothing could be imported from this file."
-    except Exception as exc:  # the file as a whole is unreadable: say why, keep the job
+    except Exception as exc:  # noqa: BLE001 - whatever stops the file, the job records why (never a lost upload)
         status, message = ImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
     jobs.update(
-        status=status, message=message, finished=dt.datetime.now(dt.timezone.utc), data=b"",
+        status=status, message=message, finished=dt.datetime.now(dt.UTC), data=b"",
         bytes_read=job.size if status == ImportJob.Status.DONE else min(buffer.tell(), job.size),
         errors=errors, **counts,
     )

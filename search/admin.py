@@ -13,15 +13,25 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from papers.models import Paper
 from search import embedder, index_store
-from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
-from search.selectors import index_drift, index_status, papers_needing_embedding, queued_tasks
+from search.models import EmbeddingFailure, IndexBuild
+from search.selectors import (
+    index_drift,
+    index_status,
+    papers_needing_embedding,
+    queued_tasks,
+)
 
 DRIFT_SAMPLE = 20  # ids shown for each kind of drift
 

@@ -14,7 +14,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.harness import Pipeline, RedisServer, Template, base_env, make_template, on_postgres, wait_until
+from tests.pipeline.harness import (
+    Pipeline,
+    RedisServer,
+    Template,
+    base_env,
+    make_template,
+    on_postgres,
+    wait_until,
+)
 
 pytestmark = [
     pytest.mark.slow,

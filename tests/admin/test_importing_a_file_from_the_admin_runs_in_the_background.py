@@ -7,7 +7,6 @@ import gzip
 import json
 from typing import Any
 
-import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
