@@ -158,8 +158,16 @@ class RelatedLink(models.Model):
         verbose_name = "curated related link"
         ordering = ["kind", "position", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["paper", "related"], name="one_link_per_related_paper"),
-            models.CheckConstraint(condition=~models.Q(paper=models.F("related")), name="link_not_to_itself"),
+            models.UniqueConstraint(
+                fields=["paper", "related"],
+                name="one_link_per_related_paper",
+                violation_error_message="This paper already has a curated link to that paper.",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(paper=models.F("related")),
+                name="link_not_to_itself",
+                violation_error_message="A paper cannot be related to itself.",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -72,7 +72,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'curated related link',
                 'ordering': ['kind', 'position', 'id'],
-                'constraints': [models.UniqueConstraint(fields=('paper', 'related'), name='one_link_per_related_paper'), models.CheckConstraint(condition=models.Q(('paper', models.F('related')), _negated=True), name='link_not_to_itself')],
+                'constraints': [models.UniqueConstraint(fields=('paper', 'related'), name='one_link_per_related_paper', violation_error_message='This paper already has a curated link to that paper.'), models.CheckConstraint(condition=models.Q(('paper', models.F('related')), _negated=True), name='link_not_to_itself', violation_error_message='A paper cannot be related to itself.')],
             },
         ),
     ]

@@ -108,3 +108,14 @@ def test_without_the_related_link_permissions_the_inline_is_read_only(staff_clie
     curator = staff_client("papers.view_paper", "papers.change_paper", "papers.add_relatedlink", "papers.view_relatedlink")
     assert _save_links(curator, paper, [("pin", other, 0)]).status_code == 302
     assert RelatedLink.objects.filter(paper=paper, related=other, kind="pin").exists()
+
+
+def test_the_related_links_list_refuses_a_self_link_and_a_repeat_with_a_message(admin_client: Any, paper: Paper) -> None:
+    other = Paper.objects.exclude(pk=paper.pk).first()
+    add = reverse("admin:papers_relatedlink_add")
+    response = admin_client.post(add, {"paper": paper.pk, "related": paper.pk, "kind": "pin", "position": 0})
+    assert response.status_code == 200 and "A paper cannot be related to itself." in response.content.decode()
+    assert admin_client.post(add, {"paper": paper.pk, "related": other.pk, "kind": "pin", "position": 0}).status_code == 302
+    response = admin_client.post(add, {"paper": paper.pk, "related": other.pk, "kind": "suppress", "position": 0})
+    assert response.status_code == 200 and "already has a curated link" in response.content.decode()
+    assert RelatedLink.objects.count() == 1
