@@ -128,6 +128,8 @@ class IndexBuildAdmin(admin.ModelAdmin):
         if after and after != before:
             build = IndexBuild.objects.filter(build_id=after).first()
             count = f" with {build.count:,} papers" if build else ""
+            if build:
+                self.log_addition(request, build, "Built from the index dashboard.")
             self.message_user(request, f"Published index build {after}{count}.", messages.SUCCESS)
         elif settings.CELERY_TASK_ALWAYS_EAGER:
             self.message_user(request, "No new build: another build is running; it includes this request.", messages.WARNING)

@@ -69,6 +69,9 @@ def test_the_rebuild_button_publishes_a_new_build_that_ends_the_drift(admin_clie
     assert f"Published index build {after} with 60 papers." in page
     assert "None: the index holds exactly the visible papers" in page
     assert IndexBuild.objects.get(build_id=after).count == 60
+    from django.contrib.admin.models import LogEntry
+
+    assert LogEntry.objects.get(object_repr=after).change_message == "Built from the index dashboard."
 
 
 def test_the_embed_button_embeds_pending_papers(admin_client: Any, paper_factory: Any) -> None:
