@@ -59,7 +59,7 @@ class SearchAtomFeed(Feed):
 
     def items(self, obj: SearchForm) -> list[Paper]:
         if not obj.cleaned_data["q"]:
-            return list(recent_papers(limit=FEED_ITEMS))
+            return recent_papers(limit=FEED_ITEMS)
         kwargs = obj.search_kwargs() | {"page": 1, "page_size": FEED_ITEMS, "sort": "newest"}
         return [hit.paper for hit in semantic_search(**kwargs).hits]  # type: ignore[arg-type]
 

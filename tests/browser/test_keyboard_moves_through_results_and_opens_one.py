@@ -30,6 +30,7 @@ def test_slash_j_k_and_enter(page: Page) -> None:
     page.keyboard.press("Enter")
 
     expect(page.locator("h1")).to_have_text(second)
+    page.wait_for_load_state()  # the keyboard script is deferred: wait until it has run
     page.keyboard.press("/")
     expect(page.locator("#header-q")).to_be_focused()  # every page has a search box for "/"
 
