@@ -2,8 +2,13 @@
 
 Layout::
 
-    INDEX_DIR/builds/<build_id>/manifest.json  (+ the backend's files)
+    INDEX_DIR/builds/<build_id>/manifest.json  (+ the backend's files, members.npy)
+    INDEX_DIR/builds/.staging-<build_id>/       (being written; never loaded, removed after a crash)
     INDEX_DIR/CURRENT                           (the published build id; replaced atomically)
+
+``members.npy`` lists every paper in the build with the content hash its vector was computed
+from: incremental builds, ``verify_index`` and reconcile compare it with the database without
+reading a single vector.
 
 A writer fills a fresh build directory, fsyncs every file and the directory, and only then
 repoints CURRENT with write-temp + fsync + os.replace. A reader verifies the manifest
@@ -35,7 +40,11 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+MEMBERS = "members.npy"
+STAGING_PREFIX = ".staging-"
 FORMAT_VERSION = 1
+# (paper id, first 16 hex digits of the content hash): plain dtypes, so no pickle on load.
+MEMBER_DTYPE = np.dtype([("id", "<i8"), ("hash", "S16")])
 
 
 class IndexRefused(Exception):
@@ -94,7 +103,7 @@ class BuildWriter:
     def __post_init__(self) -> None:
         builds_dir().mkdir(parents=True, exist_ok=True)
         # A dot-prefixed staging name: a crashed writer never leaves a loadable build behind.
-        self.staging = builds_dir() / f".staging-{self.build_id}"
+        self.staging = builds_dir() / f"{STAGING_PREFIX}{self.build_id}"
         self.staging.mkdir()
         self.files: list[str] = []
         self.facts: dict[str, Any] = {}  # e.g. the vector index kind and its parameters
@@ -236,15 +245,32 @@ class IndexReader:
                 return self._loaded
             if build_id in self._refused:
                 return self._loaded
-            try:
-                from search.embedder import model_name
+            from search.embedder import model_name
 
+            try:
                 self._loaded = load_build(build_id, expected_model=model_name())
                 logger.info("serving index build %s (%d vectors)", build_id, self._loaded.count)
             except IndexRefused as exc:
                 self._refused[build_id] = str(exc)
                 logger.error("refused index build: %s; still serving %s", exc, self._loaded and self._loaded.build_id)
+                if self._loaded is None:
+                    # A process started after the damage has nothing to keep serving: fall back
+                    # to the newest older build that still verifies.
+                    self._loaded = self._fallback(model=model_name(), skip=build_id)
             return self._loaded
+
+    def _fallback(self, *, model: str, skip: str) -> LoadedIndex | None:
+        for candidate in complete_build_ids():
+            if candidate == skip or candidate in self._refused or candidate > skip:
+                continue
+            try:
+                loaded = load_build(candidate, expected_model=model)
+            except IndexRefused as exc:
+                self._refused[candidate] = str(exc)
+                continue
+            logger.warning("serving older index build %s while %s is refused", candidate, skip)
+            return loaded
+        return None
 
     @property
     def refused(self) -> dict[str, str]:
@@ -268,24 +294,84 @@ def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors
     index = FaissIndex(dim, kind=choose_kind(len(ids))) if backend == "faiss" else BACKENDS[backend](dim)
     if len(ids):
         index.add(ids, vectors)
-    writer.files.extend(index.save(writer.staging))
-    # The manifest says which structure serves the build.
-    writer.facts["index_kind"] = getattr(index, "kind", "exact")
-    writer.facts["index_params"] = dict(getattr(index, "params", {}))
+    write_index(writer, index)
     return index
 
 
-def remove_old_builds(*, keep: int = 3, grace_seconds: float = 600.0) -> list[str]:
-    """Delete builds other than the current one and the newest ``keep``, once past the grace period."""
-    current = current_build_id()
+def write_index(writer: BuildWriter, index: FaissIndex | NumpyIndex) -> None:
+    """Save an index built in memory (an incremental update of an older build) into ``writer``."""
+    writer.files.extend(index.save(writer.staging))
+    # The manifest says which structure serves the build (an incremental build keeps its base's).
+    writer.facts["index_kind"] = getattr(index, "kind", "exact")
+    writer.facts["index_params"] = dict(getattr(index, "params", {}))
+
+
+def write_members(writer: BuildWriter, *, ids: np.ndarray, hashes: list[str]) -> None:
+    """Record which papers, at which content version, the build holds (checksummed like the rest)."""
+    members = np.zeros(len(ids), dtype=MEMBER_DTYPE)
+    members["id"] = ids
+    members["hash"] = [h[:16].encode("ascii") for h in hashes]
+    members.sort(order="id")
+    np.save(writer.staging / MEMBERS, members, allow_pickle=False)
+    writer.files.append(MEMBERS)
+
+
+def read_members(build_id: str) -> dict[int, str] | None:
+    """Paper id -> content hash prefix of a build's vectors; None for builds without the file."""
+    path = builds_dir() / build_id / MEMBERS
+    if not path.is_file():
+        return None
+    try:
+        members = np.load(path, allow_pickle=False)
+        return {int(i): h.decode("ascii") for i, h in zip(members["id"], members["hash"], strict=True)}
+    except (OSError, ValueError, KeyError) as exc:
+        raise IndexRefused(f"build {build_id}: unreadable {MEMBERS} ({exc})") from exc
+
+
+def load_for_update(build_id: str) -> FaissIndex | NumpyIndex:
+    """A private, writable copy of a verified build's vectors (the start of an incremental build)."""
+    manifest = verify_build(build_id)
+    backend = BACKENDS.get(manifest.get("backend", ""))
+    if backend is None:
+        raise IndexRefused(f"build {build_id}: unknown backend {manifest.get('backend')!r}")
+    try:
+        return backend.load(builds_dir() / build_id, mmap=False)
+    except Exception as exc:
+        raise IndexRefused(f"build {build_id}: cannot load ({exc})") from exc
+
+
+def complete_build_ids() -> list[str]:
+    """Complete build directories, newest first (staging directories excluded)."""
     if not builds_dir().is_dir():
         return []
-    builds = sorted((p for p in builds_dir().iterdir() if p.is_dir()), key=lambda p: p.name, reverse=True)
+    names = [p.name for p in builds_dir().iterdir() if p.is_dir() and not p.name.startswith(".")]
+    return sorted(names, reverse=True)
+
+
+def remove_old_builds(*, keep: int | None = None, grace_seconds: float | None = None) -> list[str]:
+    """Delete superseded builds and crashed writers' leftovers once past the grace period.
+
+    The current build and the newest ``keep`` builds always stay; anything younger than the
+    grace period stays too, because a web process may have read CURRENT a moment ago and be
+    about to load it. Call with the builder lock held.
+    """
+    keep = settings.INDEX_KEEP_BUILDS if keep is None else keep
+    grace_seconds = settings.INDEX_BUILD_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    if not builds_dir().is_dir():
+        return []
+    current = current_build_id()
+    complete = complete_build_ids()
+    staging = [p.name for p in builds_dir().iterdir() if p.is_dir() and p.name.startswith(STAGING_PREFIX)]
     removed = []
     now = time.time()
-    for path in builds[keep:]:
-        if path.name == current or now - path.stat().st_mtime < grace_seconds:
+    for name in complete[keep:] + staging:
+        path = builds_dir() / name
+        try:
+            age = now - path.stat().st_mtime
+        except FileNotFoundError:
+            continue
+        if name == current or age < grace_seconds:
             continue
         shutil.rmtree(path, ignore_errors=True)
-        removed.append(path.name)
+        removed.append(name)
     return removed

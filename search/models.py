@@ -52,8 +52,12 @@ class IndexBuild(models.Model):
     model = models.CharField(max_length=200)
     dim = models.PositiveIntegerField(default=0)
     count = models.PositiveIntegerField(default=0)
-    kind = models.CharField(max_length=20, default="full")
+    kind = models.CharField(max_length=20, default="full")  # full | incremental
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PUBLISHED)
+    # An incremental build starts from base_build and adds/removes this many papers.
+    base_build = models.CharField(max_length=64, blank=True)
+    added = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     duration_s = models.FloatField(default=0.0)
     error = models.TextField(blank=True)

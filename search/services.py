@@ -1,21 +1,27 @@
-"""Writes of the search app: store embeddings, build and publish indexes."""
+"""Writes of the search app: store embeddings, build and publish indexes, coordinate builders."""
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import logging
+import os
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db.models import Count, Max, QuerySet
 
 from papers.models import Paper
 from search import embedder, index_store
 from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
+from search.vector_index import choose_kind
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +36,9 @@ class EmbedSummary:
 def embeddings_update(*, paper_ids: Sequence[int], force: bool = False) -> EmbedSummary:
     """Embed the given papers and store their vectors; skip those already up to date.
 
-    Safe to run twice: a paper whose stored content hash and model match is skipped.
+    Safe to run twice, and twice at once: a paper whose stored content hash and model match is
+    skipped, and the check is repeated under a row lock just before writing, so a redelivered
+    or duplicated batch never writes a vector a second time for the same content version.
     """
     model = embedder.model_name()
     papers = list(Paper.objects.filter(pk__in=list(paper_ids)).only("id", "title", "abstract", "content_hash"))
@@ -49,14 +57,26 @@ def embeddings_update(*, paper_ids: Sequence[int], force: bool = False) -> Embed
         for p, v in zip(todo, vectors, strict=True)
     ]
     with transaction.atomic():
-        PaperEmbedding.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["paper", "model"],
-            update_fields=["dim", "vector", "content_hash", "updated"],
+        # Encoding took a while: another worker may have stored some of these meanwhile.
+        stored = dict(
+            PaperEmbedding.objects.select_for_update()
+            .filter(paper_id__in=[r.paper_id for r in rows], model=model)
+            .values_list("paper_id", "content_hash")
         )
+        new = [r for r in rows if r.paper_id not in stored]
+        changed = [r for r in rows if r.paper_id in stored and (force or stored[r.paper_id] != r.content_hash)]
+        # A row inserted by a concurrent worker since the check above wins (same content version).
+        PaperEmbedding.objects.bulk_create(new, ignore_conflicts=True)
+        if changed:
+            PaperEmbedding.objects.bulk_create(
+                changed,
+                update_conflicts=True,
+                unique_fields=["paper", "model"],
+                update_fields=["dim", "vector", "content_hash", "updated"],
+            )
         EmbeddingFailure.objects.filter(paper_id__in=[p.pk for p in todo], model=model).delete()
-    summary.embedded = len(rows)
+    summary.embedded = len(new) + len(changed)
+    summary.skipped += len(rows) - summary.embedded
     return summary
 
 
@@ -72,22 +92,105 @@ def embedding_failure_record(*, paper_ids: Sequence[int], error: str) -> None:
             failure.save(update_fields=["error", "attempts", "updated"])
 
 
-def indexable_vectors(*, model: str, chunk_size: int = 20_000) -> tuple[np.ndarray, np.ndarray, int]:
-    """All stored vectors of visible papers for ``model``: (ids, matrix, dim)."""
-    rows = (
-        PaperEmbedding.objects.filter(model=model, paper__hidden=False, paper__merged_into__isnull=True)
-        .order_by("paper_id")
-        .values_list("paper_id", "vector")
-    )
+def _in_chunks(ids: Sequence[int], size: int = 5_000) -> Iterator[list[int]]:
+    for start in range(0, len(ids), size):
+        yield [int(i) for i in ids[start : start + size]]
+
+
+def _indexable(model: str) -> QuerySet[PaperEmbedding]:
+    return PaperEmbedding.objects.filter(model=model, paper__hidden=False, paper__merged_into__isnull=True)
+
+
+def _fetch_vectors(*, model: str, paper_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(ids, float32 matrix, content hashes) of visible papers' stored vectors, ordered by id."""
+    fields = ("paper_id", "vector", "content_hash")
+    if paper_ids is None:
+        batches: Iterable[Iterable[tuple[int, bytes, str]]] = [
+            _indexable(model).order_by("paper_id").values_list(*fields).iterator(chunk_size=20_000)
+        ]
+    else:
+        batches = (_indexable(model).filter(paper_id__in=chunk).values_list(*fields) for chunk in _in_chunks(sorted(paper_ids)))
     ids: list[int] = []
     blobs: list[bytes] = []
-    for paper_id, vector in rows.iterator(chunk_size=chunk_size):
-        ids.append(paper_id)
-        blobs.append(bytes(vector))
+    hashes: list[str] = []
+    for batch in batches:
+        for paper_id, vector, content_hash in batch:
+            ids.append(paper_id)
+            blobs.append(bytes(vector))
+            hashes.append(content_hash)
     if not ids:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), 0
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), []
     matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
-    return np.asarray(ids, dtype=np.int64), matrix, int(matrix.shape[1])
+    order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
+    return np.asarray(ids, dtype=np.int64)[order], matrix[order], [hashes[i] for i in order]
+
+
+def indexable_vectors(*, model: str, chunk_size: int = 20_000) -> tuple[np.ndarray, np.ndarray, int]:
+    """All stored vectors of visible papers for ``model``: (ids, matrix, dim)."""
+    ids, matrix, _ = _fetch_vectors(model=model)
+    return ids, matrix, int(matrix.shape[1]) if len(ids) else 0
+
+
+# --- coordination: Redis when configured (across machines), files otherwise ---------------------
+
+REDIS_PREFIX = "paperscope"
+BUILD_PENDING_KEY = f"{REDIS_PREFIX}:index-build-pending"
+BUILDER_LOCK_KEY = f"{REDIS_PREFIX}:index-builder"
+_redis: tuple[int, str, Any] | None = None
+
+
+def redis_client() -> Any | None:
+    """This process's Redis client, or None in the embedded default (no REDIS_URL).
+
+    Created per process: a connection pool inherited through a fork would be shared by two
+    processes at once.
+    """
+    global _redis
+    url = settings.REDIS_URL
+    if not url:
+        return None
+    if _redis is None or _redis[0] != os.getpid() or _redis[1] != url:
+        import redis
+
+        client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5, health_check_interval=30)
+        _redis = (os.getpid(), url, client)
+    return _redis[2]
+
+
+def _pending_ttl() -> int:
+    # Long enough to cover the debounce wait and a retry or two of a busy builder; short enough
+    # that a scheduled build lost with a killed worker stops absorbing new requests soon.
+    return int(max(60.0, settings.BUILD_DEBOUNCE_SECONDS * 3))
+
+
+def build_request_mark(*, refresh: bool = False) -> bool:
+    """Note that the index should be rebuilt; True when the caller must schedule the build.
+
+    While a build is scheduled and has not started, further requests are absorbed by it (the
+    flag lives in Redis, so this holds across processes and machines): a burst of 10,000
+    papers yields a few builds. Without Redis every request schedules one (they run inline).
+    ``refresh`` re-arms the flag for a build that is postponed behind a running one.
+    """
+    client = redis_client()
+    if client is None:
+        return True
+    if refresh:
+        client.set(BUILD_PENDING_KEY, "1", ex=_pending_ttl())
+        return False
+    return bool(client.set(BUILD_PENDING_KEY, "1", nx=True, ex=_pending_ttl()))
+
+
+def build_request_clear() -> None:
+    """Called by a build once it holds the lock: later requests are for changes it may miss."""
+    client = redis_client()
+    if client is None:
+        return
+    from redis.exceptions import RedisError
+
+    try:
+        client.delete(BUILD_PENDING_KEY)
+    except RedisError as exc:  # the flag expires on its own; the build must not fail for it
+        logger.warning("could not clear the build request flag: %s", exc)
 
 
 class BuildBusy(Exception):
@@ -95,36 +198,218 @@ class BuildBusy(Exception):
 
 
 @contextmanager
-def builder_lock() -> Iterator[None]:
-    """Exactly one index writer at a time (an OS file lock next to the builds)."""
+def builder_lock(*, wait: float = 0.0) -> Iterator[None]:
+    """Exactly one index writer at a time, on one machine or many.
+
+    With Redis configured, a Redis lock serialises builders on every machine; it is renewed
+    while held and expires BUILD_LOCK_TTL seconds after a killed holder stops renewing it.
+    The OS file lock next to the builds always guards the directory itself (and is the only
+    lock in the embedded default). Raises BuildBusy when not acquired within ``wait`` seconds.
+    """
+    deadline = time.monotonic() + wait
+    with ExitStack() as stack:
+        client = redis_client()
+        if client is not None:
+            stack.enter_context(_redis_lock(client, deadline=deadline))
+        stack.enter_context(_file_lock(deadline=deadline))
+        yield
+
+
+@contextmanager
+def _file_lock(*, deadline: float) -> Iterator[None]:
     index_store.index_dir().mkdir(parents=True, exist_ok=True)
     with open(index_store.index_dir() / "build.lock", "a+") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
-            raise BuildBusy("another index build is running") from exc
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError as exc:
+                if time.monotonic() >= deadline:
+                    raise BuildBusy("another index build is running") from exc
+                time.sleep(0.05)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def index_build(*, backend: str = "faiss") -> IndexBuild:
-    """Build an index of every visible paper's stored vector and publish it atomically.
+@contextmanager
+def _redis_lock(client: Any, *, deadline: float) -> Iterator[None]:
+    from redis.exceptions import LockError, RedisError
 
-    Reads vectors from the database only (never re-embeds), so losing INDEX_DIR loses nothing.
-    Raises BuildBusy when another build is running.
+    ttl = max(3, int(settings.BUILD_LOCK_TTL))
+    lock = client.lock(BUILDER_LOCK_KEY, timeout=ttl, sleep=0.1, thread_local=False)
+    wait = max(0.0, deadline - time.monotonic())
+    if not lock.acquire(blocking=wait > 0, blocking_timeout=wait or None):
+        raise BuildBusy("another index build is running (on this or another machine)")
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(ttl / 3):
+            try:
+                lock.reacquire()
+            except (LockError, RedisError) as exc:
+                # Redis restarted or is unreachable: the file lock still guards this machine.
+                logger.warning("could not renew the index builder lock: %s", exc)
+
+    renewer = threading.Thread(target=renew, name="index-builder-lock", daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join(timeout=5)
+        try:
+            lock.release()
+        except (LockError, RedisError) as exc:
+            logger.warning("could not release the index builder lock: %s", exc)
+
+
+# --- index builds ---------------------------------------------------------------------------------
+
+
+def _watermark(model: str) -> dict[str, Any]:
+    """How far the database had got when a build read it (taken before the read: conservative)."""
+    embeddings = PaperEmbedding.objects.filter(model=model).aggregate(count=Count("id"), latest=Max("updated"))
+    papers = Paper.objects.aggregate(count=Count("id"), latest=Max("updated"))
+    return {
+        "taken_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "embeddings": embeddings["count"],
+        "embeddings_updated": embeddings["latest"].isoformat() if embeddings["latest"] else None,
+        "papers": papers["count"],
+        "papers_updated": papers["latest"].isoformat() if papers["latest"] else None,
+    }
+
+
+def _usable_base(*, model: str, backend: str, kind: str | None) -> tuple[str, dict[int, str]] | None:
+    """The current build and its members, if an incremental build may start from it.
+
+    Not when it is damaged, for another model or backend, or of another index kind than this
+    collection size now calls for (INDEX_KIND "auto" moves from exact to IVF as it grows).
     """
-    started = time.perf_counter()
+    build_id = index_store.current_build_id()
+    if build_id is None:
+        return None
+    try:
+        manifest = index_store.verify_build(build_id, expected_model=model)
+        members = index_store.read_members(build_id)
+    except index_store.IndexRefused as exc:
+        logger.warning("current build unusable as a base (%s): rebuilding from scratch", exc)
+        return None
+    if members is None or manifest.get("backend") != backend:
+        return None
+    if kind is not None and manifest.get("index_kind") != kind:
+        logger.info("current build is a %s index, %s wanted: rebuilding from scratch", manifest.get("index_kind"), kind)
+        return None
+    return build_id, members
+
+
+@dataclass
+class _Contents:
+    """What a new build will hold: its vector index (or the rows to build one) and members."""
+
+    kind: str
+    ids: np.ndarray
+    hashes: list[str]
+    dim: int
+    index: Any = None  # an updated copy of the base build (incremental)
+    matrix: np.ndarray | None = None  # all vectors (full)
+    base_build: str = ""
+    added: int = 0
+    removed: int = 0
+
+
+def _incremental(*, base: tuple[str, dict[int, str]], target: dict[int, str], model: str) -> _Contents | None:
+    """The base build plus the database's changes since, or None when a full build is cheaper."""
+    base_id, base_members = base
+    gone = [i for i in base_members if i not in target]
+    changed = [i for i, h in target.items() if i in base_members and base_members[i] != h[:16]]
+    new = [i for i in target if i not in base_members]
+    if len(gone) + len(changed) + len(new) > settings.INDEX_FULL_REBUILD_RATIO * max(len(target), 1):
+        return None
+    index = index_store.load_for_update(base_id)
+    ids, matrix, hashes = _fetch_vectors(model=model, paper_ids=changed + new)
+    try:
+        index.remove(np.asarray(gone + changed, dtype=np.int64))
+        index.add(ids, matrix)
+    except (RuntimeError, ValueError) as exc:  # e.g. an index kind that cannot remove, another dim
+        logger.info("incremental update of %s not possible (%s): full rebuild", base_id, exc)
+        return None
+    changed_set = set(changed)
+    members = {i: base_members[i] for i in target if i in base_members and i not in changed_set}
+    members.update(zip((int(i) for i in ids), hashes, strict=True))
+    member_ids = np.asarray(sorted(members), dtype=np.int64)
+    if len(index) != len(member_ids):
+        logger.warning("incremental update of %s disagrees with its members: full rebuild", base_id)
+        return None
+    return _Contents(
+        kind="incremental",
+        ids=member_ids,
+        hashes=[members[int(i)] for i in member_ids],
+        dim=int(index.dim),
+        index=index,
+        base_build=base_id,
+        added=len(ids),
+        removed=len(gone) + len(changed),
+    )
+
+
+def index_build(
+    *, full: bool = False, backend: str = "faiss", if_changed: bool = False, wait: float = 0.0
+) -> IndexBuild | None:
+    """Publish an index of every visible paper's stored vector, atomically.
+
+    Starts from the current build and applies the database's changes since (papers added,
+    re-embedded, hidden, merged or deleted); rebuilds from scratch when ``full``, when there is
+    no usable current build, or when the changes exceed INDEX_FULL_REBUILD_RATIO of the
+    collection. Reads vectors from the database only (never re-embeds), so losing INDEX_DIR
+    loses nothing. With ``if_changed``, a build that would change nothing is skipped and None
+    returned. Raises BuildBusy when another builder holds the lock for ``wait`` seconds.
+    """
     model = embedder.model_name()
-    with builder_lock():
-        ids, matrix, dim = indexable_vectors(model=model)
+    with builder_lock(wait=wait):
+        started = time.perf_counter()
+        # From here on, a build request is for changes this build may not see: it schedules another.
+        build_request_clear()
+        watermark = _watermark(model)
+        target = dict(_indexable(model).values_list("paper_id", "content_hash"))
+        kind = choose_kind(len(target)) if backend == "faiss" else None
+        base = None if full else _usable_base(model=model, backend=backend, kind=kind)
+        contents = None
+        if base is not None:
+            if if_changed and base[1] == {i: h[:16] for i, h in target.items()}:
+                logger.info("index build %s is up to date with the database; nothing to build", base[0])
+                index_store.remove_old_builds()
+                return None
+            contents = _incremental(base=base, target=target, model=model)
+        if contents is None:
+            ids, matrix, hashes = _fetch_vectors(model=model)
+            contents = _Contents(kind="full", ids=ids, hashes=hashes, dim=int(matrix.shape[1]) if len(ids) else 0, matrix=matrix, added=len(ids))
+        dim = contents.dim or 1
         writer = index_store.BuildWriter()
         try:
-            index_store.write_vectors(writer, backend=backend, ids=ids, vectors=matrix, dim=dim or 1)
+            if contents.index is not None:
+                index_store.write_index(writer, contents.index)
+            else:
+                index_store.write_vectors(writer, backend=backend, ids=contents.ids, vectors=contents.matrix, dim=dim)
+            index_store.write_members(writer, ids=contents.ids, hashes=contents.hashes)
             manifest = writer.finish(
-                backend=backend, model=model, dim=dim or 1, count=len(ids), extra={"kind": "full"}
+                backend=backend,
+                model=model,
+                dim=dim,
+                count=len(contents.ids),
+                extra={
+                    "kind": contents.kind,
+                    "base_build": contents.base_build or None,
+                    "added": contents.added,
+                    "removed": contents.removed,
+                    "watermark": watermark,
+                },
             )
+        except Exception as exc:
+            writer.abort()
+            _record_failed_build(build_id=writer.build_id, model=model, kind=contents.kind, started=started, error=exc)
+            raise
         except BaseException:
             writer.abort()
             raise
@@ -134,10 +419,67 @@ def index_build(*, backend: str = "faiss") -> IndexBuild:
             model=model,
             dim=manifest["dim"],
             count=manifest["count"],
-            kind="full",
+            kind=contents.kind,
             sha256=manifest["sha256"],
             duration_s=time.perf_counter() - started,
+            base_build=contents.base_build,
+            added=contents.added,
+            removed=contents.removed,
         )
         index_store.remove_old_builds()
-    logger.info("published index build %s with %d vectors", build.build_id, build.count)
+    logger.info(
+        "published %s index build %s: %d papers (+%d -%d) in %.2fs",
+        build.kind, build.build_id, build.count, build.added, build.removed, build.duration_s,
+    )
     return build
+
+
+def _record_failed_build(*, build_id: str, model: str, kind: str, started: float, error: BaseException) -> None:
+    try:
+        IndexBuild.objects.create(
+            build_id=build_id,
+            model=model,
+            kind=kind,
+            status=IndexBuild.Status.FAILED,
+            duration_s=time.perf_counter() - started,
+            error=f"{type(error).__name__}: {error}"[:4000],
+        )
+    except DatabaseError:  # the database may be why the build failed; the log still has it
+        logger.exception("could not record the failed index build %s", build_id)
+
+
+@dataclass
+class RepairSummary:
+    embedded: int = 0
+    failed: list[int] = field(default_factory=list)
+    build: IndexBuild | None = None
+
+
+def index_repair(*, full: bool, batch_size: int = 256, progress: Callable[[int], None] | None = None) -> RepairSummary:
+    """Make the database and the published index agree again (``verify_index --repair``).
+
+    Embeds, in this process, every paper whose vector is missing or stale (so it works with the
+    broker down), then publishes a build: from scratch when ``full`` (the current build is
+    damaged or unreadable), else incrementally. Waits for a running builder rather than racing it.
+    """
+    from search.selectors import papers_needing_embedding
+
+    summary = RepairSummary()
+    ids = papers_needing_embedding()
+    for chunk in _in_chunks(ids, batch_size):
+        try:
+            summary.embedded += embeddings_update(paper_ids=chunk).embedded
+        except DatabaseError:
+            raise
+        except Exception as exc:
+            for paper_id in chunk:  # one by one, so a single bad paper does not sink the rest
+                try:
+                    summary.embedded += embeddings_update(paper_ids=[paper_id]).embedded
+                except Exception as single:
+                    embedding_failure_record(paper_ids=[paper_id], error=f"{type(single).__name__}: {single}")
+                    summary.failed.append(paper_id)
+            logger.warning("repair: a batch failed (%s); retried paper by paper", exc)
+        if progress:
+            progress(len(chunk))
+    summary.build = index_build(full=full, if_changed=not full, wait=float(settings.CELERY_TASK_TIME_LIMIT))
+    return summary

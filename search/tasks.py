@@ -1,57 +1,162 @@
-"""Celery tasks: take ids, re-read rows, call a service; safe to run twice."""
+"""Celery tasks: take ids, re-read rows, call a service; safe to run twice, or twice at once.
+
+Delivery guarantees come from settings (acks_late, reject_on_worker_lost): a batch whose worker
+process dies is redelivered, and a redelivered batch skips what was already stored. A batch that
+fails is split in halves until the bad paper is alone; that paper's error is recorded (shown by
+index_status) and it is retried with exponential backoff and jitter, a bounded number of times.
+The periodic ``reconcile`` (celery beat) re-queues whatever is still missing, e.g. the tasks a
+restarted Redis forgot.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
+import random
+import sys
+from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import OperationalError
+from django.db import InterfaceError, OperationalError
+from kombu.exceptions import OperationalError as BrokerUnavailable
+from redis.exceptions import RedisError
 
-from search import services
+from search import embedder, selectors, services
 
 logger = logging.getLogger(__name__)
 
+# The database or Redis restarting: worth retrying the same work later.
+TRANSIENT = (OperationalError, InterfaceError, RedisError)
+MAX_BACKOFF_SECONDS = 600
 
-@shared_task(
-    bind=True,
-    acks_late=True,
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    retry_jitter=True,
-    max_retries=5,
-)
-def embed_papers(self: object, paper_ids: list[int]) -> dict[str, int]:
-    """Embed a batch of papers (skips up-to-date ones), then ask for an index build."""
+
+def backoff(retries: int) -> float:
+    """Seconds before retry number ``retries + 1``: exponential, capped, with jitter."""
+    ceiling = min(MAX_BACKOFF_SECONDS, 5 * 2**retries)
+    # Half fixed, half random: retries of many failed tasks spread out instead of stampeding.
+    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - not for security
+
+
+def _model_loaded_here() -> bool:
+    # Read (never load) the embedder's per-process cache: used only to log the one load per process.
+    return getattr(embedder, "_model_pid", None) == os.getpid() and bool(getattr(embedder, "_models", None))
+
+
+def _log_model_load() -> None:
+    torch = sys.modules.get("torch")
+    torch_threads = torch.get_num_threads() if torch is not None else None
+    logger.info(
+        "process %d loaded the embedding model (%s backend, EMBEDDING_THREADS=%s, torch threads %s, OMP_NUM_THREADS=%s)",
+        os.getpid(), getattr(settings, "EMBEDDING_BACKEND", "torch"), settings.EMBEDDING_THREADS,
+        torch_threads, os.environ.get("OMP_NUM_THREADS"),
+    )
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
+    """Embed a batch of papers (skipping up-to-date ones), then ask for an index build."""
+    loaded_before = _model_loaded_here()
     try:
         summary = services.embeddings_update(paper_ids=paper_ids)
-    except OperationalError:
-        raise
-    except Exception as exc:
-        services.embedding_failure_record(paper_ids=paper_ids, error=f"{type(exc).__name__}: {exc}")
-        raise
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    except (SoftTimeLimitExceeded, Exception) as exc:
+        error = "took longer than CELERY_TASK_SOFT_TIME_LIMIT" if isinstance(exc, SoftTimeLimitExceeded) else f"{type(exc).__name__}: {exc}"
+        if len(paper_ids) > 1:
+            # Find the bad paper(s) by halving; the good ones get stored on the way.
+            logger.warning("batch of %d papers failed (%s); splitting it", len(paper_ids), error)
+            half = len(paper_ids) // 2
+            enqueue_embedding(paper_ids[:half])
+            enqueue_embedding(paper_ids[half:])
+            return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 0, "split": len(paper_ids)}
+        services.embedding_failure_record(paper_ids=paper_ids, error=error)
+        if self.request.is_eager or self.request.retries >= self.max_retries:
+            logger.error("paper %s could not be embedded: %s", paper_ids[0], error)
+            return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 1}
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    if not loaded_before and _model_loaded_here():
+        _log_model_load()
     if summary.embedded:
         request_index_build()
-    return {"embedded": summary.embedded, "skipped": summary.skipped, "missing": summary.missing}
+    return {"embedded": summary.embedded, "skipped": summary.skipped, "missing": summary.missing, "failed": 0}
 
 
-@shared_task(acks_late=True)
-def build_index() -> str | None:
-    """Build and publish the index; a request while a build runs is coalesced into it."""
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=60)
+def build_index(self: Task, full: bool = False) -> str | None:
+    """Build and publish the index (incrementally unless ``full``); skipped when nothing changed.
+
+    A request that finds a build running is coalesced: it waits behind it (re-armed as the one
+    pending request, absorbing any that arrive meanwhile) and then builds what that one missed.
+    """
     try:
-        return services.index_build().build_id
+        build = services.index_build(full=full, if_changed=not full, wait=60.0 if self.request.is_eager else 0.0)
     except services.BuildBusy:
-        logger.info("index build already running; request coalesced")
-        return None
+        if self.request.is_eager:
+            logger.info("index build already running; request coalesced into it")
+            return None
+        try:
+            services.build_request_mark(refresh=True)
+        except RedisError as exc:
+            logger.warning("could not re-arm the build request (%s)", exc)
+        raise self.retry(countdown=max(1.0, settings.BUILD_DEBOUNCE_SECONDS)) from None
+    except TRANSIENT as exc:
+        raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+    return build.build_id if build else None
 
 
-def request_index_build() -> None:
-    """Ask for an index build (runs inline in the embedded default)."""
-    build_index.delay()
+@shared_task(bind=True, acks_late=True)
+def reconcile(self: Task) -> dict[str, Any]:
+    """Re-queue papers whose vector is missing or stale; ask for a build when index and database disagree.
+
+    Run by celery beat every RECONCILE_INTERVAL seconds. Papers still waiting in the embed
+    queue are left to the tasks already there; what a restarted Redis or a killed worker lost
+    is queued again (a duplicate is harmless: it finds the vector stored and skips).
+    """
+    waiting = selectors.queued_tasks().get("embed", 0)
+    ids: list[int] = []
+    if not waiting:
+        ids = selectors.papers_to_reembed(min_age=settings.RECONCILE_MIN_AGE, max_attempts=settings.EMBED_MAX_ATTEMPTS)
+        enqueue_embedding(ids)
+    drift = selectors.index_drift()
+    build = bool(drift.problem or drift.buildable)
+    if build:
+        # A damaged current build cannot be a base: the build starts from scratch by itself.
+        request_index_build()
+    report = {
+        "queued_before": waiting,
+        "enqueued": len(ids),
+        "missing": len(drift.missing),
+        "stale": len(drift.stale),
+        "extra": len(drift.extra),
+        "problem": drift.problem,
+        "build_requested": build,
+    }
+    logger.info("reconcile: %s", report)
+    return report
+
+
+def request_index_build(*, full: bool = False) -> None:
+    """Ask for an index build: debounced and coalesced with a broker, inline in the embedded default."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        build_index.delay(full=full)
+        return
+    try:
+        if services.build_request_mark() or full:
+            build_index.apply_async(kwargs={"full": full}, countdown=settings.BUILD_DEBOUNCE_SECONDS)
+    except (RedisError, BrokerUnavailable) as exc:
+        # The papers are stored; reconcile asks again once Redis is back.
+        logger.warning("could not request an index build (%s); reconcile will", exc)
 
 
 def enqueue_embedding(paper_ids: list[int]) -> None:
     """Queue embedding for papers, in batches of EMBED_TASK_BATCH ids."""
     size = settings.EMBED_TASK_BATCH
     for start in range(0, len(paper_ids), size):
-        embed_papers.delay(paper_ids[start : start + size])
+        try:
+            embed_papers.delay(paper_ids[start : start + size])
+        except (RedisError, BrokerUnavailable) as exc:
+            # The papers are stored; reconcile queues them once the broker is back.
+            logger.warning("broker unavailable (%s): %d papers not queued; reconcile will", exc, len(paper_ids) - start)
+            return
