@@ -171,7 +171,7 @@ class RelatedLink(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: #{self.related_id}"
+        return f"{self.kind} #{self.related_id}: {self.related.title[:80]}"
 
 
 class ImportJob(models.Model):
