@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from search.keyword import KeywordIndex
 from search.vector_index import BACKENDS, FaissIndex, NumpyIndex, choose_kind
 
 logger = logging.getLogger(__name__)
@@ -201,6 +202,7 @@ class LoadedIndex:
     build_id: str
     manifest: dict[str, Any]
     vectors: FaissIndex | NumpyIndex
+    keyword: KeywordIndex | None = None  # None only for builds made before keyword search
     loaded_at: float = field(default_factory=time.time)
 
     @property
@@ -222,7 +224,15 @@ def load_build(build_id: str, *, expected_model: str | None = None) -> LoadedInd
             f"build {build_id}: holds {len(vectors)} x {vectors.dim}, manifest says "
             f"{manifest.get('count')} x {manifest.get('dim')}"
         )
-    return LoadedIndex(build_id=build_id, manifest=manifest, vectors=vectors)
+    keyword_index = None
+    if "keyword" in manifest:
+        try:
+            keyword_index = KeywordIndex.load(builds_dir() / build_id)
+        except Exception as exc:
+            raise IndexRefused(f"build {build_id}: cannot load the keyword index ({exc})") from exc
+        if len(keyword_index) != manifest.get("count"):
+            raise IndexRefused(f"build {build_id}: keyword index holds {len(keyword_index)} papers, manifest says {manifest.get('count')}")
+    return LoadedIndex(build_id=build_id, manifest=manifest, vectors=vectors, keyword=keyword_index)
 
 
 class IndexReader:

@@ -19,7 +19,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Count, Max, QuerySet
 
 from papers.models import Paper
-from search import embedder, index_store
+from search import embedder, index_store, keyword
 from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
 from search.vector_index import choose_kind
 
@@ -393,6 +393,9 @@ def index_build(
             else:
                 index_store.write_vectors(writer, backend=backend, ids=contents.ids, vectors=contents.matrix, dim=dim)
             index_store.write_members(writer, ids=contents.ids, hashes=contents.hashes)
+            # The keyword index is built from the same ids, so both halves describe the same papers.
+            keyword_files, keyword_facts = keyword.write_keyword_index(writer.staging, ids=contents.ids)
+            writer.files.extend(keyword_files)
             manifest = writer.finish(
                 backend=backend,
                 model=model,
@@ -400,6 +403,7 @@ def index_build(
                 count=len(contents.ids),
                 extra={
                     "kind": contents.kind,
+                    "keyword": keyword_facts,
                     "base_build": contents.base_build or None,
                     "added": contents.added,
                     "removed": contents.removed,

@@ -1,0 +1,312 @@
+"""Relevance evaluation on BEIR-layout datasets (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
+
+``eval_search`` never touches the live database or index: the parent process picks a workspace
+``EVAL_DIR/<dataset>-<corpus sha>-<model>/`` and re-runs itself in a subprocess whose
+DATABASE_URL and INDEX_DIR point inside it. The workspace survives, so a second run over the
+same corpus with the same model reuses the stored embeddings and only rebuilds the index.
+
+Metrics follow BEIR/pytrec_eval: nDCG@10 with the qrels' graded gains, Recall@100 over the
+judged-relevant documents (score > 0), MRR@10 (reciprocal rank of the first relevant document).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+MODES = ("dense", "keyword", "hybrid")
+WORKSPACE_DB = "eval.sqlite3"
+
+
+@dataclass
+class Dataset:
+    """One split of a BEIR-layout dataset."""
+
+    path: Path
+    split: str
+    queries: dict[str, str]
+    qrels: dict[str, dict[str, int]]
+
+    @property
+    def corpus(self) -> Path:
+        return self.path / "corpus.jsonl"
+
+
+def dataset_load(*, path: Path, split: str = "test") -> Dataset:
+    """Read queries and qrels of a split; only queries with at least one relevant doc count."""
+    path = Path(path)
+    for needed in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"):
+        if not (path / needed).is_file():
+            raise ValueError(f"{path} is not a BEIR dataset with split {split!r}: {needed} is missing")
+    qrels: dict[str, dict[str, int]] = {}
+    with open(path / "qrels" / f"{split}.tsv", newline="", encoding="utf-8") as handle:
+        for row in csv.reader(handle, delimiter="\t"):
+            if len(row) < 3 or row[0] == "query-id":
+                continue
+            score = int(float(row[2]))
+            if score > 0:
+                qrels.setdefault(row[0], {})[row[1]] = score
+    queries: dict[str, str] = {}
+    for doc in _jsonl(path / "queries.jsonl"):
+        qid = str(doc.get("_id", ""))
+        if qid in qrels:
+            queries[qid] = str(doc.get("text", ""))
+    missing = set(qrels) - set(queries)
+    if missing:
+        raise ValueError(f"{len(missing)} judged queries are not in queries.jsonl (e.g. {sorted(missing)[:3]})")
+    return Dataset(path=path, split=split, queries=queries, qrels=qrels)
+
+
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{number}: not JSON ({exc})") from exc
+
+
+def corpus_digest(corpus: Path) -> str:
+    digest = hashlib.sha256()
+    with open(corpus, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def workspace_for(*, dataset: Path, model: str, root: Path) -> Path:
+    """Where this corpus + model is evaluated: stable, so embeddings are reused across runs."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(dataset).resolve().name) or "dataset"
+    model_slug = re.sub(r"[^A-Za-z0-9_.-]+", "-", model)
+    return Path(root) / f"{slug}-{corpus_digest(Path(dataset) / 'corpus.jsonl')[:16]}-{model_slug}"
+
+
+# --- inside the isolated workspace (the subprocess) ------------------------------------------
+
+
+@dataclass
+class Prepared:
+    papers: int
+    embedded: int
+    reused: int
+    build_s: float
+    embed_s: float
+    doc_of: dict[int, str] = field(default_factory=dict)  # Paper pk -> BEIR _id
+
+
+def collection_prepare(*, corpus: Path, progress: Callable[[int, int], None] | None = None, batch: int = 256) -> Prepared:
+    """Load the corpus into the (isolated) database, embed what is missing, build the index.
+
+    Papers are created directly, one per BEIR document: the import service would merge
+    documents with equal titles, and the qrels must see every document as itself.
+    """
+    from papers.models import Paper
+    from search.selectors import papers_needing_embedding
+    from search.services import embeddings_update, index_build
+
+    if not Paper.objects.exists():
+        rows = []
+        for doc in _jsonl(corpus):
+            paper = Paper(
+                title=str(doc.get("title") or ""),
+                abstract=str(doc.get("text") or ""),
+                links={"beir_id": str(doc["_id"])},
+            )
+            paper.refresh_derived_fields()
+            rows.append(paper)
+        Paper.objects.bulk_create(rows, batch_size=1000)
+    papers = Paper.objects.count()
+    todo = papers_needing_embedding()
+    reused = papers - len(todo)
+    started = time.perf_counter()
+    embedded = 0
+    for start in range(0, len(todo), batch):
+        embedded += embeddings_update(paper_ids=todo[start : start + batch]).embedded
+        if progress:
+            progress(min(start + batch, len(todo)), len(todo))
+    embed_s = time.perf_counter() - started
+    started = time.perf_counter()
+    index_build()
+    build_s = time.perf_counter() - started
+    doc_of = {pk: str(links.get("beir_id", "")) for pk, links in Paper.objects.values_list("pk", "links")}
+    return Prepared(papers=papers, embedded=embedded, reused=reused, build_s=build_s, embed_s=embed_s, doc_of=doc_of)
+
+
+def ndcg_at(ranked: list[str], gains: dict[str, int], k: int = 10) -> float:
+    dcg = sum(gains.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
+    ideal = sorted(gains.values(), reverse=True)[:k]
+    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: list[str], gains: dict[str, int], k: int = 100) -> float:
+    relevant = {doc for doc, g in gains.items() if g > 0}
+    return len(relevant.intersection(ranked[:k])) / len(relevant) if relevant else 0.0
+
+
+def mrr_at(ranked: list[str], gains: dict[str, int], k: int = 10) -> float:
+    for i, doc in enumerate(ranked[:k]):
+        if gains.get(doc, 0) > 0:
+            return 1.0 / (i + 1)
+    return 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    position = (len(ordered) - 1) * q
+    low, high = math.floor(position), math.ceil(position)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def mode_evaluate(
+    *, dataset: Dataset, doc_of: dict[int, str], mode: str, weight: float | None = None, depth: int = 100
+) -> dict[str, Any]:
+    """Run every judged query through the production ranking and score it against the qrels.
+
+    Latency is measured per query around ``queries.ranked_ids`` (encode, both retrievals,
+    fusion and the database visibility check): the work a search does before rendering.
+    """
+    from search.queries import ranked_ids
+
+    ndcg, recall, mrr, latencies = [], [], [], []
+    for qid, text in dataset.queries.items():
+        started = time.perf_counter()
+        ranked = ranked_ids(query=text, mode=mode, weight=weight, limit=depth)
+        latencies.append((time.perf_counter() - started) * 1000)
+        docs = [doc_of.get(pk, "") for pk in ranked]
+        gains = dataset.qrels[qid]
+        ndcg.append(ndcg_at(docs, gains, 10))
+        recall.append(recall_at(docs, gains, 100))
+        mrr.append(mrr_at(docs, gains, 10))
+    return {
+        "mode": mode,
+        "weight": weight,
+        "queries": len(dataset.queries),
+        "ndcg@10": round(statistics.fmean(ndcg), 4) if ndcg else 0.0,
+        "recall@100": round(statistics.fmean(recall), 4) if recall else 0.0,
+        "mrr@10": round(statistics.fmean(mrr), 4) if mrr else 0.0,
+        "p50_ms": round(percentile(latencies, 0.5), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
+    }
+
+
+def table(rows: Iterable[dict[str, Any]]) -> str:
+    """A plain-text table of evaluation rows (one per mode / weight)."""
+    header = f"{'mode':<12} {'weight':>6} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>8} {'p95 ms':>8}"
+    lines = [header, "-" * len(header)]
+    for row in rows:
+        weight = "" if row.get("weight") is None else f"{row['weight']:.2f}"
+        lines.append(
+            f"{row['mode']:<12} {weight:>6} {row['ndcg@10']:>8.4f} {row['recall@100']:>7.4f} "
+            f"{row['mrr@10']:>7.4f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f}"
+        )
+    return "\n".join(lines)
+
+
+# --- keyword backends: bm25s vs the database's own full-text search ---------------------------
+
+
+def _score_runs(dataset: Dataset, runs: dict[str, list[str]], latencies: list[float], name: str) -> dict[str, Any]:
+    ndcg = [ndcg_at(runs[q], dataset.qrels[q], 10) for q in dataset.queries]
+    recall = [recall_at(runs[q], dataset.qrels[q], 100) for q in dataset.queries]
+    mrr = [mrr_at(runs[q], dataset.qrels[q], 10) for q in dataset.queries]
+    return {
+        "mode": name,
+        "weight": None,
+        "queries": len(dataset.queries),
+        "ndcg@10": round(statistics.fmean(ndcg), 4),
+        "recall@100": round(statistics.fmean(recall), 4),
+        "mrr@10": round(statistics.fmean(mrr), 4),
+        "p50_ms": round(percentile(latencies, 0.5), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
+    }
+
+
+def _fts_terms(text: str) -> list[str]:
+    # Plain words only: FTS5 and tsquery both have their own query syntax to stay clear of.
+    return list(dict.fromkeys(w.lower() for w in re.findall(r"[A-Za-z0-9]+", text) if len(w) > 1))
+
+
+def keyword_backends_compare(*, dataset: Dataset, postgres_url: str = "", k1: float = 1.2, b: float = 0.75) -> list[dict[str, Any]]:
+    """Quality and latency of three keyword engines on the same corpus and queries.
+
+    * bm25s (search/keyword.py: Snowball stems, English stop words), in memory;
+    * SQLite FTS5 (``porter unicode61`` tokenizer, ``bm25()`` ranking, query terms OR-ed);
+    * PostgreSQL (``to_tsvector('english')`` with a GIN index, ``ts_rank_cd``, terms OR-ed),
+      only when ``postgres_url`` is given; it works in a TEMPORARY table that vanishes with
+      the connection.
+    Latency is the time of one query, ranking the top 100.
+    """
+    import sqlite3
+
+    import numpy as np
+
+    from search.keyword import analyze, build_keyword_index
+
+    docs = [(str(d["_id"]), str(d.get("title") or ""), str(d.get("text") or "")) for d in _jsonl(dataset.corpus)]
+    rows = []
+
+    index = build_keyword_index(
+        ids=np.arange(len(docs)), texts=(f"{title}. {text}" for _, title, text in docs), k1=k1, b=b
+    )
+    runs, latencies = {}, []
+    for qid, query in dataset.queries.items():
+        started = time.perf_counter()
+        hits = index.search(analyze(query), 100)
+        latencies.append((time.perf_counter() - started) * 1000)
+        runs[qid] = [docs[pk][0] for pk, _ in hits]
+    rows.append(_score_runs(dataset, runs, latencies, "bm25s"))
+
+    connection = sqlite3.connect(":memory:")
+    connection.execute("CREATE VIRTUAL TABLE docs USING fts5(doc_id UNINDEXED, title, body, tokenize='porter unicode61')")
+    connection.executemany("INSERT INTO docs VALUES (?, ?, ?)", docs)
+    runs, latencies = {}, []
+    for qid, query in dataset.queries.items():
+        terms = _fts_terms(query)
+        match = " OR ".join(f'"{t}"' for t in terms)
+        started = time.perf_counter()
+        found = connection.execute(
+            "SELECT doc_id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 100", (match,)
+        ).fetchall() if terms else []
+        latencies.append((time.perf_counter() - started) * 1000)
+        runs[qid] = [row[0] for row in found]
+    connection.close()
+    rows.append(_score_runs(dataset, runs, latencies, "sqlite-fts5"))
+
+    if postgres_url:
+        import psycopg
+
+        with psycopg.connect(postgres_url, autocommit=True) as pg:
+            pg.execute("CREATE TEMPORARY TABLE eval_docs (doc_id text, body tsvector)")
+            with pg.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO eval_docs VALUES (%s, to_tsvector('english', %s))",
+                    [(doc_id, f"{title}. {text}") for doc_id, title, text in docs],
+                )
+            pg.execute("CREATE INDEX ON eval_docs USING gin (body)")
+            pg.execute("ANALYZE eval_docs")
+            runs, latencies = {}, []
+            for qid, query in dataset.queries.items():
+                terms = _fts_terms(query)
+                started = time.perf_counter()
+                found = pg.execute(
+                    "WITH q AS (SELECT to_tsquery('english', %s) AS q) "
+                    "SELECT doc_id FROM eval_docs, q WHERE body @@ q.q ORDER BY ts_rank_cd(body, q.q) DESC LIMIT 100",
+                    (" | ".join(terms),),
+                ).fetchall() if terms else []
+                latencies.append((time.perf_counter() - started) * 1000)
+                runs[qid] = [row[0] for row in found]
+        rows.append(_score_runs(dataset, runs, latencies, "postgres-fts"))
+    return rows

@@ -1,0 +1,110 @@
+"""Why a hit matched: highlighted title and abstract, the closest sentence, a one-line summary.
+
+Imported text is untrusted: every piece of it is HTML-escaped first, and only then wrapped in
+``<mark>`` where a query term matched, so a ``<script>`` in an abstract is shown, never run.
+A word is marked when its index term (lower-cased, stemmed; search/keyword.py) is one of the
+query's, so "vaccinated" in the text is marked for the query "vaccine".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+from search.keyword import analyze, word_spans
+
+# A sentence ends at . ! or ? followed by space and a capital, digit or bracket.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
+MAX_SENTENCES = 40  # per abstract; more is never worth the encoding time
+_sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+_CACHE_SIZE = 20_000
+
+
+def highlight(text: str, terms: set[str]) -> SafeString:
+    """``text`` escaped, with every word whose index term is in ``terms`` wrapped in <mark>."""
+    if not terms:
+        return mark_safe(escape(text))
+    out: list[str] = []
+    position = 0
+    for start, end, term in word_spans(text):
+        if term in terms:
+            out.append(escape(text[position:start]))
+            out.append(f"<mark>{escape(text[start:end])}</mark>")
+            position = end
+    out.append(escape(text[position:]))
+    return mark_safe("".join(out))
+
+
+def query_terms(query: str) -> dict[str, str]:
+    """The query's index terms, each with the first word of the query that produced it."""
+    terms: dict[str, str] = {}
+    for start, end, term in word_spans(query):
+        terms.setdefault(term, query[start:end].lower())
+    return terms
+
+
+def matched_terms(query: dict[str, str], *, title: str, abstract: str) -> list[str]:
+    """Query words (as the reader typed them) whose terms occur in the title or abstract."""
+    present = set(analyze(title)) | set(analyze(abstract))
+    return [word for term, word in query.items() if term in present]
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of an abstract (a simple splitter; abstracts are well punctuated)."""
+    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()][:MAX_SENTENCES]
+
+
+def _encode_cached(texts: Sequence[str]) -> dict[str, np.ndarray]:
+    from search import embedder
+
+    missing = [t for t in dict.fromkeys(texts) if t not in _sentence_vectors]
+    if missing:
+        for text, vector in zip(missing, embedder.encode(missing), strict=True):
+            _sentence_vectors[text] = vector
+        while len(_sentence_vectors) > _CACHE_SIZE:
+            _sentence_vectors.popitem(last=False)
+    return {t: _sentence_vectors[t] for t in texts}
+
+
+def best_sentences(
+    abstracts: Sequence[str], *, query_vector: np.ndarray | None, query: dict[str, str]
+) -> list[str]:
+    """For each abstract, the sentence closest to the query.
+
+    Closest in meaning (cosine of the sentence's embedding with the query's, all sentences of a
+    page encoded in one batch) when the query was embedded; otherwise the sentence that holds
+    the most distinct query terms.
+    """
+    split = [sentences(a) for a in abstracts]
+    if query_vector is None:
+        terms = set(query)
+        return [
+            max(ss, key=lambda s: (len(terms.intersection(analyze(s))), -ss.index(s)), default="") for ss in split
+        ]
+    vectors = _encode_cached([s for ss in split for s in ss])
+    q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+    return [max(ss, key=lambda s: float(vectors[s] @ q), default="") for ss in split]
+
+
+def summary(*, mode: str, dense: float | None, keyword: float | None, matched: list[str], query_size: int,
+            dense_part: float | None = None, keyword_part: float | None = None) -> str:
+    """One line a reader can check: which words matched and how close the meaning is."""
+    parts: list[str] = []
+    if mode != "dense" or matched:
+        if matched:
+            shown = ", ".join(matched[:5]) + (f" and {len(matched) - 5} more" if len(matched) > 5 else "")
+            parts.append(f"matches {len(matched)} of {query_size} query terms ({shown})")
+        elif query_size:
+            parts.append("none of the query terms occur in it")
+    if dense is not None:
+        parts.append(f"meaning similarity {dense:.2f}")
+    if mode == "hybrid" and dense_part is not None and keyword_part is not None:
+        leader = "meaning" if dense_part >= keyword_part else "keywords"
+        parts.append(f"ranked mostly by {leader}")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:] if text else ""

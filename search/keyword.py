@@ -1,0 +1,180 @@
+"""Keyword retrieval: a BM25 index (bm25s) over "title. abstract", built with the vectors.
+
+The keyword index lives in the same immutable build directory as the vector index and is listed
+in the same manifest, so both always describe the same papers (invariant 3). Ids are Paper
+primary keys, stored beside the bm25s arrays; nothing is pickled (bm25s writes ``.npy`` and
+JSON, loaded with ``allow_pickle=False``).
+
+Text analysis is ours rather than ``bm25s.tokenize`` so that highlighting (search/explain.py)
+can find exactly the words that matched: lower-case word tokens of two or more characters,
+English stop words removed, Snowball (Porter2) stems from PyStemmer.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+SUBDIR = "keyword"
+IDS_FILE = "ids.npy"
+# Same token pattern as bm25s's default tokenizer: words of two or more characters.
+TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+@functools.lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    from bm25s.stopwords import STOPWORDS_EN
+
+    return frozenset(STOPWORDS_EN)
+
+
+@functools.lru_cache(maxsize=100_000)
+def stem(word: str) -> str:
+    """The index term of one lower-cased word."""
+    return str(_stemmer().stemWord(word))
+
+
+def word_spans(text: str) -> Iterator[tuple[int, int, str]]:
+    """(start, end, index term) for every indexable word of ``text``; stop words are skipped."""
+    stop = _stopwords()
+    for match in TOKEN.finditer(text):
+        word = match.group().lower()
+        if word not in stop:
+            yield match.start(), match.end(), stem(word)
+
+
+def analyze(text: str) -> list[str]:
+    """The index terms of a text, in order (what BM25 counts)."""
+    return [term for _, _, term in word_spans(text)]
+
+
+@dataclass
+class KeywordIndex:
+    """BM25 over the papers of one build; ``search`` mirrors the vector index contract."""
+
+    ids: np.ndarray
+    retriever: object | None  # bm25s.BM25, None for an empty collection
+    k1: float
+    b: float
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @functools.cached_property
+    def _position(self) -> dict[int, int]:
+        return {int(pk): i for i, pk in enumerate(self.ids)}
+
+    def known_terms(self, terms: Iterable[str]) -> list[str]:
+        """The distinct terms that occur somewhere in the collection, in query order."""
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        return [t for t in dict.fromkeys(terms) if t in vocab]
+
+    def scores(self, terms: list[str]) -> np.ndarray:
+        """BM25 score of every paper (aligned with ``ids``) for already analysed query terms.
+
+        A term repeated in the query counts once per repetition, so a pasted abstract weighs
+        its recurring words more, as BM25 does for long queries.
+        """
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        token_ids = [vocab[t] for t in terms if t in vocab]
+        if self.retriever is None or not token_ids:
+            return np.zeros(len(self.ids), dtype=np.float32)
+        return np.asarray(self.retriever.get_scores_from_ids(token_ids), dtype=np.float32)  # type: ignore[attr-defined]
+
+    def search(self, terms: list[str], k: int, *, subset: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """Top-k (pk, score) with a positive score, best first; ``subset`` restricts to those pks."""
+        scores = self.scores(terms)
+        if subset is not None:
+            mask = np.zeros(len(self.ids), dtype=bool)
+            positions = [self._position[int(pk)] for pk in subset if int(pk) in self._position]
+            mask[positions] = True
+            scores = np.where(mask, scores, 0.0)
+        candidates = np.flatnonzero(scores > 0)
+        if k < len(candidates):
+            candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
+        # Ties broken by id so results are stable from one build to the next.
+        order = sorted(candidates, key=lambda j: (-scores[j], self.ids[j]))
+        return [(int(self.ids[j]), float(scores[j])) for j in order]
+
+    def scores_for(self, terms: list[str], pks: Iterable[int]) -> dict[int, float]:
+        """Exact BM25 scores of the given papers (0.0 for a paper not in this build)."""
+        scores = self.scores(terms)
+        position = self._position
+        return {pk: float(scores[position[pk]]) if pk in position else 0.0 for pk in pks}
+
+    def save(self, directory: Path) -> list[str]:
+        """Write the index under ``directory/keyword``; return file names relative to directory."""
+        target = directory / SUBDIR
+        target.mkdir(parents=True, exist_ok=True)
+        np.save(target / IDS_FILE, np.asarray(self.ids, dtype=np.int64), allow_pickle=False)
+        names = [IDS_FILE]
+        if self.retriever is not None:
+            self.retriever.save(str(target), show_progress=False)  # type: ignore[attr-defined]
+            names += sorted(p.name for p in target.iterdir() if p.name != IDS_FILE)
+        else:
+            (target / "params.index.json").write_text(json.dumps({"k1": self.k1, "b": self.b, "num_docs": 0}))
+            names.append("params.index.json")
+        return [f"{SUBDIR}/{name}" for name in names]
+
+    @classmethod
+    def load(cls, directory: Path, *, mmap: bool = True) -> KeywordIndex:
+        import bm25s
+
+        target = directory / SUBDIR
+        ids = np.load(target / IDS_FILE, allow_pickle=False)
+        params = json.loads((target / "params.index.json").read_text())
+        retriever = None
+        if len(ids):
+            retriever = bm25s.BM25.load(str(target), mmap=mmap, allow_pickle=False, show_progress=False)
+            if retriever.scores["num_docs"] != len(ids):
+                raise ValueError(f"keyword index holds {retriever.scores['num_docs']} documents for {len(ids)} ids")
+        return cls(ids=np.asarray(ids), retriever=retriever, k1=float(params["k1"]), b=float(params["b"]))
+
+
+def build_keyword_index(*, ids: np.ndarray, texts: Iterable[str], k1: float, b: float) -> KeywordIndex:
+    """BM25 over the given texts (aligned with ``ids``)."""
+    import bm25s
+
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(ids):
+        return KeywordIndex(ids=ids, retriever=None, k1=k1, b=b)
+    retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
+    # An empty document still needs a row so positions stay aligned with ids.
+    retriever.index([analyze(text) for text in texts], show_progress=False)
+    return KeywordIndex(ids=ids, retriever=retriever, k1=k1, b=b)
+
+
+def write_keyword_index(directory: Path, *, ids: np.ndarray, chunk_size: int = 5_000) -> tuple[list[str], dict[str, object]]:
+    """Index the titles and abstracts of ``ids`` (read from the database) into a build directory.
+
+    Called by the index build with the very ids of its vectors, so both halves of a build hold
+    the same papers. Returns the written file names and the manifest facts.
+    """
+    from django.conf import settings
+
+    from papers.models import Paper, embedding_text
+
+    ids = np.asarray(ids, dtype=np.int64)
+    texts: dict[int, str] = {}
+    for start in range(0, len(ids), chunk_size):
+        chunk = [int(pk) for pk in ids[start : start + chunk_size]]
+        for pk, title, abstract in Paper.objects.filter(pk__in=chunk).values_list("pk", "title", "abstract"):
+            texts[pk] = embedding_text(title, abstract)
+    index = build_keyword_index(
+        ids=ids, texts=(texts.get(int(pk), "") for pk in ids), k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B
+    )
+    facts: dict[str, object] = {"backend": "bm25s", "count": len(index), "k1": index.k1, "b": index.b}
+    return index.save(directory), facts

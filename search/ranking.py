@@ -1,0 +1,118 @@
+"""Fusion of dense and keyword scores into one ranking (pure functions, no ORM).
+
+Every candidate carries both exact scores (the dense cosine and the BM25 score), whichever side
+found it. Three fusions are offered; the default was picked by measurement on SciFact's train
+split (docs/benchmarks.md):
+
+* ``zscore``: each side's scores standardised by the mean and spread of its own top-N, then
+  ``weight * dense + (1 - weight) * keyword``;
+* ``minmax``: the same with each side scaled to [0, 1] over its top-N;
+* ``rrf``: weighted reciprocal-rank fusion, ``weight / (k + dense rank) + (1 - weight) / (k + keyword rank)``.
+
+``weight`` is the dense share: 1 gives exactly the dense order, 0 the keyword order (papers
+without any query word follow, in dense order).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+FUSIONS = ("zscore", "minmax", "rrf")
+
+
+@dataclass(frozen=True)
+class Fused:
+    pk: int
+    score: float
+    dense: float | None
+    keyword: float | None
+    dense_part: float  # what the dense side added to ``score``
+    keyword_part: float  # what the keyword side added to ``score``
+
+
+def check_weight(weight: float) -> float:
+    """The weight as a float in [0, 1], or ValueError with a message a reader can act on."""
+    try:
+        value = float(weight)
+    except (TypeError, ValueError):
+        raise ValueError(f"weight must be a number between 0 and 1, not {weight!r}") from None
+    if math.isnan(value) or not 0.0 <= value <= 1.0:
+        raise ValueError(f"weight must be between 0 (keyword only) and 1 (dense only), not {weight!r}")
+    return value
+
+
+def _normaliser(top: Sequence[float], method: str) -> tuple[float, float]:
+    """(shift, scale) so that (score - shift) / scale is the normalised score."""
+    if not len(top):
+        return 0.0, 1.0
+    values = np.asarray(top, dtype=np.float64)
+    if method == "zscore":
+        spread = float(values.std())
+        return float(values.mean()), spread if spread > 1e-9 else 1.0
+    low, high = float(values.min()), float(values.max())
+    return low, (high - low) if high - low > 1e-9 else 1.0
+
+
+def fuse(
+    *,
+    dense: dict[int, float],
+    keyword: dict[int, float],
+    weight: float,
+    method: str,
+    depth: int,
+    rrf_k: int = 60,
+) -> list[Fused]:
+    """Rank the union of candidates by the weighted fusion of their two scores, best first.
+
+    ``dense`` and ``keyword`` map every candidate to its exact score on that side (a keyword
+    score of 0 means no query word occurs in the paper). The normalisation statistics come from
+    each side's top ``depth`` scores only, so a paper's fused score does not depend on how deep
+    the page being served is.
+    """
+    if method not in FUSIONS:
+        raise ValueError(f"unknown fusion {method!r}; choose one of {', '.join(FUSIONS)}")
+    weight = check_weight(weight)
+    pks = sorted(set(dense) | set(keyword))
+    d = np.asarray([dense.get(pk, -1.0) for pk in pks], dtype=np.float64)
+    k = np.asarray([keyword.get(pk, 0.0) for pk in pks], dtype=np.float64)
+    if method == "rrf":
+        dense_part = weight / (rrf_k + _ranks(d, np.ones(len(d), dtype=bool)))
+        matched = k > 0
+        keyword_part = np.where(matched, (1.0 - weight) / (rrf_k + _ranks(k, matched)), 0.0)
+    else:
+        d_shift, d_scale = _normaliser(np.sort(d)[::-1][:depth], method)
+        positive = np.sort(k[k > 0])[::-1][:depth]
+        k_shift, k_scale = _normaliser(positive, method)
+        dense_part = weight * (d - d_shift) / d_scale
+        # Statistics over matching papers only: a paper without any query word (score 0) then
+        # lands below every paper that has one, as it should.
+        keyword_part = (1.0 - weight) * (k - k_shift) / k_scale
+    total = dense_part + keyword_part
+    # Ties among papers without a query word (all of them at weight 0) go by meaning; other
+    # ties by id, as the single-side orders break them, so weight 0 and 1 reproduce those.
+    order = sorted(range(len(pks)), key=lambda i: (-total[i], -d[i] if k[i] <= 0 else 0.0, pks[i]))
+    return [
+        Fused(
+            pk=pks[i],
+            score=float(total[i]),
+            dense=dense.get(pks[i]),
+            keyword=keyword.get(pks[i]),
+            dense_part=float(dense_part[i]),
+            keyword_part=float(keyword_part[i]),
+        )
+        for i in order
+    ]
+
+
+def _ranks(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    """1-based rank of each score among the valid ones (best = 1); ties share the best rank."""
+    ranks = np.full(len(scores), np.inf)
+    values = scores[valid]
+    if len(values):
+        ordered = np.sort(values)[::-1]
+        ranks[valid] = np.searchsorted(-ordered, -values, side="left") + 1
+    return ranks

@@ -1,0 +1,40 @@
+"""Every hit carries its dense and keyword contributions, highlights, best sentence and summary."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.explain import sentences
+from search.queries import semantic_search
+
+
+@pytest.mark.django_db
+def test_every_hit_explains_itself(listing_index: list[int]) -> None:
+    query = "language models that know when their answers are wrong"
+    result = semantic_search(query=query, page_size=10)
+    assert len(result.hits) == 10
+    for hit in result.hits:
+        why = hit.explanation
+        assert why is not None
+        assert why.dense is not None and -1.0 <= why.dense <= 1.0
+        assert why.keyword is not None and why.keyword >= 0.0
+        assert why.dense_part is not None and why.keyword_part is not None
+        assert abs(why.dense_part + why.keyword_part - hit.score) < 1e-6
+        assert why.best_sentence in sentences(hit.paper.abstract)
+        assert why.summary and "\n" not in why.summary
+        assert set(why.matched_terms) <= set(query.lower().split())
+        for word in why.matched_terms:
+            assert f"<mark>" in why.title_html + why.abstract_html, word
+    # The closest sentence is chosen by meaning: for the intended paper it is about calibration.
+    top = result.hits[0]
+    assert top.paper.title.startswith("Language Models (Mostly) Know What They Know")
+
+
+@pytest.mark.django_db
+def test_dense_and_keyword_modes_still_report_both_sides_they_can(listing_index: list[int]) -> None:
+    dense = semantic_search(query="black hole mergers", mode="dense").hits[0].explanation
+    keyword = semantic_search(query="black hole mergers", mode="keyword").hits[0].explanation
+    assert dense is not None and dense.dense is not None and dense.keyword is not None
+    assert keyword is not None and keyword.keyword is not None and keyword.keyword > 0
+    assert keyword.dense is None  # keyword mode never embeds the query
+    assert keyword.best_sentence
