@@ -230,7 +230,9 @@ def _rank(
         if len(ranked) >= needed or depth >= pool:
             break
         depth = min(pool, depth * 4)
-    total = _total(index, ranked=ranked, mode=mode, terms=terms, papers=papers, subset=subset, depth=depth, pool=pool)
+    total = _total(
+        index, ranked=ranked, mode=mode, terms=terms, papers=papers, filtered=bool(filters), subset=subset, depth=depth, pool=pool
+    )
     return ranked[:MAX_RESULTS], total
 
 
@@ -241,23 +243,32 @@ def _total(
     mode: str,
     terms: list[str],
     papers: QuerySet[Paper],
+    filtered: bool,
     subset: np.ndarray | None,
     depth: int,
     pool: int,
 ) -> int:
-    """How many results a reader can page through (at most MAX_RESULTS)."""
+    """How many results a reader can page through (at most MAX_RESULTS).
+
+    Exact when the whole pool was ranked or the filter was searched exactly; for a broad
+    filter over-fetched in keyword mode it is the smaller of the two counts (an upper bound).
+    """
     if depth >= pool:
         return min(len(ranked), MAX_RESULTS)
+    if subset is not None:
+        matching = len(subset)
+    elif filtered:
+        matching = papers.count()
+    else:
+        matching = len(index.vectors)
     if mode == "keyword":
         if index.keyword is None:
             return 0
-        matches = int((index.keyword.scores(terms) > 0).sum()) if subset is None else len(
-            index.keyword.search(terms, MAX_RESULTS, subset=subset)
-        )
-        return min(matches, MAX_RESULTS)
-    if subset is not None:
-        return min(len(subset), MAX_RESULTS)
-    return min(len(index.vectors), MAX_RESULTS)
+        if subset is not None:
+            matching = len(index.keyword.search(terms, MAX_RESULTS, subset=subset))
+        else:
+            matching = min(matching, int((index.keyword.scores(terms) > 0).sum()))
+    return min(matching, MAX_RESULTS)
 
 
 def ranked_ids(*, query: str, mode: str = "hybrid", weight: float | None = None, limit: int = 100) -> list[int]:
