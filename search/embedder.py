@@ -208,7 +208,8 @@ class _ExportedEncoder:
             if threads:
                 config["INFERENCE_NUM_THREADS"] = threads
             self._compiled = ov.Core().compile_model(str(export), "CPU", config)
-            self._local = threading.local()
+            self._request = self._compiled.create_infer_request()
+            self._infer_lock = threading.Lock()
             self._inputs = {i.get_any_name() for i in self._compiled.inputs}
             self._run = self._run_openvino
 
@@ -216,13 +217,13 @@ class _ExportedEncoder:
         return np.asarray(self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0])
 
     def _run_openvino(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
-        # One infer request per thread: CompiledModel.__call__ shares a single request, so
-        # concurrent threads (gunicorn gthread workers) would overwrite each other's outputs.
-        request = getattr(self._local, "request", None)
-        if request is None:
-            request = self._local.request = self._compiled.create_infer_request()
-        request.infer({k: v for k, v in feeds.items() if k in self._inputs})
-        return np.array(request.get_output_tensor(0).data, copy=True)
+        # CompiledModel.__call__ shares one request between threads, so concurrent gunicorn
+        # threads would overwrite each other's outputs. One request behind a lock instead of
+        # one per thread: each request keeps its own activation arena (tens of MB per thread),
+        # and one inference already uses every core.
+        with self._infer_lock:
+            self._request.infer({k: v for k, v in feeds.items() if k in self._inputs})
+            return np.array(self._request.get_output_tensor(0).data, copy=True)
 
     def _features(self, texts: list[str]) -> list[Any]:
         texts = [t.strip() for t in texts]

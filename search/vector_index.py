@@ -7,6 +7,8 @@ native format, or ``.npy`` files loaded with ``allow_pickle=False``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Protocol
 
@@ -54,7 +56,7 @@ def default_params(kind: str) -> dict[str, int]:
     """Build and search parameters of an index kind, from settings when Django is configured."""
     defaults = {
         "flat": {},
-        "ivf": {"nlist": 0, "nprobe": 32},  # nlist 0: chosen from the collection size at build
+        "ivf": {"nlist": 0, "nprobe": 32},  # nlist 0: 2 sqrt(n), chosen at build
         "hnsw": {"M": 32, "efConstruction": 80, "efSearch": 128},
     }[kind]
     try:
@@ -74,8 +76,13 @@ def default_params(kind: str) -> dict[str, int]:
 
 
 def ivf_nlist(count: int, requested: int = 0) -> int:
-    """IVF list count: ~4 sqrt(n) (FAISS's guideline), at least 39 training points per list."""
-    nlist = requested or int(4 * np.sqrt(max(count, 1)))
+    """IVF list count: 2 sqrt(n) by default, and at least 39 training points per list.
+
+    FAISS suggests 4-16 sqrt(n) for very large collections; at up to a few million papers on
+    2 cores, 2 sqrt(n) trains and assigns several times faster at the same recall for a few
+    more probes (docs/benchmarks.md has the nprobe sweep).
+    """
+    nlist = requested or int(2 * np.sqrt(max(count, 1)))
     return int(max(1, min(nlist, count // 39 if count >= 39 else 1)))
 
 
@@ -113,10 +120,10 @@ class FaissIndex:
             nlist = ivf_nlist(len(vectors), self.params.get("nlist", 0))
             self.params["nlist"] = nlist
             index = faiss.IndexIVFFlat(faiss.IndexFlatIP(self.dim), self.dim, nlist, faiss.METRIC_INNER_PRODUCT)
-            # 64 points per list trains well; a fixed-seed sample keeps builds reproducible.
+            # 50 points per list train well; a fixed-seed sample keeps builds reproducible.
             sample = vectors
-            if len(vectors) > nlist * 64:
-                rows = np.random.default_rng(0).choice(len(vectors), nlist * 64, replace=False)
+            if len(vectors) > nlist * 50:
+                rows = np.random.default_rng(0).choice(len(vectors), nlist * 50, replace=False)
                 sample = vectors[np.sort(rows)]
             index.train(np.ascontiguousarray(sample))
             return index
@@ -202,7 +209,8 @@ class FaissIndex:
             params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.params["efSearch"], 2 * k))
         else:
             params = faiss.SearchParameters(sel=selector)
-        scores, ids = self._index.search(queries, k, params=params)
+        with _threads_for(len(queries)):
+            scores, ids = self._index.search(queries, k, params=params)
         return _rows(ids, scores)
 
     def search(
@@ -224,7 +232,8 @@ class FaissIndex:
             params = faiss.SearchParametersIVF(nprobe=min(self.params["nprobe"], self._index.nlist))
         elif self.kind == "hnsw":
             params = faiss.SearchParametersHNSW(efSearch=max(self.params["efSearch"], k))
-        scores, ids = self._index.search(queries, k, params=params)
+        with _threads_for(len(queries)):
+            scores, ids = self._index.search(queries, k, params=params)
         return _rows(ids, scores)
 
     def ids(self) -> np.ndarray:
@@ -273,6 +282,34 @@ class FaissIndex:
             hnsw = faiss.downcast_index(index.index).hnsw
             params.update(M=int(hnsw.nb_neighbors(1)), efConstruction=int(hnsw.efConstruction))
         return cls(index.d, index, kind=kind, params=params)
+
+
+_process_threads: int | None = None
+
+
+@contextmanager
+def _threads_for(queries: int) -> Iterator[None]:
+    """One OpenMP thread for a handful of queries, the process default for batches.
+
+    A web process answers one query per request thread; an OpenMP team for a single query only
+    spins against the other threads on 2 cores (measured under load on a 10k flat index: p50
+    62 ms with 2 threads, 0.44 ms with 1). Batches (evaluation, benchmarks) keep every core.
+    """
+    import faiss
+
+    global _process_threads
+    if _process_threads is None:
+        _process_threads = int(faiss.omp_get_max_threads())
+    if queries >= 16 or _process_threads == 1:
+        yield
+        return
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        # Restore the process default (not the value read on entry: concurrent searches would
+        # otherwise leave the process at one thread for good).
+        faiss.omp_set_num_threads(_process_threads)
 
 
 def _kind_of(index: object) -> str:

@@ -38,7 +38,7 @@ def test_recall_at_10_against_exact_search_is_at_least_0_9(kind: str) -> None:
 def test_ivf_chooses_its_list_count_from_the_collection_size() -> None:
     index = FaissIndex(16, kind="ivf")
     index.add(np.arange(40_000), _clustered(40_000, 16, 10, seed=3))
-    assert index.params["nlist"] == 800  # 4 sqrt(n)
+    assert index.params["nlist"] == 400  # 2 sqrt(n)
 
 
 def test_a_tiny_ivf_collection_never_has_more_lists_than_it_can_train() -> None:

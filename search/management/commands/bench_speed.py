@@ -39,6 +39,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--quick", action="store_true", help="10k papers, few queries, short HTTP runs")
         parser.add_argument("--json", dest="json_out", metavar="OUT", help="write all results as JSON here")
+        parser.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown here (for docs/benchmarks.md)")
         parser.add_argument("--sizes", type=_ints, help="collection sizes (default 10000,115236,1000000; quick 10000)")
         parser.add_argument("--kinds", default="flat,ivf,hnsw", help="index kinds to measure")
         parser.add_argument("--backends", default="torch,onnx,openvino", help="embedding backends to measure")
@@ -49,10 +50,11 @@ class Command(BaseCommand):
         parser.add_argument("--peer-max-size", type=int, default=115_236, help="run peers at sizes up to this")
         parser.add_argument("--skip", default="", help="comma-separated parts to skip: embedding,search,memory,http,peers")
         parser.add_argument("--plots", metavar="DIR", help="write PNG plots here (default docs/plots without --quick)")
+        parser.add_argument("--scifact", action="store_true", help="also SciFact dense nDCG@10 per backend (embeds 5,183 abstracts per backend once)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         from search import embedder
-        from search.bench import corpus, database, embedding, http, peers, plots, retrieval
+        from search.bench import corpus, database, embedding, http, peers, plots, retrieval, scifact
 
         quick = options["quick"]
         skip = set(filter(None, options["skip"].split(",")))
@@ -88,6 +90,15 @@ class Command(BaseCommand):
                 texts=texts, backends=options["backends"].split(","), batch_size=settings.EMBEDDING_BATCH_SIZE
             )
             self._table_embedding(results["embedding"])
+
+        if options["scifact"]:
+            log("scifact: dense nDCG@10 per backend ...")
+            results["scifact"] = scifact.bench_scifact(backends=options["backends"].split(","))
+            for row in results["scifact"]:
+                self.stdout.write(f"  SciFact nDCG@10 {row['backend']}: {row['ndcg_at_10']} (delta vs torch {row['delta_vs_torch']:+.4f})")
+        if {"search", "peers", "http"} <= skip:
+            self._finish(results, options, started, quick)
+            return
 
         # 2. The benchmark database and the vectors: real where embedded, generated beyond.
         source = SAMPLE_1K if quick else corpus.ARXIV_115K
@@ -177,6 +188,11 @@ class Command(BaseCommand):
             }
             del coll
 
+        self._finish(results, options, started, quick)
+
+    def _finish(self, results: dict[str, Any], options: dict[str, Any], started: float, quick: bool) -> None:
+        from search.bench import plots
+
         results["elapsed_s"] = round(time.perf_counter() - started, 1)
         results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         self._tables(results)
@@ -186,23 +202,28 @@ class Command(BaseCommand):
                 plots.latency_vs_size(results, Path(plot_dir) / "latency_vs_size.png")
             if results.get("embedding"):
                 plots.throughput_per_backend(results["embedding"], Path(plot_dir) / "embedding_throughput.png")
-            log(f"plots written to {plot_dir}")
+            self._log(f"plots written to {plot_dir}")
         if options["json_out"]:
             Path(options["json_out"]).write_text(json.dumps(results, indent=2))
-            log(f"results written to {options['json_out']}")
+            self._log(f"results written to {options['json_out']}")
+        if options.get("markdown"):
+            from search.bench.report import markdown
+
+            Path(options["markdown"]).write_text(markdown(results) + "\n")
+            self._log(f"tables written to {options['markdown']}")
 
     # --- output --------------------------------------------------------------------------------
     def _log(self, message: str) -> None:
         self.stderr.write(message)
 
     def _argv(self, options: dict[str, Any]) -> list[str]:
-        names = ("quick", "json_out", "sizes", "kinds", "backends", "queries", "embed_texts", "http_seconds", "skip")
+        names = ("quick", "json_out", "markdown", "sizes", "kinds", "backends", "queries", "embed_texts", "http_seconds", "skip", "scifact")
         argv = []
         for name in names:
             value = options.get(name)
             if value in (None, False, "") or (name == "kinds" and value == "flat,ivf,hnsw") or (name == "backends" and value == "torch,onnx,openvino"):
                 continue
-            flag = "--json" if name == "json_out" else "--" + name.replace("_", "-")
+            flag = {"json_out": "--json"}.get(name, "--" + name.replace("_", "-"))
             argv.append(flag if value is True else f"{flag} {','.join(map(str, value)) if isinstance(value, list) else value}")
         return argv
 

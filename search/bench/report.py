@@ -1,0 +1,103 @@
+"""Markdown tables of a bench_speed JSON result (what docs/benchmarks.md pastes, untouched)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """Every table of one run, with its command, date and machine load."""
+    machine = results["machine"]
+    out = [
+        f"Command: `{results['command']}` ({results['date']}, {machine['cpus']} cores, load average "
+        f"{machine['load_avg_at_start'][0]} at start, {machine['load_avg_at_end'][0]} at end; "
+        f"{results['elapsed_s']} s; query encoder: {results['backend']}).",
+        "",
+    ]
+    if results.get("embedding"):
+        out += ["**Embedding throughput** (same real abstracts, same run, best of interleaved rounds):", ""]
+        out += _table(
+            ["backend", "abstracts/s", "x torch", "cosine min", "cosine mean", "rounds (/s)"],
+            [[r["backend"], r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"], ", ".join(map(str, r["rounds_per_s"]))] for r in results["embedding"]],
+        )
+        out.append("")
+    if results.get("scifact"):
+        out += ["**SciFact dense nDCG@10** (exact search; only the vectors differ):", ""]
+        out += _table(["backend", "nDCG@10", "delta vs torch"], [[r["backend"], r["ndcg_at_10"], f"{r['delta_vs_torch']:+.4f}"] for r in results["scifact"]])
+        out.append("")
+    if results.get("collections"):
+        out += [
+            "**Search** (one query at a time: encode + top-10 + fetch the 10 rows; ms; recall@10 vs exact; "
+            "memory = the larger of 2 concurrent serving processes, MB):",
+            "",
+        ]
+        rows = []
+        for size, c in results["collections"].items():
+            for kind, k in c["kinds"].items():
+                memory = k.get("memory", {})
+                rows.append(
+                    [
+                        f"{int(size):,}",
+                        f"{c['real_vectors']:,}",
+                        kind,
+                        ", ".join(f"{a}={b}" for a, b in k["params"].items()) or "-",
+                        k["build_s"],
+                        k["file_mb"],
+                        k["total"]["p50_ms"],
+                        k["total"]["p99_ms"],
+                        k["encode"]["p50_ms"],
+                        k["search"]["p50_ms"],
+                        k["search"]["p99_ms"],
+                        k["fetch"]["p50_ms"],
+                        k["recall_at_10"],
+                        memory.get("uss_mb_max", "-"),
+                        memory.get("pss_mb_max", "-"),
+                        memory.get("anon_mb_max", "-"),
+                    ]
+                )
+        out += _table(
+            ["papers", "real vectors", "kind", "params", "build s", "file MB", "p50", "p99", "encode p50", "retrieve p50", "retrieve p99", "fetch p50", "recall@10", "USS", "PSS", "anon"],
+            rows,
+        )
+        out.append("")
+        sweeps = []
+        for size, c in results["collections"].items():
+            for kind, k in c["kinds"].items():
+                for s in k.get("sweep", []):
+                    name = "nprobe" if "nprobe" in s else "efSearch"
+                    sweeps.append([f"{int(size):,}", kind, f"{name}={s[name]}", s["search"]["p50_ms"], s["search"]["p99_ms"], s["recall_at_10"]])
+        if sweeps:
+            out += ["**Search parameter sweeps** (retrieval only, ms):", ""]
+            out += _table(["papers", "kind", "parameter", "retrieve p50", "retrieve p99", "recall@10"], sweeps)
+            out.append("")
+    if results.get("peers"):
+        out += ["**Peers** on the same papers, vectors and queries (ms per search incl. encoding for pgvector; recall@10 vs exact dense):", ""]
+        rows = []
+        for size, p in results["peers"].items():
+            for h in p["pgvector_hnsw"]:
+                rows.append([f"{int(size):,}", f"pgvector {p['pgvector']} HNSW m={p['m']} ef_search={h['ef_search']}", h["total"]["p50_ms"], h["total"]["p99_ms"], h["recall_at_10"]])
+            f = p["fts"]
+            rows.append([f"{int(size):,}", f"PostgreSQL {p['postgres'].split()[0]} FTS ({f['queries_without_results']} queries without results)", f["total"]["p50_ms"], f["total"]["p99_ms"], f["recall_at_10"]])
+        out += _table(["papers", "system", "p50", "p99", "recall@10"], rows)
+        out.append("")
+        out += ["Peer build times (s): " + "; ".join(f"{int(size):,}: {p['build']}" for size, p in results["peers"].items()), ""]
+    if results.get("http"):
+        h = results["http"]
+        out += [
+            f"**HTTP** at {h['size']:,} papers ({h['real_vectors']:,} real vectors), gunicorn {h['workers']} workers x "
+            f"{h['threads']} threads, load from a second process on loopback; app build (`build_index --full`) {h['build_index_s']} s:",
+            "",
+        ]
+        out += _table(
+            ["route", "connections", "requests/s", "p50 ms", "p99 ms", "requests", "non-2xx", "tool"],
+            [[r["route"], r["connections"], r["requests_per_s"], r.get("p50_ms"), r.get("p99_ms"), r["requests"], r["non_2xx"], f"{r['tool']} {r['seconds']} s"] for r in h["runs"]],
+        )
+        out.append("")
+        out += ["Web worker memory after the runs (MB): " + "; ".join(f"USS {m['uss_mb']}, PSS {m['pss_mb']}, anon {m['anon_mb']}" for m in h["memory"]), ""]
+    return "\n".join(out)
