@@ -161,12 +161,13 @@ SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=20_000)
 RELATED_COUNT = env.int("RELATED_COUNT", default=10)
 # Hybrid ranking (issue 4; defaults tuned on SciFact's train split, see docs/benchmarks.md).
 # SEARCH_HYBRID_WEIGHT is the dense share: 0 = keyword (BM25) order, 1 = dense order.
-SEARCH_HYBRID_WEIGHT = env.float("SEARCH_HYBRID_WEIGHT", default=0.5)
+SEARCH_HYBRID_WEIGHT = env.float("SEARCH_HYBRID_WEIGHT", default=0.4)
 SEARCH_FUSION = env.str("SEARCH_FUSION", default="zscore")  # zscore | minmax | rrf
 SEARCH_FUSION_DEPTH = env.int("SEARCH_FUSION_DEPTH", default=100)  # each side's top-N used to normalise
 SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_BM25_K1 = env.float("SEARCH_BM25_K1", default=1.2)
 SEARCH_BM25_B = env.float("SEARCH_BM25_B", default=0.75)
+SEARCH_BM25_TITLE_WEIGHT = env.int("SEARCH_BM25_TITLE_WEIGHT", default=2)  # the title counts this many times
 # A filter matching at most this many papers is searched exactly within them; above, over-fetch.
 SEARCH_FILTER_EXACT_MAX = env.int("SEARCH_FILTER_EXACT_MAX", default=50_000)
 # sort=newest orders the most relevant N matches by date.

@@ -239,11 +239,14 @@ def _fts_terms(text: str) -> list[str]:
     return list(dict.fromkeys(w.lower() for w in re.findall(r"[A-Za-z0-9]+", text) if len(w) > 1))
 
 
-def keyword_backends_compare(*, dataset: Dataset, postgres_url: str = "", k1: float = 1.2, b: float = 0.75) -> list[dict[str, Any]]:
+def keyword_backends_compare(
+    *, dataset: Dataset, postgres_url: str = "", k1: float = 1.2, b: float = 0.75, title_weight: int = 1
+) -> list[dict[str, Any]]:
     """Quality and latency of three keyword engines on the same corpus and queries.
 
     * bm25s (search/keyword.py: Snowball stems, English stop words), in memory;
-    * SQLite FTS5 (``porter unicode61`` tokenizer, ``bm25()`` ranking, query terms OR-ed);
+    * SQLite FTS5 (``porter unicode61`` tokenizer, ``bm25()`` ranking with the title column
+      weighted like bm25s's repeated title, query terms OR-ed);
     * PostgreSQL (``to_tsvector('english')`` with a GIN index, ``ts_rank_cd``, terms OR-ed),
       only when ``postgres_url`` is given; it works in a TEMPORARY table that vanishes with
       the connection.
@@ -253,13 +256,16 @@ def keyword_backends_compare(*, dataset: Dataset, postgres_url: str = "", k1: fl
 
     import numpy as np
 
-    from search.keyword import analyze, build_keyword_index
+    from search.keyword import analyze, build_keyword_index, keyword_text
 
     docs = [(str(d["_id"]), str(d.get("title") or ""), str(d.get("text") or "")) for d in _jsonl(dataset.corpus)]
     rows = []
 
     index = build_keyword_index(
-        ids=np.arange(len(docs)), texts=(f"{title}. {text}" for _, title, text in docs), k1=k1, b=b
+        ids=np.arange(len(docs)),
+        texts=(keyword_text(title, text, title_weight=title_weight) for _, title, text in docs),
+        k1=k1,
+        b=b,
     )
     runs, latencies = {}, []
     for qid, query in dataset.queries.items():
@@ -278,7 +284,8 @@ def keyword_backends_compare(*, dataset: Dataset, postgres_url: str = "", k1: fl
         match = " OR ".join(f'"{t}"' for t in terms)
         started = time.perf_counter()
         found = connection.execute(
-            "SELECT doc_id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs) LIMIT 100", (match,)
+            "SELECT doc_id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 0.0, ?, 1.0) LIMIT 100",
+            (match, float(title_weight)),
         ).fetchall() if terms else []
         latencies.append((time.perf_counter() - started) * 1000)
         runs[qid] = [row[0] for row in found]
@@ -293,7 +300,7 @@ def keyword_backends_compare(*, dataset: Dataset, postgres_url: str = "", k1: fl
             with pg.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO eval_docs VALUES (%s, to_tsvector('english', %s))",
-                    [(doc_id, f"{title}. {text}") for doc_id, title, text in docs],
+                    [(doc_id, keyword_text(title, text, title_weight=title_weight)) for doc_id, title, text in docs],
                 )
             pg.execute("CREATE INDEX ON eval_docs USING gin (body)")
             pg.execute("ANALYZE eval_docs")

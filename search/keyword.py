@@ -144,6 +144,16 @@ class KeywordIndex:
         return cls(ids=np.asarray(ids), retriever=retriever, k1=float(params["k1"]), b=float(params["b"]))
 
 
+def keyword_text(title: str, abstract: str, *, title_weight: int = 1) -> str:
+    """What BM25 indexes for a paper: the title ``title_weight`` times, then the abstract.
+
+    Repeating the title is the simplest field boost (BM25F would weigh fields the same way);
+    on SciFact's train split a title counted twice ranked better than once.
+    """
+    title = title.strip().rstrip(".")
+    return ". ".join([title] * max(1, title_weight) + [abstract.strip()]) if title else abstract.strip()
+
+
 def build_keyword_index(*, ids: np.ndarray, texts: Iterable[str], k1: float, b: float) -> KeywordIndex:
     """BM25 over the given texts (aligned with ``ids``)."""
     import bm25s
@@ -165,16 +175,19 @@ def write_keyword_index(directory: Path, *, ids: np.ndarray, chunk_size: int = 5
     """
     from django.conf import settings
 
-    from papers.models import Paper, embedding_text
+    from papers.models import Paper
 
     ids = np.asarray(ids, dtype=np.int64)
     texts: dict[int, str] = {}
     for start in range(0, len(ids), chunk_size):
         chunk = [int(pk) for pk in ids[start : start + chunk_size]]
         for pk, title, abstract in Paper.objects.filter(pk__in=chunk).values_list("pk", "title", "abstract"):
-            texts[pk] = embedding_text(title, abstract)
+            texts[pk] = keyword_text(title, abstract, title_weight=settings.SEARCH_BM25_TITLE_WEIGHT)
     index = build_keyword_index(
         ids=ids, texts=(texts.get(int(pk), "") for pk in ids), k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B
     )
-    facts: dict[str, object] = {"backend": "bm25s", "count": len(index), "k1": index.k1, "b": index.b}
+    facts: dict[str, object] = {
+        "backend": "bm25s", "count": len(index), "k1": index.k1, "b": index.b,
+        "title_weight": settings.SEARCH_BM25_TITLE_WEIGHT,
+    }
     return index.save(directory), facts

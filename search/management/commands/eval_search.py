@@ -119,7 +119,8 @@ class Command(BaseCommand):
         """No Django database is touched: FTS5 runs in memory, PostgreSQL in a temporary table."""
         data = evaluation.dataset_load(path=dataset, split=options["split"])
         rows = evaluation.keyword_backends_compare(
-            dataset=data, postgres_url=options["postgres"], k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B
+            dataset=data, postgres_url=options["postgres"], k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B,
+            title_weight=settings.SEARCH_BM25_TITLE_WEIGHT,
         )
         result = {"dataset": str(dataset), "split": data.split, "queries": len(data.queries), "keyword_backends": rows}
         self.stdout.write(evaluation.table(rows))
@@ -172,6 +173,7 @@ class Command(BaseCommand):
                 "rrf_k": settings.SEARCH_RRF_K,
                 "bm25_k1": settings.SEARCH_BM25_K1,
                 "bm25_b": settings.SEARCH_BM25_B,
+                "bm25_title_weight": settings.SEARCH_BM25_TITLE_WEIGHT,
             },
             "results": rows,
         }
