@@ -23,3 +23,32 @@ run: demo-data
 
 test: $(VENV)/.installed
 	./scripts/test.sh
+
+# --- Production checks (issue 8). Short versions run in CI (.ci/run); these are the long ones.
+.PHONY: prod-checks deploy-check security-lint audit fuzz load
+# Application code only: tests use assert and subprocess by design (docs/security.md).
+SECURITY_LINT_IGNORES := lint.per-file-ignores = {"papers/importers/arxiv_atom.py" = ["S314"], "search/explain.py" = ["S308"], "search/management/commands/eval_search.py" = ["S603"], "search/bench/*" = ["S101", "S603", "S608"]}
+
+prod-checks: deploy-check security-lint audit
+
+deploy-check: $(VENV)/.installed
+	set -a && . ./.env.example && set +a && \
+	SECRET_KEY="$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))')" PAPERSCOPE_IGNORE_DOTENV=1 \
+	$(PY) manage.py check --deploy --fail-level WARNING
+
+security-lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check --isolated --no-cache --select S --output-format concise \
+	  --config '$(SECURITY_LINT_IGNORES)' config papers search scripts manage.py
+	$(VENV)/bin/hadolint Dockerfile
+
+audit: $(VENV)/.installed
+	$(PY) scripts/pip_audit_report.py
+
+fuzz: $(VENV)/.installed
+	FUZZ_EXAMPLES=2000 FUZZ_RANDOM=1 PAPERSCOPE_IGNORE_DOTENV=1 DATABASE_URL=$${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test} \
+	  $(VENV)/bin/pytest tests/prod/test_api_fuzzing_finds_no_server_errors.py -q -s -p no:warnings
+
+load: $(VENV)/.installed
+	mkdir -p var
+	PAPERSCOPE_IGNORE_DOTENV=1 DATABASE_URL=$${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test} \
+	  nice -n 10 $(PY) -m tests.prod.loadtest --clients 50 --duration 60 --json var/load-test.json

@@ -28,7 +28,12 @@ worker_class = "gthread"
 preload_app = True
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "60"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
-keepalive = 5
+# 0: close after each response, so every request is a fresh accept from the shared listen queue
+# and goes to whichever worker is idle. With keep-alive, a worker that accepted more of a proxy's
+# (or a load generator's) connections than its threads can serve keeps them queued while other
+# workers idle: in the loopback load test that starved some requests past 30 s. A handshake on
+# loopback or a LAN costs far less than a search.
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "0"))
 # Recycling a worker reloads the model (seconds of CPU): off unless memory creeps.
 max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
 max_requests_jitter = max_requests // 10
