@@ -16,9 +16,10 @@ from tests.prod.helpers import ROOT, clean_env
 @pytest.fixture(autouse=True)
 def _limits_on(settings) -> None:  # type: ignore[no-untyped-def]
     settings.RATELIMIT_ENABLE = True
-    settings.RATELIMIT_API = "3/m"
-    settings.RATELIMIT_SEARCH = "2/m"
-    settings.RATELIMIT_ADMIN_LOGIN = "2/m"
+    # Hourly windows: a fixed window that rolled over mid-test would reset the count (flaky).
+    settings.RATELIMIT_API = "3/h"
+    settings.RATELIMIT_SEARCH = "2/h"
+    settings.RATELIMIT_ADMIN_LOGIN = "2/h"
     cache.clear()
 
 
