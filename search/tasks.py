@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 # The database or Redis restarting: worth retrying the same work later.
 TRANSIENT = (OperationalError, InterfaceError, RedisError)
 MAX_BACKOFF_SECONDS = 600
+# A batch whose process died this many times (a paper that crashes the model) is split instead.
+MAX_DELIVERIES = 3
 
 
 def backoff(retries: int) -> float:
@@ -54,9 +56,35 @@ def _log_model_load() -> None:
     )
 
 
+def _deliveries(task_id: str | None) -> int:
+    """How many times this message has been started (0 without Redis): a batch is redelivered
+    when its process dies, so one that keeps killing its process must not loop forever."""
+    client = services.redis_client()
+    if client is None or not task_id:
+        return 0
+    key = f"{services.REDIS_PREFIX}:deliveries:{task_id}"
+    try:
+        count = int(client.incr(key))
+        client.expire(key, 86_400)
+    except RedisError:
+        return 0
+    return count
+
+
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
     """Embed a batch of papers (skipping up-to-date ones), then ask for an index build."""
+    if _deliveries(self.request.id) > MAX_DELIVERIES:
+        error = f"its worker process died {MAX_DELIVERIES} times while embedding it"
+        if len(paper_ids) > 1:
+            logger.error("batch of %d papers: %s; splitting it", len(paper_ids), error)
+            half = len(paper_ids) // 2
+            enqueue_embedding(paper_ids[:half])
+            enqueue_embedding(paper_ids[half:])
+            return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 0, "split": len(paper_ids)}
+        services.embedding_failure_record(paper_ids=paper_ids, error=error)
+        logger.error("paper %s: %s; given up", paper_ids[0], error)
+        return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 1}
     loaded_before = _model_loaded_here()
     try:
         summary = services.embeddings_update(paper_ids=paper_ids)

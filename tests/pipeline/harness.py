@@ -50,15 +50,13 @@ def on_postgres() -> bool:
     return database_url().startswith(("postgres://", "postgresql://"))
 
 
-# The 2,000-paper kill tests and the real-model Redis restart take a minute or more each: they run
-# once per `make test`, in its PostgreSQL pass (production's database), not in the SQLite pass too.
-heavy = pytest.mark.skipif(
-    not on_postgres(), reason="heavy fault test: runs in the PostgreSQL pass of make test (DATABASE_URL=postgres://...)"
+# Each fault test runs once per `make test` (the suite runs twice): production's faults (Celery
+# workers, Redis, the 2,000-paper kills) in the PostgreSQL pass, the embedded default's (SQLite,
+# tasks in-process, gunicorn readers) in the SQLite pass.
+postgres_pass = pytest.mark.skipif(
+    not on_postgres(), reason="production fault test: runs in the PostgreSQL pass of make test (DATABASE_URL=postgres://...)"
 )
-# Faults of the embedded default (SQLite, tasks in-process, gunicorn): run once, in the SQLite pass.
-embedded_default = pytest.mark.skipif(
-    on_postgres(), reason="embedded-default fault test: runs in the SQLite pass of make test"
-)
+sqlite_pass = pytest.mark.skipif(on_postgres(), reason="embedded-default fault test: runs in the SQLite pass of make test")
 
 
 def free_port() -> int:

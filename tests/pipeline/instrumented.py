@@ -5,6 +5,7 @@
 
 --fast        a deterministic, cheap embedder instead of the model (index/queue mechanics only;
               tests of the real pipeline run without this flag). Vectors depend on the text only.
+              FAST_EMBEDDER_KILL_ON=word: SIGKILL the process when a text contains ``word``.
 --crash-*     SIGKILL this process after the build is written but before it is published, or
               half-way through writing it.
 --slow-publish / --trace-lock   hold the builder lock a while and print when it is taken and
@@ -49,6 +50,9 @@ def _fast_encode(texts: Sequence[str], *, batch_size: int | None = None) -> np.n
     mark = Path(marks) / str(os.getpid()) if marks else None
     if mark:
         mark.touch()
+    poison = os.environ.get("FAST_EMBEDDER_KILL_ON")
+    if poison and any(poison in t for t in texts):
+        _kill_self()  # like a tokenizer segfault on one odd paper
     try:
         time.sleep(float(os.environ.get("FAST_EMBEDDER_DELAY", "0")) * len(texts))
     finally:

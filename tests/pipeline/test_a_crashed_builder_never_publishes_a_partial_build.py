@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 
 from tests.pipeline.conftest import Site
-from tests.pipeline.harness import embedded_default, build_without_paper, search_ids, wait_served_everywhere
+from tests.pipeline.harness import sqlite_pass, build_without_paper, search_ids, wait_served_everywhere
 
 
-pytestmark = embedded_default
+pytestmark = sqlite_pass
 
 
 def test_a_builder_killed_before_publishing_or_mid_write_leaves_search_on_the_previous_build(site: Site) -> None:

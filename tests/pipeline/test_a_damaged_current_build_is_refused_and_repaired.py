@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline.conftest import Site
-from tests.pipeline.harness import embedded_default, build_without_paper, search_ids, unpublished_build, vectors_file, wait_served_everywhere, write_current
+from tests.pipeline.harness import sqlite_pass, build_without_paper, search_ids, unpublished_build, vectors_file, wait_served_everywhere, write_current
 
 
 def _truncate(build: Path, file: Path) -> None:
@@ -34,7 +34,7 @@ def _edit_manifest(build: Path, file: Path) -> None:
     (build / "manifest.json").write_text(json.dumps(manifest, indent=2))
 
 
-pytestmark = embedded_default
+pytestmark = sqlite_pass
 
 
 @pytest.mark.parametrize(

@@ -11,13 +11,13 @@ from tests.pipeline.checks import (
     converged,
     redelivered_task_ids,
 )
-from tests.pipeline.harness import Pipeline, arxiv_slice, heavy, wait_until
+from tests.pipeline.harness import Pipeline, arxiv_slice, postgres_pass, wait_until
 from tests.pipeline.instrumented import FAST_MODEL_NAME
 
 PAPERS = 2000
 
 
-@heavy
+@postgres_pass
 def test_a_worker_child_killed_mid_batch_loses_no_paper_and_embeds_each_once(broker_pipeline: Pipeline) -> None:
     p = broker_pipeline
     p.env.update(

@@ -7,13 +7,13 @@ import re
 import signal
 
 from tests.pipeline.checks import assert_each_paper_written_once_per_content_version, assert_fast_vectors_match_texts, converged
-from tests.pipeline.harness import Pipeline, arxiv_slice, heavy, wait_until
+from tests.pipeline.harness import Pipeline, arxiv_slice, postgres_pass, wait_until
 from tests.pipeline.instrumented import FAST_MODEL_NAME
 
 PAPERS = 2000
 
 
-@heavy
+@postgres_pass
 def test_killing_the_worker_main_process_then_restarting_it_converges(broker_pipeline: Pipeline) -> None:
     p = broker_pipeline
     marks = p.tmp / "encoding"

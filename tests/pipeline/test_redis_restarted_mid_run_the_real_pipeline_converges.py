@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 from tests.pipeline.checks import assert_each_paper_written_once_per_content_version, converged
-from tests.pipeline.harness import LISTING, Pipeline, arxiv_slice, heavy, wait_until
+from tests.pipeline.harness import LISTING, Pipeline, arxiv_slice, postgres_pass, wait_until
 
 MODEL_LIBRARIES = ("libtorch", "openvino", "onnxruntime")
 
@@ -21,7 +21,7 @@ def _mapped_model_libraries(pid: int) -> set[str]:
     return {lib for lib in MODEL_LIBRARIES if lib in maps}
 
 
-@heavy
+@postgres_pass
 def test_restarting_redis_mid_run_workers_consume_again_and_the_run_converges(broker_pipeline: Pipeline) -> None:
     p = broker_pipeline
     p.env.update(

@@ -9,12 +9,12 @@ import urllib.parse
 import urllib.request
 
 from tests.pipeline.conftest import Site
-from tests.pipeline.harness import embedded_default, search_ids, unpublished_build, vectors_file, write_current
+from tests.pipeline.harness import sqlite_pass, search_ids, unpublished_build, vectors_file, write_current
 
 QUERIES = ["diffusion models for video generation", "reinforcement learning from human feedback", "rocket combustion", "graph neural networks"]
 
 
-pytestmark = embedded_default
+pytestmark = sqlite_pass
 
 
 def test_searching_in_a_loop_while_builds_are_published_never_errors(site: Site) -> None:

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from tests.pipeline.harness import ROOT, Pipeline, arxiv_slice, wait_until
+from tests.pipeline.harness import ROOT, Pipeline, arxiv_slice, postgres_pass, sqlite_pass, wait_until
 from tests.pipeline.instrumented import FAST_MODEL_NAME
 
 
@@ -28,6 +28,7 @@ def _lock_interval(stdout: str) -> tuple[float, float]:
     return events["locked"], events["unlocking"]
 
 
+@sqlite_pass
 def test_two_build_commands_at_once_publish_one_build(pipeline: Pipeline) -> None:
     p = pipeline
     _seed(p)
@@ -41,6 +42,7 @@ def test_two_build_commands_at_once_publish_one_build(pipeline: Pipeline) -> Non
     assert a_end <= b_start  # the second one held the lock only after the first let go
 
 
+@postgres_pass
 def test_builders_on_two_machines_take_turns_through_the_redis_lock(broker_pipeline: Pipeline) -> None:
     p = broker_pipeline
     _seed(p)
@@ -53,6 +55,7 @@ def test_builders_on_two_machines_take_turns_through_the_redis_lock(broker_pipel
     assert a_end <= b_start
 
 
+@postgres_pass
 def test_a_burst_of_ten_thousand_build_requests_is_one_build(broker_pipeline: Pipeline) -> None:
     p = broker_pipeline
     _seed(p)
