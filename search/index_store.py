@@ -92,7 +92,7 @@ def write_atomic(path: Path, data: bytes) -> None:
 
 
 def new_build_id() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
+    return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
 
 
 @dataclass
@@ -127,7 +127,7 @@ class BuildWriter:
             "model": model,
             "dim": dim,
             "count": count,
-            "created": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "created": dt.datetime.now(dt.UTC).isoformat(),
             "files": files,
             **self.facts,
             **extra,

@@ -10,7 +10,13 @@ from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from papers.models import Paper
 from search import embedder
-from search.index_store import IndexRefused, current_build_id, read_manifest, read_members, verify_build
+from search.index_store import (
+    IndexRefused,
+    current_build_id,
+    read_manifest,
+    read_members,
+    verify_build,
+)
 from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
 
 
@@ -34,7 +40,7 @@ def papers_needing_embedding(*, everything: bool = False) -> list[int]:
 def papers_to_reembed(*, min_age: float, max_attempts: int) -> list[int]:
     """What reconcile re-queues: papers needing embedding, unchanged for ``min_age`` seconds
     (younger ones still have their task in flight), that have not failed ``max_attempts`` times."""
-    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=min_age)
+    cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=min_age)
     given_up = EmbeddingFailure.objects.filter(model=embedder.model_name(), attempts__gte=max_attempts).values("paper_id")
     return list(
         _needing_embedding().filter(updated__lte=cutoff).exclude(pk__in=given_up).order_by("pk").values_list("pk", flat=True)

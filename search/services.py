@@ -273,7 +273,7 @@ def _watermark(model: str) -> dict[str, Any]:
     embeddings = PaperEmbedding.objects.filter(model=model).aggregate(count=Count("id"), latest=Max("updated"))
     papers = Paper.objects.aggregate(count=Count("id"), latest=Max("updated"))
     return {
-        "taken_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "taken_at": dt.datetime.now(dt.UTC).isoformat(),
         "embeddings": embeddings["count"],
         "embeddings_updated": embeddings["latest"].isoformat() if embeddings["latest"] else None,
         "papers": papers["count"],
@@ -475,11 +475,11 @@ def index_repair(*, full: bool, batch_size: int = 256, progress: Callable[[int],
             summary.embedded += embeddings_update(paper_ids=chunk).embedded
         except DatabaseError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any model error: find the paper that causes it
             for paper_id in chunk:  # one by one, so a single bad paper does not sink the rest
                 try:
                     summary.embedded += embeddings_update(paper_ids=[paper_id]).embedded
-                except Exception as single:
+                except Exception as single:  # noqa: BLE001 - recorded, shown by index_status
                     embedding_failure_record(paper_ids=[paper_id], error=f"{type(single).__name__}: {single}")
                     summary.failed.append(paper_id)
             logger.warning("repair: a batch failed (%s); retried paper by paper", exc)

@@ -38,7 +38,7 @@ def backoff(retries: int) -> float:
     """Seconds before retry number ``retries + 1``: exponential, capped, with jitter."""
     ceiling = min(MAX_BACKOFF_SECONDS, 5 * 2**retries)
     # Half fixed, half random: retries of many failed tasks spread out instead of stampeding.
-    return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - not for security
+    return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def _model_loaded_here() -> bool:

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.pipeline.harness import LISTING, Pipeline, Proc, RedisServer, Template, base_env, make_template
+from tests.pipeline.harness import (
+    LISTING,
+    Pipeline,
+    Proc,
+    RedisServer,
+    Template,
+    base_env,
+    make_template,
+)
 
 
 @pytest.fixture(scope="session")

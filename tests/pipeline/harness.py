@@ -83,8 +83,7 @@ def arxiv_slice(path: Path, count: int, *, skip: int = 0) -> Path:
     if not ARXIV.is_file():
         pytest.skip(f"{ARXIV} is not available")
     with gzip.open(ARXIV, "rt", encoding="utf-8") as source, open(path, "w", encoding="utf-8") as target:
-        for line in itertools.islice(source, skip, skip + count):
-            target.write(line)
+        target.writelines(itertools.islice(source, skip, skip + count))
     return path
 
 
@@ -339,7 +338,7 @@ class Pipeline:
 
     def manage(self, *args: str, instruments: tuple[str, ...] = (), env: dict[str, str] | None = None, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a manage.py command to completion (output captured)."""
-        result = subprocess.run(
+        result = subprocess.run(  # noqa: PLW1510 - the caller decides (check=)
             self._argv("manage", args, instruments), cwd=ROOT, env={**self.env, **(env or {})},
             capture_output=True, text=True, timeout=timeout, start_new_session=True,
         )

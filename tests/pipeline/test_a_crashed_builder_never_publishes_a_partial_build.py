@@ -9,8 +9,12 @@ from __future__ import annotations
 import time
 
 from tests.pipeline.conftest import Site
-from tests.pipeline.harness import sqlite_pass, build_without_paper, search_ids, wait_served_everywhere
-
+from tests.pipeline.harness import (
+    build_without_paper,
+    search_ids,
+    sqlite_pass,
+    wait_served_everywhere,
+)
 
 pytestmark = sqlite_pass
 

@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from tests.pipeline.conftest import Site
-from tests.pipeline.harness import sqlite_pass, build_without_paper, search_ids, unpublished_build, vectors_file, wait_served_everywhere, write_current
+from tests.pipeline.harness import (
+    build_without_paper,
+    search_ids,
+    sqlite_pass,
+    unpublished_build,
+    vectors_file,
+    wait_served_everywhere,
+    write_current,
+)
 
 
 def _truncate(build: Path, file: Path) -> None:

@@ -5,12 +5,24 @@ from __future__ import annotations
 import os
 import re
 import signal
+from pathlib import Path
 
-from tests.pipeline.checks import assert_each_paper_written_once_per_content_version, assert_fast_vectors_match_texts, converged
+from tests.pipeline.checks import (
+    assert_each_paper_written_once_per_content_version,
+    assert_fast_vectors_match_texts,
+    converged,
+)
 from tests.pipeline.harness import Pipeline, arxiv_slice, postgres_pass, wait_until
 from tests.pipeline.instrumented import FAST_MODEL_NAME
 
 PAPERS = 2000
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "zombie" not in Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
 
 
 @postgres_pass
@@ -43,7 +55,7 @@ def test_killing_the_worker_main_process_then_restarting_it_converges(broker_pip
     os.kill(worker.pid, signal.SIGKILL)
     worker.popen.wait(timeout=10)
     # The pool's children notice their parent is gone and exit (at most after their current batch).
-    wait_until(lambda: not any(os.path.exists(f"/proc/{c}") and "zombie" not in open(f"/proc/{c}/status").read() for c in orphans), timeout=60, what="orphaned pool processes to exit")
+    wait_until(lambda: not any(_running(c) for c in orphans), timeout=60, what="orphaned pool processes to exit")
 
     restarted = p.worker("worker-restarted", concurrency=2)
     converged(p, papers=PAPERS, timeout=240)

@@ -10,8 +10,17 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.pipeline.checks import assert_each_paper_written_once_per_content_version, converged
-from tests.pipeline.harness import LISTING, Pipeline, arxiv_slice, postgres_pass, wait_until
+from tests.pipeline.checks import (
+    assert_each_paper_written_once_per_content_version,
+    converged,
+)
+from tests.pipeline.harness import (
+    LISTING,
+    Pipeline,
+    arxiv_slice,
+    postgres_pass,
+    wait_until,
+)
 
 MODEL_LIBRARIES = ("libtorch", "openvino", "onnxruntime")
 

@@ -9,7 +9,13 @@ import urllib.parse
 import urllib.request
 
 from tests.pipeline.conftest import Site
-from tests.pipeline.harness import sqlite_pass, search_ids, unpublished_build, vectors_file, write_current
+from tests.pipeline.harness import (
+    search_ids,
+    sqlite_pass,
+    unpublished_build,
+    vectors_file,
+    write_current,
+)
 
 QUERIES = ["diffusion models for video generation", "reinforcement learning from human feedback", "rocket combustion", "graph neural networks"]
 

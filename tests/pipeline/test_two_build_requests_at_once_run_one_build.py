@@ -7,7 +7,14 @@ import json
 import subprocess
 import sys
 
-from tests.pipeline.harness import ROOT, Pipeline, arxiv_slice, postgres_pass, sqlite_pass, wait_until
+from tests.pipeline.harness import (
+    ROOT,
+    Pipeline,
+    arxiv_slice,
+    postgres_pass,
+    sqlite_pass,
+    wait_until,
+)
 from tests.pipeline.instrumented import FAST_MODEL_NAME
 
 
@@ -38,8 +45,8 @@ def test_two_build_commands_at_once_publish_one_build(pipeline: Pipeline) -> Non
     assert sum("published full build" in out for out in outputs) == 1, outputs
     assert sum("up to date" in out for out in outputs) == 1, outputs  # it waited, then found nothing to do
     assert p.count("search_indexbuild") == 1
-    (a_start, a_end), (b_start, b_end) = sorted(_lock_interval(out) for out in outputs)
-    assert a_end <= b_start  # the second one held the lock only after the first let go
+    (_, first_released), (second_locked, _) = sorted(_lock_interval(out) for out in outputs)
+    assert first_released <= second_locked  # the second one held the lock only after the first let go
 
 
 @postgres_pass
@@ -51,8 +58,8 @@ def test_builders_on_two_machines_take_turns_through_the_redis_lock(broker_pipel
     second = _start_builder(p, {"INDEX_DIR": str(p.tmp / "machine-b")})
     outputs = [proc.communicate(timeout=180)[0] for proc in (first, second)]
     assert all("published full build" in out for out in outputs), outputs
-    (a_start, a_end), (b_start, b_end) = sorted(_lock_interval(out) for out in outputs)
-    assert a_end <= b_start
+    (_, first_released), (second_locked, _) = sorted(_lock_interval(out) for out in outputs)
+    assert first_released <= second_locked
 
 
 @postgres_pass

@@ -60,8 +60,7 @@ class Command(BaseCommand):
             data = work / "slice.jsonl"
             opener = gzip.open if source.endswith(".gz") else open
             with opener(source, "rt", encoding="utf-8") as src, open(data, "w", encoding="utf-8") as dst:
-                for line in itertools.islice(src, papers):
-                    dst.write(line)
+                dst.writelines(itertools.islice(src, papers))
             results = [self._run(mode.strip(), data=data, work=work / mode.strip(), database_url=database_url, debounce=debounce, timeout=timeout) for mode in modes.split(",")]
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -102,17 +101,18 @@ class Command(BaseCommand):
             run_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             run_sql(f'CREATE DATABASE "{name}"')
             env["DATABASE_URL"] = urllib.parse.urlunsplit(urllib.parse.urlsplit(database_url)._replace(path=f"/{name}"))
-            drop = lambda: run_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # noqa: E731
+            drop = lambda: run_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         else:
             env["DATABASE_URL"] = f"sqlite:///{work / 'db.sqlite3'}"
         processes: list[subprocess.Popen[bytes]] = []
         manage = [sys.executable, str(ROOT / "manage.py")]
         try:
+            # Every argument below is this project's own path or a number: no outside input.
             subprocess.run([*manage, "migrate", "-v0", "--noinput"], env=env, check=True, cwd=ROOT)
             if mode != "inprocess":
                 port = _free_port()
                 processes.append(subprocess.Popen(
-                    ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(work)],
+                    [str(shutil.which("redis-server")), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(work)],
                     stdout=subprocess.DEVNULL, start_new_session=True,
                 ))
                 env.update({"REDIS_URL": f"redis://127.0.0.1:{port}/0", "BUILD_DEBOUNCE_SECONDS": str(debounce)})
