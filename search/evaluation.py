@@ -202,6 +202,26 @@ def mode_evaluate(
     }
 
 
+def page_latency(*, dataset: Dataset, queries: int = 100) -> dict[str, Any]:
+    """p50/p95 of a whole first results page (hybrid, 10 hits with explanations) for some queries.
+
+    This is what a reader waits for: ranking plus highlighting and the closest sentence of each
+    hit (whose sentences are embedded then), before any template renders.
+    """
+    from search.queries import semantic_search
+
+    latencies = []
+    for text in list(dataset.queries.values())[:queries]:
+        started = time.perf_counter()
+        semantic_search(query=text, page_size=10)
+        latencies.append((time.perf_counter() - started) * 1000)
+    return {
+        "queries": len(latencies),
+        "p50_ms": round(percentile(latencies, 0.5), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
+    }
+
+
 def table(rows: Iterable[dict[str, Any]]) -> str:
     """A plain-text table of evaluation rows (one per mode / weight)."""
     header = f"{'mode':<12} {'weight':>6} {'nDCG@10':>8} {'R@100':>7} {'MRR@10':>7} {'p50 ms':>8} {'p95 ms':>8}"

@@ -21,6 +21,9 @@ from search.keyword import analyze, word_spans
 # A sentence ends at . ! or ? followed by space and a capital, digit or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 MAX_SENTENCES = 40  # per abstract; more is never worth the encoding time
+# Embedding every sentence of a page (~100) cost seconds per page on a busy 2-core machine, so
+# meaning only decides when no sentence shares a query word, among the first few sentences.
+NO_OVERLAP_SHORTLIST = 4
 _sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 _CACHE_SIZE = 20_000
 
@@ -72,23 +75,38 @@ def _encode_cached(texts: Sequence[str]) -> dict[str, np.ndarray]:
 
 
 def best_sentences(
-    abstracts: Sequence[str], *, query_vector: np.ndarray | None, query: dict[str, str]
+    abstracts: Sequence[str],
+    *,
+    query_vector: np.ndarray | None,
+    query: dict[str, str],
+    idf: dict[str, float] | None = None,
 ) -> list[str]:
     """For each abstract, the sentence closest to the query.
 
-    Closest in meaning (cosine of the sentence's embedding with the query's, all sentences of a
-    page encoded in one batch) when the query was embedded; otherwise the sentence that holds
-    the most distinct query terms.
+    The sentence whose shared query terms weigh most (each term by its idf, so a rare word
+    counts more than a common one; the earliest among equals). When no sentence shares a term
+    and the query was embedded, the one closest in meaning among the first few (cosine of its
+    embedding with the query's; encoded in one batch for the page, and cached).
     """
-    split = [sentences(a) for a in abstracts]
-    if query_vector is None:
-        terms = set(query)
-        return [
-            max(ss, key=lambda s: (len(terms.intersection(analyze(s))), -ss.index(s)), default="") for ss in split
-        ]
-    vectors = _encode_cached([s for ss in split for s in ss])
-    q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-    return [max(ss, key=lambda s: float(vectors[s] @ q), default="") for ss in split]
+    weights = {term: (idf or {}).get(term, 1.0) or 1e-6 for term in query}
+
+    def lexical(sentence: str) -> float:
+        return sum(weights[t] for t in set(analyze(sentence)) if t in weights)
+
+    chosen: list[str] = []
+    pending: dict[int, list[str]] = {}
+    for i, ss in enumerate(sentences(a) for a in abstracts):
+        scored = [(lexical(s), -j, s) for j, s in enumerate(ss)]
+        best = max(scored, default=(0.0, 0, ""))
+        chosen.append(best[2])
+        if best[0] == 0.0 and query_vector is not None and len(ss) > 1:
+            pending[i] = ss[:NO_OVERLAP_SHORTLIST]
+    if pending:
+        vectors = _encode_cached([s for ss in pending.values() for s in ss])
+        q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+        for i, ss in pending.items():
+            chosen[i] = max(ss, key=lambda s: float(vectors[s] @ q))
+    return chosen
 
 
 def summary(*, mode: str, dense: float | None, keyword: float | None, matched: list[str], query_size: int,

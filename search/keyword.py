@@ -82,6 +82,22 @@ class KeywordIndex:
         vocab = getattr(self.retriever, "vocab_dict", None) or {}
         return [t for t in dict.fromkeys(terms) if t in vocab]
 
+    def idf(self, terms: Iterable[str]) -> dict[str, float]:
+        """Lucene's BM25 idf of each term (0.0 for a term no paper holds): rarer words weigh more."""
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        if self.retriever is None:
+            return {t: 0.0 for t in terms}
+        indptr = self.retriever.scores["indptr"]  # type: ignore[attr-defined]
+        n = len(self.ids)
+        result = {}
+        for term in terms:
+            if term in vocab:
+                df = float(indptr[vocab[term] + 1] - indptr[vocab[term]])
+                result[term] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
+            else:
+                result[term] = 0.0
+        return result
+
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every paper (aligned with ``ids``) for already analysed query terms.
 

@@ -306,7 +306,8 @@ def _hits(
         else {}
     )
     abstracts = [papers[f.pk].abstract for f in window]
-    best = explain.best_sentences(abstracts, query_vector=query_vector, query=wanted)
+    idf = index.keyword.idf(wanted) if index is not None and index.keyword is not None else None
+    best = explain.best_sentences(abstracts, query_vector=query_vector, query=wanted, idf=idf)
     hits = []
     for i, (fused, sentence) in enumerate(zip(window, best, strict=True)):
         paper = papers[fused.pk]

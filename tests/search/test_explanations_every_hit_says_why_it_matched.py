@@ -25,7 +25,6 @@ def test_every_hit_explains_itself(listing_index: list[int]) -> None:
         assert set(why.matched_terms) <= set(query.lower().split())
         for word in why.matched_terms:
             assert f"<mark>" in why.title_html + why.abstract_html, word
-    # The closest sentence is chosen by meaning: for the intended paper it is about calibration.
     top = result.hits[0]
     assert top.paper.title.startswith("Language Models (Mostly) Know What They Know")
 
@@ -38,3 +37,22 @@ def test_dense_and_keyword_modes_still_report_both_sides_they_can(listing_index:
     assert keyword is not None and keyword.keyword is not None and keyword.keyword > 0
     assert keyword.dense is None  # keyword mode never embeds the query
     assert keyword.best_sentence
+
+
+@pytest.mark.django_db
+def test_the_best_sentence_is_the_closest_one_even_without_a_shared_word(paper_factory) -> None:  # type: ignore[no-untyped-def]
+    from search.services import embeddings_update, index_build
+
+    paper = paper_factory(
+        title="A field study",
+        abstract="We measured rainfall across the Andes for ten years. The vaccine protected infants "
+        "from malaria in every village. Costs were reported in local currency.",
+    )
+    embeddings_update(paper_ids=[paper.pk])
+    index_build()
+    paraphrase = semantic_search(query="immunisation shields babies against a mosquito-borne parasite").hits[0]
+    assert paraphrase.explanation is not None and paraphrase.explanation.matched_terms == []
+    assert paraphrase.explanation.best_sentence.startswith("The vaccine protected infants")
+    lexical = semantic_search(query="how much rainfall").hits[0]
+    assert lexical.explanation is not None
+    assert lexical.explanation.best_sentence.startswith("We measured rainfall")

@@ -110,6 +110,12 @@ class Command(BaseCommand):
             f"(embedded {result['embedded']}, reused {result['reused']})"
         )
         self.stdout.write(evaluation.table(result["results"]))
+        if result.get("page_with_explanations"):
+            page = result["page_with_explanations"]
+            self.stdout.write(
+                f"first page with explanations (hybrid, 10 hits, {page['queries']} queries): "
+                f"p50 {page['p50_ms']:.1f} ms, p95 {page['p95_ms']:.1f} ms"
+            )
         self.stdout.write(json.dumps(result, indent=2))
         if options["json_out"]:
             options["json_out"].parent.mkdir(parents=True, exist_ok=True)
@@ -156,6 +162,7 @@ class Command(BaseCommand):
                     row["weight"] = settings.SEARCH_HYBRID_WEIGHT
                 rows.append(row)
                 self.stderr.write(evaluation.table([row]).splitlines()[-1])
+        page = evaluation.page_latency(dataset=dataset) if "hybrid" in modes else None
         result = {
             "dataset": str(dataset.path),
             "split": dataset.split,
@@ -176,6 +183,7 @@ class Command(BaseCommand):
                 "bm25_title_weight": settings.SEARCH_BM25_TITLE_WEIGHT,
             },
             "results": rows,
+            "page_with_explanations": page,
         }
         result_file.write_text(json.dumps(result))
 
