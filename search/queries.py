@@ -13,7 +13,6 @@ row as it is now.
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 

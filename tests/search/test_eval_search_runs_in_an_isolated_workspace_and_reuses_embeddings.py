@@ -33,17 +33,14 @@ QUERIES = {
 def _write_dataset(root: Path) -> Path:
     (root / "qrels").mkdir(parents=True)
     with open(root / "corpus.jsonl", "w") as handle:
-        for doc_id, (title, text) in DOCS.items():
-            handle.write(json.dumps({"_id": doc_id, "title": title, "text": text, "metadata": {}}) + "\n")
+        handle.writelines(json.dumps({"_id": doc_id, "title": title, "text": text, "metadata": {}}) + "\n" for doc_id, (title, text) in DOCS.items())
     with open(root / "queries.jsonl", "w") as handle:
-        for qid, (text, _) in QUERIES.items():
-            handle.write(json.dumps({"_id": qid, "text": text, "metadata": {}}) + "\n")
+        handle.writelines(json.dumps({"_id": qid, "text": text, "metadata": {}}) + "\n" for qid, (text, _) in QUERIES.items())
         handle.write(json.dumps({"_id": "unjudged", "text": "ignored", "metadata": {}}) + "\n")
     with open(root / "qrels" / "test.tsv", "w") as handle:
         handle.write("query-id\tcorpus-id\tscore\n")
         for qid, (_, judged) in QUERIES.items():
-            for doc_id, score in judged.items():
-                handle.write(f"{qid}\t{doc_id}\t{score}\n")
+            handle.writelines(f"{qid}\t{doc_id}\t{score}\n" for doc_id, score in judged.items())
     return root
 
 

@@ -19,7 +19,7 @@ from search.services import index_build
 
 COLLECTION = 2000
 RARE = "q-bio.BM"  # on every 100th paper: 20 papers, 1%
-WORDS = "protein folding energy landscape lattice simulation kinetics enzyme membrane channel".split()
+WORDS = ["protein", "folding", "energy", "landscape", "lattice", "simulation", "kinetics", "enzyme", "membrane", "channel"]
 
 
 @pytest.fixture
