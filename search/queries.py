@@ -343,11 +343,16 @@ def _hits(
     return hits
 
 
-def _by_newest(ranked: list[Fused], papers: dict[int, Paper] | None = None) -> list[Fused]:
-    """The most relevant SEARCH_NEWEST_POOL results, newest first (undated last)."""
+def _by_newest(ranked: list[Fused]) -> list[Fused]:
+    """The most relevant SEARCH_NEWEST_POOL results, newest first (undated last, newest id first)."""
     pool = ranked[: settings.SEARCH_NEWEST_POOL]
     dates = dict(Paper.objects.filter(pk__in=[f.pk for f in pool]).values_list("pk", "published"))
-    return sorted(pool, key=lambda f: (dates.get(f.pk) is None, -(dates[f.pk].toordinal()) if dates.get(f.pk) else 0, -f.pk))
+
+    def newest_first(fused: Fused) -> tuple[bool, int, int]:
+        published = dates.get(fused.pk)
+        return (published is None, -published.toordinal() if published else 0, -fused.pk)
+
+    return sorted(pool, key=newest_first)
 
 
 def semantic_search(
