@@ -179,9 +179,9 @@ INDEX_RELOAD_INTERVAL = env.float("INDEX_RELOAD_INTERVAL", default=1.0)
 INDEX_KIND = env.str("INDEX_KIND", default="auto")
 if INDEX_KIND not in ("auto", "flat", "ivf", "hnsw"):
     raise ImproperlyConfigured(f"INDEX_KIND must be auto, flat, ivf or hnsw, not {INDEX_KIND!r}")
-INDEX_AUTO_EXACT_MAX = env.int("INDEX_AUTO_EXACT_MAX", default=200_000)
+INDEX_AUTO_EXACT_MAX = env.int("INDEX_AUTO_EXACT_MAX", default=50_000)
 INDEX_IVF_NLIST = env.int("INDEX_IVF_NLIST", default=0)  # 0: 2 sqrt(n), chosen at build time
-INDEX_IVF_NPROBE = env.int("INDEX_IVF_NPROBE", default=32)
+INDEX_IVF_NPROBE = env.int("INDEX_IVF_NPROBE", default=64)
 INDEX_HNSW_M = env.int("INDEX_HNSW_M", default=32)
 INDEX_HNSW_EF_CONSTRUCTION = env.int("INDEX_HNSW_EF_CONSTRUCTION", default=80)
 INDEX_HNSW_EF_SEARCH = env.int("INDEX_HNSW_EF_SEARCH", default=128)

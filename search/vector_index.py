@@ -56,7 +56,7 @@ def default_params(kind: str) -> dict[str, int]:
     """Build and search parameters of an index kind, from settings when Django is configured."""
     defaults = {
         "flat": {},
-        "ivf": {"nlist": 0, "nprobe": 32},  # nlist 0: 2 sqrt(n), chosen at build
+        "ivf": {"nlist": 0, "nprobe": 64},  # nlist 0: 2 sqrt(n), chosen at build
         "hnsw": {"M": 32, "efConstruction": 80, "efSearch": 128},
     }[kind]
     try:

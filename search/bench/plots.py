@@ -16,15 +16,18 @@ def _pyplot() -> Any:
 
 
 def latency_vs_size(results: dict[str, Any], path: Path) -> Path:
-    """p50 (solid) and p99 (dashed) end-to-end search latency per index kind and peer, log-log."""
+    """Left: end-to-end p50/p99 per index kind and peer. Right: retrieval alone (index only)."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
+    fig, (ax, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
     sizes = sorted(results["collections"].values(), key=lambda c: c["size"])
     kinds = sorted({k for c in sizes for k in c["kinds"]})
     for kind in kinds:
-        points = [(c["size"], c["kinds"][kind]["total"]) for c in sizes if kind in c["kinds"]]
-        line = ax.plot([s for s, _ in points], [t["p50_ms"] for _, t in points], marker="o", label=f"FAISS {kind} p50")[0]
-        ax.plot([s for s, _ in points], [t["p99_ms"] for _, t in points], ls="--", color=line.get_color(), alpha=0.6)
+        points = [(c["size"], c["kinds"][kind]) for c in sizes if kind in c["kinds"]]
+        xs = [s for s, _ in points]
+        line = ax.plot(xs, [k["total"]["p50_ms"] for _, k in points], marker="o", label=f"FAISS {kind} p50")[0]
+        ax.plot(xs, [k["total"]["p99_ms"] for _, k in points], ls="--", color=line.get_color(), alpha=0.6)
+        ax2.plot(xs, [k["search"]["p50_ms"] for _, k in points], marker="o", color=line.get_color(), label=f"{kind} p50")
+        ax2.plot(xs, [k["search"]["p99_ms"] for _, k in points], ls="--", color=line.get_color(), alpha=0.6)
     peers = results.get("peers", {})
     for label, pick in (
         ("pgvector HNSW p50", lambda p: p["pgvector_hnsw"][-1]["total"] if p.get("pgvector_hnsw") else None),
@@ -33,13 +36,15 @@ def latency_vs_size(results: dict[str, Any], path: Path) -> Path:
         points = [(p["size"], pick(p)) for p in sorted(peers.values(), key=lambda p: p["size"]) if pick(p)]
         if points:
             ax.plot([s for s, _ in points], [t["p50_ms"] for _, t in points], marker="s", ls=":", label=label)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("papers in the collection")
-    ax.set_ylabel("ms per search (encode + retrieve + fetch)")
-    ax.set_title("Search latency vs collection size (dashed: p99)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    for axis in (ax, ax2):
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("papers in the collection")
+        axis.grid(True, which="both", alpha=0.3)
+        axis.legend(fontsize=8)
+    ax.set_ylabel("ms per search")
+    ax.set_title("End to end: encode + retrieve + fetch (dashed: p99)", fontsize=10)
+    ax2.set_title("Retrieval only, top 10 (dashed: p99)", fontsize=10)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

@@ -214,7 +214,7 @@ def bench_collection(
         log(f"  {collection.name}: {kind} built in {facts['build_s']} s; timing {len(queries)} queries ...")
         facts.update(serve_queries(index=index, queries=queries, exact=exact, db_alias=db_alias))
         if sweeps and kind == "ivf":
-            facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="nprobe", values=[4, 8, 16, 32, 64, 128])
+            facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="nprobe", values=[4, 8, 16, 32, 64, 128, 256])
         if sweeps and kind == "hnsw":
             facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="efSearch", values=[16, 32, 64, 128, 256])
         del index
