@@ -19,9 +19,15 @@ done
 pg_isready -h 127.0.0.1 -p 5432
 redis-cli -h 127.0.0.1 ping
 
-# Browser tests drive Debian's Chromium (never a browser downloaded by a test tool).
-if ! command -v chromium >/dev/null 2>&1; then
-  echo "installing Debian's chromium"
+# Debian packages the tests use: Chromium for the browser tests (never a browser downloaded by
+# a test tool), wrk for the loopback load test, docker-compose (v1, no daemon) to validate
+# docker-compose.yml.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
   apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
