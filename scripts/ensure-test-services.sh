@@ -23,7 +23,7 @@ redis-cli -h 127.0.0.1 ping
 # a test tool), wrk for the loopback load test, docker-compose (v1, no daemon) to validate
 # docker-compose.yml.
 missing=()
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation fonts-dejavu-core)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 if [ ${#missing[@]} -gt 0 ]; then

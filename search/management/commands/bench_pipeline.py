@@ -124,6 +124,7 @@ class Command(BaseCommand):
                 ))
                 log.close()
                 time.sleep(3)  # the worker connects; its processes load the model on their first batch (timed)
+            load_before = os.getloadavg()[0]
             started = time.perf_counter()
             subprocess.run([*manage, "import_papers", str(data)], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
             imported = time.perf_counter() - started
@@ -136,6 +137,8 @@ class Command(BaseCommand):
                 "searchable_s": round(elapsed, 2),
                 "papers_per_s": round(facts["papers"] / elapsed, 2),
                 "builds": facts["builds"],
+                # Other work on the machine skews the numbers: the 1-minute load before and after.
+                "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
             }
         finally:
             for proc in reversed(processes):
