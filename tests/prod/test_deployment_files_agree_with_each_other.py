@@ -18,7 +18,14 @@ import yaml
 from tests.prod.helpers import ROOT, read_env_file
 
 APP_SERVICES = ("migrate", "web", "worker", "scheduler")
-PRODUCTION_DOC = ROOT / "docs" / "readme" / "production.md"
+
+
+def _production_section() -> str:
+    """The README's production section: from its heading to the next top-level section."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Production setup")
+    end = readme.find("\n## ", start + 1)
+    return readme[start : end if end != -1 else None]
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +54,7 @@ def test_compose_runs_web_worker_scheduler_redis_and_postgres(compose: dict[str,
 
 def test_worker_and_beat_commands_are_the_documented_ones(compose: dict[str, Any]) -> None:
     documented = (ROOT / "config" / "celery.py").read_text()
-    pipeline_doc = ROOT / "docs" / "readme" / "pipeline.md"
+    pipeline_doc = ROOT / "docs" / "pipeline.md"
     if pipeline_doc.exists():
         documented += pipeline_doc.read_text()
     for name in ("worker", "scheduler"):
@@ -113,7 +120,7 @@ def test_docker_compose_accepts_the_file_with_the_example_environment(tmp_path: 
 
 
 def test_the_readme_production_section_follows_the_compose_file(compose: dict[str, Any], dockerfile: str) -> None:
-    doc = PRODUCTION_DOC.read_text()
+    doc = _production_section()
     for name in compose["services"]:
         assert f"`{name}`" in doc, f"production.md never mentions the {name} service"
     for service in re.findall(r"docker compose (?:exec|run --rm|logs -f|up -d --scale)[ \t]+(?:-T[ \t]+)?([a-z]+)", doc):
