@@ -36,7 +36,7 @@ if DEBUG and PUBLIC:
     )
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if PUBLIC and SECRET_KEY.startswith("change-me"):
-    raise ImproperlyConfigured("SECRET_KEY is still the .env.example placeholder: generate one (docs/readme/production.md)")
+    raise ImproperlyConfigured("SECRET_KEY is still the .env.example placeholder: generate one (README: Production setup)")
 if not SECRET_KEY:
     if not DEBUG and (PUBLIC or env.bool("PAPERSCOPE_REQUIRE_SECRET_KEY", default=False)):
         raise ImproperlyConfigured("SECRET_KEY must be set when ALLOWED_HOSTS names a public host")
