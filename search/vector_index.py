@@ -61,7 +61,10 @@ def default_params(kind: str) -> dict[str, int]:
     }[kind]
     try:
         from django.conf import settings
-
+        from django.core.exceptions import ImproperlyConfigured
+    except ImportError:  # the index works without Django (library defaults)
+        return defaults
+    try:
         configured = {
             "ivf": {"nlist": settings.INDEX_IVF_NLIST, "nprobe": settings.INDEX_IVF_NPROBE},
             "hnsw": {
@@ -70,7 +73,7 @@ def default_params(kind: str) -> dict[str, int]:
                 "efSearch": settings.INDEX_HNSW_EF_SEARCH,
             },
         }.get(kind, {})
-    except (ImportError, AttributeError, Exception):  # settings not configured: library defaults
+    except (AttributeError, ImproperlyConfigured):  # settings absent or not configured: defaults
         configured = {}
     return {**defaults, **{k: int(v) for k, v in configured.items()}}
 
@@ -427,7 +430,7 @@ class NumpyIndex:
 
 # "faiss" builds whichever kind it is given (index_store passes the configured one); the
 # kind-named entries exist so the contract test runs every kind.
-BACKENDS: dict[str, type[FaissIndex] | type[NumpyIndex]] = {
+BACKENDS: dict[str, type[FaissIndex | NumpyIndex]] = {
     "faiss": FaissIndex,
     "faiss-ivf": FaissIVFIndex,
     "faiss-hnsw": FaissHNSWIndex,

@@ -39,7 +39,7 @@ def app_env(*, database: Path, index_dir: Path | None = None, **extra: str) -> d
 
 def manage(*args: str, env: dict[str, str], timeout: float = 3600) -> str:
     result = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout
+        [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=timeout, check=False
     )
     if result.returncode != 0:
         raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{result.stderr[-3000:]}")

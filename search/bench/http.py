@@ -66,7 +66,7 @@ class Server:
             DEBUG="false",
             LOG_LEVEL="WARNING",
         )
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 - outlives this call; closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
             cwd=settings.BASE_DIR,
@@ -121,7 +121,7 @@ def _parse_wrk(output: str) -> dict[str, Any]:
 
     facts: dict[str, Any] = {}
     for label in ("50%", "75%", "90%", "99%"):
-        match = re.search(rf"^\s+{re.escape(label)}\s+([\d.]+(?:us|ms|s))", output, re.M)
+        match = re.search(rf"^\s+{re.escape(label)}\s+([\d.]+(?:us|ms|s))", output, re.MULTILINE)
         if match:
             facts[f"p{label[:-1]}_ms"] = round(ms(match.group(1)), 2)
     match = re.search(r"Requests/sec:\s+([\d.]+)", output)
@@ -147,6 +147,7 @@ def load(*, port: int, paths: list[str], connections: int, seconds: int) -> dict
             capture_output=True,
             text=True,
             timeout=seconds + 60,
+            check=False,
         )
         Path(script.name).unlink(missing_ok=True)
         facts = _parse_wrk(result.stdout)
@@ -186,6 +187,7 @@ def _python_load(*, port: int, paths: list[str], connections: int, seconds: int)
         capture_output=True,
         text=True,
         timeout=seconds + 60,
+        check=True,
     )
     data = json.loads(result.stdout)
     stats = percentiles(data["lat"])

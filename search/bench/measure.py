@@ -19,7 +19,7 @@ def percentiles(samples_s: list[float]) -> dict[str, float]:
         "p50_ms": round(float(np.percentile(ms, 50)), 3),
         "p99_ms": round(float(np.percentile(ms, 99)), 3),
         "mean_ms": round(float(ms.mean()), 3),
-        "n": int(len(ms)),
+        "n": len(ms),
     }
 
 

@@ -15,9 +15,9 @@ def markdown(results: dict[str, Any]) -> str:
     """Every table of one run, with its command, date and machine load."""
     machine = results["machine"]
     out = [
-        f"Command: `{results['command']}` ({results['date']}, {machine['cpus']} cores, load average "
+        (f"Command: `{results['command']}` ({results['date']}, {machine['cpus']} cores, load average "
         f"{machine['load_avg_at_start'][0]} at start, {machine['load_avg_at_end'][0]} at end; "
-        f"{results['elapsed_s']} s; query encoder: {results['backend']}).",
+        f"{results['elapsed_s']} s; query encoder: {results['backend']})."),
         "",
     ]
     if results.get("embedding"):
@@ -33,8 +33,8 @@ def markdown(results: dict[str, Any]) -> str:
         out.append("")
     if results.get("collections"):
         out += [
-            "**Search** (one query at a time: encode + top-10 + fetch the 10 rows; ms; recall@10 vs exact; "
-            "memory = the larger of 2 concurrent serving processes, MB):",
+            ("**Search** (one query at a time: encode + top-10 + fetch the 10 rows; ms; recall@10 vs exact; "
+            "memory = the larger of 2 concurrent serving processes, MB):"),
             "",
         ]
         rows = []
@@ -90,8 +90,8 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("http"):
         h = results["http"]
         out += [
-            f"**HTTP** at {h['size']:,} papers ({h['real_vectors']:,} real vectors), gunicorn {h['workers']} workers x "
-            f"{h['threads']} threads, load from a second process on loopback; app build (`build_index --full`) {h['build_index_s']} s:",
+            (f"**HTTP** at {h['size']:,} papers ({h['real_vectors']:,} real vectors), gunicorn {h['workers']} workers x "
+            f"{h['threads']} threads, load from a second process on loopback; app build (`build_index --full`) {h['build_index_s']} s:"),
             "",
         ]
         out += _table(

@@ -50,7 +50,7 @@ def test_a_web_process_on_an_exported_backend_never_imports_torch(backend: str) 
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "EMBEDDING_BACKEND": backend}
     env.pop("DATABASE_URL", None)
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", code], cwd=django_settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "False"

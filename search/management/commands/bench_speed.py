@@ -55,7 +55,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         from search import embedder
-        from search.bench import corpus, database, embedding, http, peers, plots, retrieval, scifact
+        from search.bench import (
+            corpus,
+            database,
+            embedding,
+            http,
+            peers,
+            retrieval,
+            scifact,
+        )
 
         quick = options["quick"]
         skip = set(filter(None, options["skip"].split(",")))
@@ -68,7 +76,7 @@ class Command(BaseCommand):
         log = self._log
         results: dict[str, Any] = {
             "command": "manage.py bench_speed " + " ".join(self._argv(options)),
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "machine": {
                 "cpus": len(os.sched_getaffinity(0)),
                 "load_avg_at_start": [round(x, 2) for x in os.getloadavg()],
@@ -119,7 +127,7 @@ class Command(BaseCommand):
         real = np.asarray(real[: len(real_ids)], dtype=np.float32)  # never a held-out paper's vector
         if not len(real):
             raise CommandError("no real vectors: run once without --quick to embed the corpus, or use --quick")
-        results["real_vectors_available"] = int(len(real))
+        results["real_vectors_available"] = len(real)
         log(f"vectors: {len(real)} real corpus embeddings ({backend}) available; the rest generated")
         query_vectors = embedder.encode(queries)
 
