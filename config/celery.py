@@ -2,7 +2,7 @@
 
 Two queues: ``embed`` (embedding batches; any number of workers on any machine) and ``index``
 (builds and reconcile; a worker that can write INDEX_DIR). A worker started without ``-Q``
-consumes both. docs/readme/pipeline.md has the commands:
+consumes both. docs/pipeline.md has the commands:
 
     celery -A config worker --concurrency 2 --loglevel INFO
     celery -A config beat --loglevel INFO
