@@ -163,21 +163,31 @@ def _pending_ttl() -> int:
     return int(max(60.0, settings.BUILD_DEBOUNCE_SECONDS * 3))
 
 
-def build_request_mark(*, refresh: bool = False) -> bool:
+def build_request_mark(*, refresh: bool = False, stale_after: float | None = None) -> bool:
     """Note that the index should be rebuilt; True when the caller must schedule the build.
 
     While a build is scheduled and has not started, further requests are absorbed by it (the
     flag lives in Redis, so this holds across processes and machines): a burst of 10,000
     papers yields a few builds. Without Redis every request schedules one (they run inline).
     ``refresh`` re-arms the flag for a build that is postponed behind a running one.
+    ``stale_after``: a flag older than this many seconds is taken for a build lost with its
+    worker (its message waits out the visibility timeout), and the caller schedules another.
     """
     client = redis_client()
     if client is None:
         return True
+    now = str(time.time())
     if refresh:
-        client.set(BUILD_PENDING_KEY, "1", ex=_pending_ttl())
+        client.set(BUILD_PENDING_KEY, now, ex=_pending_ttl())
         return False
-    return bool(client.set(BUILD_PENDING_KEY, "1", nx=True, ex=_pending_ttl()))
+    if client.set(BUILD_PENDING_KEY, now, nx=True, ex=_pending_ttl()):
+        return True
+    if stale_after is not None:
+        since = client.get(BUILD_PENDING_KEY)
+        if since is not None and time.time() - float(since) > stale_after:
+            client.set(BUILD_PENDING_KEY, now, ex=_pending_ttl())
+            return True
+    return False
 
 
 def build_request_clear() -> None:

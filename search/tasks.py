@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 # The database or Redis restarting: worth retrying the same work later.
 TRANSIENT = (OperationalError, InterfaceError, RedisError)
 MAX_BACKOFF_SECONDS = 600
+_jitter = random.SystemRandom()
 # A batch whose process died this many times (a paper that crashes the model) is split instead.
 MAX_DELIVERIES = 3
 
@@ -38,7 +39,7 @@ def backoff(retries: int) -> float:
     """Seconds before retry number ``retries + 1``: exponential, capped, with jitter."""
     ceiling = min(MAX_BACKOFF_SECONDS, 5 * 2**retries)
     # Half fixed, half random: retries of many failed tasks spread out instead of stampeding.
-    return ceiling / 2 + random.uniform(0, ceiling / 2)
+    return ceiling / 2 + _jitter.uniform(0, ceiling / 2)
 
 
 def _model_loaded_here() -> bool:
@@ -151,7 +152,7 @@ def reconcile(self: Task) -> dict[str, Any]:
     build = bool(drift.problem or drift.buildable)
     if build:
         # A damaged current build cannot be a base: the build starts from scratch by itself.
-        request_index_build()
+        request_index_build(rescue=True)
     report = {
         "queued_before": waiting,
         "enqueued": len(ids),
@@ -165,13 +166,18 @@ def reconcile(self: Task) -> dict[str, Any]:
     return report
 
 
-def request_index_build(*, full: bool = False) -> None:
-    """Ask for an index build: debounced and coalesced with a broker, inline in the embedded default."""
+def request_index_build(*, full: bool = False, rescue: bool = False) -> None:
+    """Ask for an index build: debounced and coalesced with a broker, inline in the embedded default.
+
+    ``rescue`` (reconcile): if the pending build has not started long after its debounce delay,
+    it was probably lost with a killed worker; schedule another instead of waiting for it.
+    """
     if settings.CELERY_TASK_ALWAYS_EAGER:
         build_index.delay(full=full)
         return
+    stale_after = 3 * max(1.0, settings.BUILD_DEBOUNCE_SECONDS) if rescue else None
     try:
-        if services.build_request_mark() or full:
+        if services.build_request_mark(stale_after=stale_after) or full:
             build_index.apply_async(kwargs={"full": full}, countdown=settings.BUILD_DEBOUNCE_SECONDS)
     except (RedisError, BrokerUnavailable) as exc:
         # The papers are stored; reconcile asks again once Redis is back.
