@@ -12,7 +12,6 @@ judged-relevant documents (score > 0), MRR@10 (reciprocal rank of the first rele
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import re
@@ -22,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from search.index_store import sha256_file
 
 MODES = ("dense", "keyword", "hybrid")
 WORKSPACE_DB = "eval.sqlite3"
@@ -77,11 +78,7 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def corpus_digest(corpus: Path) -> str:
-    digest = hashlib.sha256()
-    with open(corpus, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_file(corpus)
 
 
 def workspace_for(*, dataset: Path, model: str, root: Path) -> Path:

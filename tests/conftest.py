@@ -3,17 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
-from django.conf import settings
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "shared" / "data"
 LISTING = DATA_DIR / "hf-papers" / "listing.txt"
 SAMPLE_1K = DATA_DIR / "arxiv-abstracts-115k" / "sample-1k.jsonl"
 
 _vector_cache: dict[str, np.ndarray] = {}
+
+# Browser tests drive Debian's Chromium through Playwright (never `playwright install`).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",  # this machine's closed network refuses them anyway
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """A headless Debian Chromium for one fixture scope (skips the test where it is missing)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread while it runs; the tests' own ORM
+    # calls are still synchronous, which Django's async-safety check would refuse.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                yield browser
+            finally:
+                browser.close()
 
 
 @pytest.fixture(autouse=True)

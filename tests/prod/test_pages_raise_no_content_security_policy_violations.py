@@ -4,12 +4,12 @@ Security Policy: nothing inline, nothing from another origin."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
+from tests.conftest import launched_chromium
+
 # Record violations from the first script on, before any page code runs.
 RECORD = """
 window.__csp = [];
@@ -21,17 +21,8 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 @pytest.fixture
 def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian Chromium is not installed at /usr/bin/chromium")
-    from playwright.sync_api import sync_playwright
-
-    with pytest.MonkeyPatch.context() as patch:
-        # Playwright's sync API runs an event loop in this thread; the ORM calls stay synchronous.
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
-            yield browser
-            browser.close()
+    with launched_chromium() as browser:
+        yield browser
 
 
 @pytest.mark.browser
