@@ -72,17 +72,22 @@ def _deliveries(task_id: str | None) -> int:
     return count
 
 
+def _split(paper_ids: list[int], error: str) -> dict[str, int]:
+    """Re-queue a failing batch as two halves, so a bad paper ends up alone."""
+    logger.warning("batch of %d papers failed (%s); splitting it", len(paper_ids), error)
+    half = len(paper_ids) // 2
+    enqueue_embedding(paper_ids[:half])
+    enqueue_embedding(paper_ids[half:])
+    return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 0, "split": len(paper_ids)}
+
+
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
     """Embed a batch of papers (skipping up-to-date ones), then ask for an index build."""
     if _deliveries(self.request.id) > MAX_DELIVERIES:
         error = f"its worker process died {MAX_DELIVERIES} times while embedding it"
         if len(paper_ids) > 1:
-            logger.error("batch of %d papers: %s; splitting it", len(paper_ids), error)
-            half = len(paper_ids) // 2
-            enqueue_embedding(paper_ids[:half])
-            enqueue_embedding(paper_ids[half:])
-            return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 0, "split": len(paper_ids)}
+            return _split(paper_ids, error)
         services.embedding_failure_record(paper_ids=paper_ids, error=error)
         logger.error("paper %s: %s; given up", paper_ids[0], error)
         return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 1}
@@ -94,12 +99,7 @@ def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
     except (SoftTimeLimitExceeded, Exception) as exc:
         error = "took longer than CELERY_TASK_SOFT_TIME_LIMIT" if isinstance(exc, SoftTimeLimitExceeded) else f"{type(exc).__name__}: {exc}"
         if len(paper_ids) > 1:
-            # Find the bad paper(s) by halving; the good ones get stored on the way.
-            logger.warning("batch of %d papers failed (%s); splitting it", len(paper_ids), error)
-            half = len(paper_ids) // 2
-            enqueue_embedding(paper_ids[:half])
-            enqueue_embedding(paper_ids[half:])
-            return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 0, "split": len(paper_ids)}
+            return _split(paper_ids, error)  # the good papers get stored on the way to the bad one
         services.embedding_failure_record(paper_ids=paper_ids, error=error)
         if self.request.is_eager or self.request.retries >= self.max_retries:
             logger.error("paper %s could not be embedded: %s", paper_ids[0], error)
