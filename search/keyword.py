@@ -74,8 +74,28 @@ class KeywordIndex:
         return len(self.ids)
 
     @functools.cached_property
-    def _position(self) -> dict[int, int]:
-        return {int(pk): i for i, pk in enumerate(self.ids)}
+    def _order(self) -> np.ndarray | None:
+        """None when ``ids`` ascend (every build writes them so); else the order that sorts them."""
+        ids = self.ids
+        if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
+            return None
+        return np.argsort(ids, kind="stable")
+
+    def positions(self, pks: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(positions in ``ids``, found mask) of the given pks, by binary search.
+
+        No per-paper dictionary: at a million papers one would hold ~100 MB of Python objects
+        in every web process, where the sorted ids are a shared, memory-mapped file.
+        """
+        wanted = pks.astype(np.int64) if isinstance(pks, np.ndarray) else np.fromiter((int(pk) for pk in pks), dtype=np.int64)
+        if not len(self.ids) or not len(wanted):
+            return np.zeros(0, dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+        order = self._order
+        sorted_ids = self.ids if order is None else self.ids[order]
+        where = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
+        found = sorted_ids[where] == wanted
+        positions = where if order is None else order[where]
+        return positions, found
 
     def known_terms(self, terms: Iterable[str]) -> list[str]:
         """The distinct terms that occur somewhere in the collection, in query order."""
@@ -115,8 +135,8 @@ class KeywordIndex:
         scores = self.scores(terms)
         if subset is not None:
             mask = np.zeros(len(self.ids), dtype=bool)
-            positions = [self._position[int(pk)] for pk in subset if int(pk) in self._position]
-            mask[positions] = True
+            positions, found = self.positions(subset)
+            mask[positions[found]] = True
             scores = np.where(mask, scores, 0.0)
         candidates = np.flatnonzero(scores > 0)
         if k < len(candidates):
@@ -127,9 +147,12 @@ class KeywordIndex:
 
     def scores_for(self, terms: list[str], pks: Iterable[int]) -> dict[int, float]:
         """Exact BM25 scores of the given papers (0.0 for a paper not in this build)."""
+        pks = list(pks)
+        if not pks:
+            return {}
         scores = self.scores(terms)
-        position = self._position
-        return {pk: float(scores[position[pk]]) if pk in position else 0.0 for pk in pks}
+        positions, found = self.positions(pks)
+        return {pk: float(scores[j]) if hit else 0.0 for pk, j, hit in zip(pks, positions, found, strict=True)}
 
     def save(self, directory: Path) -> list[str]:
         """Write the index under ``directory/keyword``; return file names relative to directory."""
@@ -150,14 +173,15 @@ class KeywordIndex:
         import bm25s
 
         target = directory / SUBDIR
-        ids = np.load(target / IDS_FILE, allow_pickle=False)
+        # Memory-mapped like the bm25s arrays: shared page cache, not a copy per web process.
+        ids = np.load(target / IDS_FILE, mmap_mode="r" if mmap else None, allow_pickle=False)
         params = json.loads((target / "params.index.json").read_text())
         retriever = None
         if len(ids):
             retriever = bm25s.BM25.load(str(target), mmap=mmap, allow_pickle=False, show_progress=False)
             if retriever.scores["num_docs"] != len(ids):
                 raise ValueError(f"keyword index holds {retriever.scores['num_docs']} documents for {len(ids)} ids")
-        return cls(ids=np.asarray(ids), retriever=retriever, k1=float(params["k1"]), b=float(params["b"]))
+        return cls(ids=ids, retriever=retriever, k1=float(params["k1"]), b=float(params["b"]))
 
 
 def keyword_text(title: str, abstract: str, *, title_weight: int = 1) -> str:
@@ -178,8 +202,16 @@ def build_keyword_index(*, ids: np.ndarray, texts: Iterable[str], k1: float, b: 
     if not len(ids):
         return KeywordIndex(ids=ids, retriever=None, k1=k1, b=b)
     retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
-    # An empty document still needs a row so positions stay aligned with ids.
-    retriever.index([analyze(text) for text in texts], show_progress=False)
+    # An empty document still needs a row so positions stay aligned with ids. Identical texts
+    # (duplicates, the benchmark's generated papers) are analysed once and share one token list.
+    analysed: dict[str, list[str]] = {}
+
+    def tokens(text: str) -> list[str]:
+        if text not in analysed:
+            analysed[text] = analyze(text)
+        return analysed[text]
+
+    retriever.index([tokens(text) for text in texts], show_progress=False)
     return KeywordIndex(ids=ids, retriever=retriever, k1=k1, b=b)
 
 
