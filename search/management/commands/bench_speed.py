@@ -279,10 +279,17 @@ class Command(BaseCommand):
             self.stdout.write("\nPeers (same papers, vectors, queries): total ms per search; recall@10 vs exact dense")
             for size, p in results["peers"].items():
                 for h in p["pgvector_hnsw"]:
-                    self.stdout.write(f"  {size} pgvector HNSW ef_search={h['ef_search']}: p50 {h['total']['p50_ms']} p99 {h['total']['p99_ms']} recall {h['recall_at_10']}")
+                    self.stdout.write(f"  {size} pgvector HNSW ef_search={h['ef_search']}: p50 {h['total']['p50_ms']} p99 {h['total']['p99_ms']} (SQL alone p50 {h['sql']['p50_ms']}) recall {h['recall_at_10']}")
                 f = p["fts"]
                 self.stdout.write(f"  {size} PostgreSQL FTS: p50 {f['total']['p50_ms']} p99 {f['total']['p99_ms']} recall {f['recall_at_10']} (no results: {f['queries_without_results']})")
                 self.stdout.write(f"  {size} build: {p['build']}")
+            from search.bench.report import head_to_head
+
+            for r in head_to_head(results):
+                self.stdout.write(
+                    f"  {r['size']} vs pgvector {r['pgvector']} (recall {r['pgvector_recall']}): ours {r['ours']} (recall {r['ours_recall']}) "
+                    f"engine {r['ours_engine_ms']} vs {r['pgvector_sql_ms']} ms = {r['engine_speedup']}x; end to end {r['ours_total_ms']} vs {r['pgvector_total_ms']} ms = {r['total_speedup']}x"
+                )
         if results.get("http"):
             h = results["http"]
             self.stdout.write(f"\nHTTP at {h['size']} papers ({h['workers']} gunicorn workers x {h['threads']} threads; app build {h['build_index_s']} s)")
