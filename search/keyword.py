@@ -23,6 +23,10 @@ import numpy as np
 
 SUBDIR = "keyword"
 IDS_FILE = "ids.npy"
+# The vocabulary as sorted UTF-8 terms (one byte blob + offsets) and their bm25s token ids:
+# memory-mapped and binary-searched, where bm25s's own JSON vocabulary becomes a Python dict
+# (and a set) in every web process (~30 MB at 115k papers, growing with the vocabulary).
+VOCAB_FILES = ("vocab.terms.npy", "vocab.offsets.npy", "vocab.token_ids.npy")
 # Same token pattern as bm25s's default tokenizer: words of two or more characters.
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
@@ -61,6 +65,50 @@ def analyze(text: str) -> list[str]:
     return [term for _, _, term in word_spans(text)]
 
 
+class SortedVocab:
+    """term -> bm25s token id over three memory-mapped arrays (see VOCAB_FILES)."""
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray, token_ids: np.ndarray) -> None:
+        self._blob, self._offsets, self._token_ids = blob, offsets, token_ids
+
+    @classmethod
+    def write(cls, directory: Path, vocab: dict[str, int]) -> list[str]:
+        terms = sorted(vocab, key=lambda t: t.encode("utf-8"))
+        encoded = [t.encode("utf-8") for t in terms]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        offsets[1:] = np.cumsum([len(e) for e in encoded])
+        arrays = (np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets, np.asarray([vocab[t] for t in terms], dtype=np.int64))
+        for name, array in zip(VOCAB_FILES, arrays, strict=True):
+            np.save(directory / name, array, allow_pickle=False)
+        return list(VOCAB_FILES)
+
+    @classmethod
+    def load(cls, directory: Path, *, mmap: bool = True) -> SortedVocab:
+        mode = "r" if mmap else None
+        blob, offsets, token_ids = (np.load(directory / name, mmap_mode=mode, allow_pickle=False) for name in VOCAB_FILES)
+        return cls(blob, offsets, token_ids)
+
+    def _term(self, i: int) -> bytes:
+        return self._blob[self._offsets[i] : self._offsets[i + 1]].tobytes()
+
+    def get(self, term: str) -> int | None:
+        key = term.encode("utf-8")
+        lo, hi = 0, len(self._token_ids)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self._term(mid) < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return int(self._token_ids[lo]) if lo < len(self._token_ids) and self._term(lo) == key else None
+
+    def __contains__(self, term: str) -> bool:
+        return self.get(term) is not None
+
+    def __len__(self) -> int:
+        return len(self._token_ids)
+
+
 @dataclass
 class KeywordIndex:
     """BM25 over the papers of one build; ``search`` mirrors the vector index contract."""
@@ -69,9 +117,17 @@ class KeywordIndex:
     retriever: object | None  # bm25s.BM25, None for an empty collection
     k1: float
     b: float
+    vocab: SortedVocab | None = None  # loaded builds; else the retriever's own vocab_dict
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def token_id(self, term: str) -> int | None:
+        """bm25s's token id of an index term; None for a term no paper holds."""
+        if self.vocab is not None:
+            return self.vocab.get(term)
+        vocab = getattr(self.retriever, "vocab_dict", None) or {}
+        return vocab.get(term)
 
     @functools.cached_property
     def _order(self) -> np.ndarray | None:
@@ -99,20 +155,19 @@ class KeywordIndex:
 
     def known_terms(self, terms: Iterable[str]) -> list[str]:
         """The distinct terms that occur somewhere in the collection, in query order."""
-        vocab = getattr(self.retriever, "vocab_dict", None) or {}
-        return [t for t in dict.fromkeys(terms) if t in vocab]
+        return [t for t in dict.fromkeys(terms) if self.token_id(t) is not None]
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """Lucene's BM25 idf of each term (0.0 for a term no paper holds): rarer words weigh more."""
-        vocab = getattr(self.retriever, "vocab_dict", None) or {}
         if self.retriever is None:
             return {t: 0.0 for t in terms}
         indptr = self.retriever.scores["indptr"]  # type: ignore[attr-defined]
         n = len(self.ids)
         result = {}
         for term in terms:
-            if term in vocab:
-                df = float(indptr[vocab[term] + 1] - indptr[vocab[term]])
+            token = self.token_id(term)
+            if token is not None:
+                df = float(indptr[token + 1] - indptr[token])
                 result[term] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
             else:
                 result[term] = 0.0
@@ -124,8 +179,7 @@ class KeywordIndex:
         A term repeated in the query counts once per repetition, so a pasted abstract weighs
         its recurring words more, as BM25 does for long queries.
         """
-        vocab = getattr(self.retriever, "vocab_dict", None) or {}
-        token_ids = [vocab[t] for t in terms if t in vocab]
+        token_ids = [token for token in map(self.token_id, terms) if token is not None]
         if self.retriever is None or not token_ids:
             return np.zeros(len(self.ids), dtype=np.float32)
         return np.asarray(self.retriever.get_scores_from_ids(token_ids), dtype=np.float32)  # type: ignore[attr-defined]
@@ -162,6 +216,7 @@ class KeywordIndex:
         names = [IDS_FILE]
         if self.retriever is not None:
             self.retriever.save(str(target), show_progress=False)  # type: ignore[attr-defined]
+            SortedVocab.write(target, self.retriever.vocab_dict)  # type: ignore[attr-defined]
             names += sorted(p.name for p in target.iterdir() if p.name != IDS_FILE)
         else:
             (target / "params.index.json").write_text(json.dumps({"k1": self.k1, "b": self.b, "num_docs": 0}))
@@ -176,12 +231,15 @@ class KeywordIndex:
         # Memory-mapped like the bm25s arrays: shared page cache, not a copy per web process.
         ids = np.load(target / IDS_FILE, mmap_mode="r" if mmap else None, allow_pickle=False)
         params = json.loads((target / "params.index.json").read_text())
-        retriever = None
+        retriever, vocab = None, None
         if len(ids):
-            retriever = bm25s.BM25.load(str(target), mmap=mmap, allow_pickle=False, show_progress=False)
+            # Builds written before VOCAB_FILES existed keep bm25s's JSON vocabulary.
+            sorted_vocab = all((target / name).is_file() for name in VOCAB_FILES)
+            retriever = bm25s.BM25.load(str(target), mmap=mmap, allow_pickle=False, show_progress=False, load_vocab=not sorted_vocab)
+            vocab = SortedVocab.load(target, mmap=mmap) if sorted_vocab else None
             if retriever.scores["num_docs"] != len(ids):
                 raise ValueError(f"keyword index holds {retriever.scores['num_docs']} documents for {len(ids)} ids")
-        return cls(ids=ids, retriever=retriever, k1=float(params["k1"]), b=float(params["b"]))
+        return cls(ids=ids, retriever=retriever, k1=float(params["k1"]), b=float(params["b"]), vocab=vocab)
 
 
 def keyword_text(title: str, abstract: str, *, title_weight: int = 1) -> str:

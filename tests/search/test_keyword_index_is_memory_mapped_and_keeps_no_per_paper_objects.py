@@ -64,3 +64,34 @@ def test_a_loaded_index_maps_its_files_and_grows_no_per_paper_memory(tmp_path: P
     assert str(tmp_path / SUBDIR / "data.csc.index.npy") in maps
     # A pk -> position dict of 300k entries alone is ~30 MB.
     assert grown_mb < 12, f"{grown_mb:.1f} MB of anonymous memory after loading and searching"
+
+
+def test_the_vocabulary_is_a_mapped_sorted_file_that_agrees_with_bm25s(tmp_path: Path) -> None:
+    texts = _texts(3000) + ["Schrödinger équation naïve café", "x-ray 3d zebra aardvark", ""]
+    ids = np.arange(1, len(texts) + 1, dtype=np.int64)
+    built = build_keyword_index(ids=ids, texts=texts, k1=1.2, b=0.75)
+    built.save(tmp_path)
+    loaded = KeywordIndex.load(tmp_path)
+    assert loaded.vocab is not None and loaded.retriever.vocab_dict == {}  # no per-term dict in memory
+    reference = built.retriever.vocab_dict
+    assert len(loaded.vocab) == len(reference)
+    for term, token in reference.items():
+        assert loaded.token_id(term) == token
+    for absent in ("", "zzzz", "aaaa", "schrödingers", "\U0001f600"):
+        assert loaded.token_id(absent) == reference.get(absent)
+    assert str(tmp_path / SUBDIR / "vocab.terms.npy") in Path("/proc/self/maps").read_text()
+    terms = ["schröding", "café", "graph", "zebra", "missing"]
+    assert np.array_equal(loaded.scores(terms), built.scores(terms))
+    assert loaded.idf(terms) == built.idf(terms)
+    assert loaded.known_terms(terms) == built.known_terms(terms)
+
+
+def test_a_build_without_the_sorted_vocabulary_still_loads_bm25s_own(tmp_path: Path) -> None:
+    texts = _texts(500)
+    built = build_keyword_index(ids=np.arange(1, 501), texts=texts, k1=1.2, b=0.75)
+    built.save(tmp_path)
+    for name in ("vocab.terms.npy", "vocab.offsets.npy", "vocab.token_ids.npy"):
+        (tmp_path / SUBDIR / name).unlink()
+    loaded = KeywordIndex.load(tmp_path)
+    assert loaded.vocab is None and loaded.retriever.vocab_dict == built.retriever.vocab_dict
+    assert loaded.search(["graph", "neural"], 20) == built.search(["graph", "neural"], 20)
