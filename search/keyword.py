@@ -69,7 +69,14 @@ class SortedVocab:
     """term -> bm25s token id over three memory-mapped arrays (see VOCAB_FILES)."""
 
     def __init__(self, blob: np.ndarray, offsets: np.ndarray, token_ids: np.ndarray) -> None:
-        self._blob, self._offsets, self._token_ids = blob, offsets, token_ids
+        self._token_ids = token_ids
+        # memoryviews over the mapped arrays: indexing gives plain ints and bytes, several times
+        # faster than numpy scalars in the binary search.
+        self._blob = memoryview(np.ascontiguousarray(blob)).cast("B")
+        self._offsets = memoryview(np.ascontiguousarray(offsets, dtype=np.int64)).cast("B").cast("q")
+        self._ids = memoryview(np.ascontiguousarray(token_ids, dtype=np.int64)).cast("B").cast("q")
+        # A request looks its few terms up several times (scores, idf, highlighting).
+        self.get = functools.lru_cache(maxsize=4096)(self._get)  # type: ignore[method-assign]
 
     @classmethod
     def write(cls, directory: Path, vocab: dict[str, int]) -> list[str]:
@@ -89,18 +96,21 @@ class SortedVocab:
         return cls(blob, offsets, token_ids)
 
     def _term(self, i: int) -> bytes:
-        return self._blob[self._offsets[i] : self._offsets[i + 1]].tobytes()
+        return bytes(self._blob[self._offsets[i] : self._offsets[i + 1]])
 
-    def get(self, term: str) -> int | None:
+    def get(self, term: str) -> int | None:  # replaced per instance by a cached _get
+        return self._get(term)
+
+    def _get(self, term: str) -> int | None:
         key = term.encode("utf-8")
-        lo, hi = 0, len(self._token_ids)
+        lo, hi = 0, len(self._ids)
         while lo < hi:
             mid = (lo + hi) // 2
             if self._term(mid) < key:
                 lo = mid + 1
             else:
                 hi = mid
-        return int(self._token_ids[lo]) if lo < len(self._token_ids) and self._term(lo) == key else None
+        return self._ids[lo] if lo < len(self._ids) and self._term(lo) == key else None
 
     def __contains__(self, term: str) -> bool:
         return self.get(term) is not None
