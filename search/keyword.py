@@ -201,7 +201,7 @@ class KeywordIndex:
             mask = np.zeros(len(self.ids), dtype=bool)
             positions, found = self.positions(subset)
             mask[positions[found]] = True
-            scores = np.where(mask, scores, 0.0)
+            scores[~mask] = 0.0  # in place: no float64 copy of a million scores
         candidates = np.flatnonzero(scores > 0)
         if k < len(candidates):
             candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]

@@ -114,7 +114,10 @@ def generated_paper_ids(count: int, *, template_ids: np.ndarray) -> np.ndarray:
 
 def store_embeddings(*, ids: np.ndarray, vectors: np.ndarray, model: str) -> None:
     """Store vectors as the app's PaperEmbedding rows (what index_build reads), replacing older ones."""
-    hashes = dict(Paper.objects.using(ALIAS).filter(pk__in=ids.tolist()).values_list("pk", "content_hash"))
+    hashes: dict[int, str] = {}
+    for start in range(0, len(ids), 20_000):  # SQLite caps the variables of one statement
+        chunk = ids[start : start + 20_000].tolist()
+        hashes.update(Paper.objects.using(ALIAS).filter(pk__in=chunk).values_list("pk", "content_hash"))
     PaperEmbedding.objects.using(ALIAS).filter(model=model).delete()
     for start in range(0, len(ids), 5000):
         rows = [
@@ -124,3 +127,20 @@ def store_embeddings(*, ids: np.ndarray, vectors: np.ndarray, model: str) -> Non
             for pk, v in zip(ids[start : start + 5000], vectors[start : start + 5000], strict=True)
         ]
         PaperEmbedding.objects.using(ALIAS).bulk_create(rows, batch_size=1000)
+
+
+def show_only(ids: np.ndarray) -> int:
+    """Make exactly the generated rows among ``ids`` visible to an app build; hide every other one.
+
+    Generated rows are hidden by default (only the benchmark's own indexes use them); an app
+    build (``build_index --full``) at a size beyond the corpus needs them visible. Returns how
+    many generated rows are visible now.
+    """
+    generated = Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED)
+    wanted = set(ids.tolist())
+    chosen = [pk for pk in generated.filter(hidden=True).values_list("pk", flat=True) if pk in wanted]
+    stale = [pk for pk in generated.filter(hidden=False).values_list("pk", flat=True) if pk not in wanted]
+    for pks, hidden in ((chosen, False), (stale, True)):
+        for start in range(0, len(pks), 20_000):
+            Paper.objects.using(ALIAS).filter(pk__in=pks[start : start + 20_000]).update(hidden=hidden)
+    return generated.filter(hidden=False).count()

@@ -56,3 +56,40 @@ def process_memory(pid: int | str = "self") -> dict[str, float]:
         "rss_mb": round(fields.get("Rss", 0) / mb, 1),
         "anon_mb": round(anon / mb, 1),
     }
+
+
+def memory_breakdown(pid: int | str = "self", *, top: int = 12) -> dict[str, object]:
+    """Where a process's private memory (USS) lies, from /proc/<pid>/smaps, in MB.
+
+    Private pages grouped by what maps them: ``[anon]`` (malloc arenas, thread stacks, Python
+    objects), ``[heap]``, each shared library, each data file. Also whether torch is mapped
+    (a web process on the openvino backend should never load it) and the thread count.
+    """
+    private: dict[str, int] = {}
+    name = "[anon]"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(None, 5)
+        if head and "-" in head[0] and len(head) >= 5 and ":" not in head[0]:
+            name = head[5].strip() if len(head) > 5 and head[5].strip() else "[anon]"
+            continue
+        if head and head[0] in ("Private_Clean:", "Private_Dirty:"):
+            private[name] = private.get(name, 0) + int(head[1])
+    grouped: dict[str, int] = {}
+    for path, kib in private.items():
+        key = path
+        if path.startswith("/") and ".so" in path:
+            key = "lib " + Path(path).name
+        elif path.startswith("/"):
+            key = "file " + Path(path).name
+        grouped[key] = grouped.get(key, 0) + kib
+    largest = sorted(grouped.items(), key=lambda item: -item[1])[:top]
+    status = Path(f"/proc/{pid}/status").read_text()
+    threads = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")), 0)
+    libs = sum(kib for key, kib in grouped.items() if key.startswith("lib "))
+    return {
+        "largest_mb": {key: round(kib / 1024, 1) for key, kib in largest},
+        "anon_and_heap_mb": round((grouped.get("[anon]", 0) + grouped.get("[heap]", 0)) / 1024, 1),
+        "libraries_mb": round(libs / 1024, 1),
+        "torch_mapped": any("libtorch" in path for path in private) or "libtorch" in Path(f"/proc/{pid}/maps").read_text(),
+        "threads": threads,
+    }

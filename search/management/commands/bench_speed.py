@@ -49,7 +49,11 @@ class Command(BaseCommand):
         parser.add_argument("--http-size", type=int, default=115_236, help="collection size for the HTTP test")
         parser.add_argument("--peer-max-size", type=int, default=115_236, help="run peers at sizes up to this")
         parser.add_argument("--hnsw-max-size", type=int, default=115_236, help="build HNSW at sizes up to this (its build is the slowest)")
-        parser.add_argument("--skip", default="", help="comma-separated parts to skip: embedding,search,memory,http,peers")
+        parser.add_argument(
+            "--webmem-size", type=int, default=1_000_000,
+            help="collection size of the app build whose gunicorn workers' memory is measured after serving searches",
+        )
+        parser.add_argument("--skip", default="", help="comma-separated parts to skip: embedding,search,memory,http,webmem,peers")
         parser.add_argument("--plots", metavar="DIR", help="write PNG plots here (default docs/plots without --quick)")
         parser.add_argument(
             "--embed-corpus",
@@ -109,7 +113,7 @@ class Command(BaseCommand):
             results["scifact"] = scifact.bench_scifact(backends=options["backends"].split(","))
             for row in results["scifact"]:
                 self.stdout.write(f"  SciFact nDCG@10 {row['backend']}: {row['ndcg_at_10']} (delta vs torch {row['delta_vs_torch']:+.4f})")
-        if {"search", "peers", "http"} <= skip:
+        if {"search", "peers", "http", "webmem"} <= skip:
             self._finish(results, options, started, quick)
             return
 
@@ -209,6 +213,23 @@ class Command(BaseCommand):
             }
             del coll
 
+        # 5. Private memory of real gunicorn workers serving an app build at --webmem-size (1M).
+        if "webmem" not in skip:
+            from search.bench import webmem
+
+            size = options["webmem_size"] if not quick else min(options["webmem_size"], 20_000)
+            coll = collection(size)
+            log(f"web memory: app build of {size} papers ({coll.real} real vectors) ...")
+            build = webmem.app_build(
+                database_path=db_path, index_dir=work / "webmem-index", ids=coll.ids, vectors=coll.vectors, model=embedder.model_name()
+            )
+            build["real_vectors"] = coll.real  # the rest generated (blends of real vectors), labelled
+            del coll
+            results["web_memory"] = {
+                **build,
+                **webmem.bench_web_memory(database=db_path, index_dir=work / "webmem-index", queries=queries, log=log),
+            }
+
         self._finish(results, options, started, quick)
 
     def _finish(self, results: dict[str, Any], options: dict[str, Any], started: float, quick: bool) -> None:
@@ -238,7 +259,7 @@ class Command(BaseCommand):
         self.stderr.write(message)
 
     def _argv(self, options: dict[str, Any]) -> list[str]:
-        names = ("quick", "json_out", "markdown", "sizes", "kinds", "backends", "queries", "embed_texts", "http_seconds", "skip", "scifact", "embed_corpus", "hnsw_max_size", "peer_max_size")
+        names = ("quick", "json_out", "markdown", "sizes", "kinds", "backends", "queries", "embed_texts", "http_seconds", "skip", "scifact", "embed_corpus", "hnsw_max_size", "peer_max_size", "webmem_size")
         argv = []
         for name in names:
             value = options.get(name)
@@ -297,6 +318,19 @@ class Command(BaseCommand):
                 self.stdout.write(f"  {run['route']:4} c={run['connections']}: {run['requests_per_s']} req/s  p50 {run.get('p50_ms')} ms  p99 {run.get('p99_ms')} ms  non-2xx {run['non_2xx']}  ({run['tool']}, {run['seconds']} s)")
             for m in h["memory"]:
                 self.stdout.write(f"  worker memory: USS {m['uss_mb']} MB, PSS {m['pss_mb']} MB, anon {m['anon_mb']} MB, RSS {m['rss_mb']} MB")
+        if results.get("web_memory"):
+            w = results["web_memory"]
+            self.stdout.write(
+                f"\nWeb worker memory at {w['size']} papers (app build {w['build_index_s']} s; gunicorn 2 workers x 4 threads; "
+                f"after {w['sequential_searches']} searches one at a time and 8 concurrent connections per route)"
+            )
+            for m in w["workers"]:
+                b = m["breakdown"]
+                self.stdout.write(
+                    f"  worker {m['pid']}: USS {m['uss_mb']} MB, PSS {m['pss_mb']} MB, anon {m['anon_mb']} MB "
+                    f"(after start: USS {m['after_start']['uss_mb']}); anon+heap {b['anon_and_heap_mb']} MB, "
+                    f"libraries {b['libraries_mb']} MB, torch mapped: {b['torch_mapped']}"
+                )
         self.stdout.write(f"\nelapsed {results['elapsed_s']} s; load average {results['machine']['load_avg_at_start']} -> {results['machine']['load_avg_at_end']}")
 
 
