@@ -55,7 +55,14 @@ class ExplanationOut(Schema):
     keyword: float | None = Field(None, description="Contribution of keyword (BM25) matching.")
     matched_terms: list[str] = Field(default_factory=list, description="Query terms found in the paper.")
     summary: str = Field("", description="One line saying why the paper matched.")
-    best_sentence: str = Field("", description="The abstract sentence closest to the query.")
+    best_sentence: str = Field(
+        "",
+        description=(
+            "The abstract sentence sharing the most query terms (rarer terms weigh more). When none shares "
+            "one: the closest in meaning where the request asked for it (search: sentence_by_meaning=true), "
+            "else the first sentence."
+        ),
+    )
     title_html: str = Field("", description="Title with matched terms in <mark> (escaped HTML).")
     abstract_html: str = Field("", description="Abstract with matched terms in <mark> (escaped HTML).")
     dense_part: float | None = Field(None, description="What meaning added to the fused score (hybrid).")
@@ -176,7 +183,8 @@ def _item(request: HttpRequest, hit: Hit) -> dict[str, object]:
         "url": request.build_absolute_uri(paper.get_absolute_url()),
         "score": float(hit.score),
         "rank": hit.rank,
-        "explanation": dataclasses.asdict(hit.explanation) if hit.explanation else None,
+        # A shallow copy: its fields are numbers, strings and a list of strings (asdict deep-copies).
+        "explanation": dict(vars(hit.explanation)) if hit.explanation else None,
     }
 
 
@@ -206,6 +214,13 @@ def search(
     sort: Literal["relevance", "newest"] = "relevance",
     page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(settings.SEARCH_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
+    sentence_by_meaning: bool = Query(
+        False,
+        description=(
+            "Where no sentence of a result's abstract shares a query term, choose its best_sentence by "
+            "meaning (embeds a few sentences per such result: several times slower). Default: the first sentence."
+        ),
+    ),
 ) -> Status[dict[str, object]]:
     """Rank visible papers for a query, with filters, sort and pages; each result says why it matched."""
     if not q.strip():
@@ -220,6 +235,7 @@ def search(
             page_size=page_size,
             filters=_checked_filters(year_from, year_to, category, author),
             sort=sort,
+            sentence_by_meaning=sentence_by_meaning,
             **options,  # type: ignore[arg-type]
         )
     except ValueError as exc:

@@ -8,7 +8,10 @@ query's, so "vaccinated" in the text is marked for the query "vaccine".
 
 from __future__ import annotations
 
+import html
+import math
 import re
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -16,7 +19,7 @@ import numpy as np
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from search.keyword import analyze, word_spans
+from search.keyword import TOKEN, _stopwords, analyze, stem, word_spans
 
 # A sentence ends at . ! or ? followed by space and a capital, digit or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
@@ -28,18 +31,38 @@ _sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 _CACHE_SIZE = 20_000
 
 
-def highlight(text: str, terms: set[str]) -> SafeString:
-    """``text`` escaped, with every word whose index term is in ``terms`` wrapped in <mark>."""
+Span = tuple[int, int, str]  # (start, end, index term) of one word, as search.keyword.word_spans yields
+
+
+def spans(text: str) -> list[Span]:
+    """Every indexable word of ``text`` with its index term: tokenised once, used by every step below.
+
+    Exactly ``list(word_spans(text))``, without a generator step per word (a page has thousands).
+    """
+    stop = _stopwords()
+    return [
+        (match.start(), match.end(), stem(word))
+        for match in TOKEN.finditer(text)
+        if (word := match.group().lower()) not in stop
+    ]
+
+
+def highlight(text: str, terms: set[str], *, words: list[Span] | None = None) -> SafeString:
+    """``text`` escaped, with every word whose index term is in ``terms`` wrapped in <mark>.
+
+    ``words``: ``spans(text)`` when already computed.
+    """
     if not terms:
         return mark_safe(escape(text))
     out: list[str] = []
     position = 0
-    for start, end, term in word_spans(text):
+    # html.escape is what django.utils.html.escape applies, without its lazy-string wrapper per piece.
+    for start, end, term in word_spans(text) if words is None else words:
         if term in terms:
-            out.append(escape(text[position:start]))
-            out.append(f"<mark>{escape(text[start:end])}</mark>")
+            out.append(html.escape(text[position:start]))
+            out.append(f"<mark>{html.escape(text[start:end])}</mark>")
             position = end
-    out.append(escape(text[position:]))
+    out.append(html.escape(text[position:]))
     return mark_safe("".join(out))
 
 
@@ -51,15 +74,37 @@ def query_terms(query: str) -> dict[str, str]:
     return terms
 
 
-def matched_terms(query: dict[str, str], *, title: str, abstract: str) -> list[str]:
+def matched_terms(
+    query: dict[str, str], *, title: str, abstract: str, title_words: list[Span] | None = None,
+    abstract_words: list[Span] | None = None,
+) -> list[str]:
     """Query words (as the reader typed them) whose terms occur in the title or abstract."""
-    present = set(analyze(title)) | set(analyze(abstract))
+    present = {t for _, _, t in title_words} if title_words is not None else set(analyze(title))
+    present |= {t for _, _, t in abstract_words} if abstract_words is not None else set(analyze(abstract))
     return [word for term, word in query.items() if term in present]
+
+
+def sentence_bounds(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, sentence) of each sentence of ``text``, offsets into ``text`` itself."""
+    lead = len(text) - len(text.lstrip())
+    body = text.strip()
+    found: list[tuple[int, int, str]] = []
+    start = 0
+    for cut in [*_SENTENCE_END.finditer(body), None]:
+        end = cut.start() if cut else len(body)
+        piece = body[start:end]
+        if piece.strip():
+            left = start + len(piece) - len(piece.lstrip())
+            found.append((lead + left, lead + left + len(piece.strip()), piece.strip()))
+            if len(found) == MAX_SENTENCES:
+                break
+        start = cut.end() if cut else start
+    return found
 
 
 def sentences(text: str) -> list[str]:
     """The sentences of an abstract (a simple splitter; abstracts are well punctuated)."""
-    return [s.strip() for s in _SENTENCE_END.split(text.strip()) if s.strip()][:MAX_SENTENCES]
+    return [sentence for _, _, sentence in sentence_bounds(text)]
 
 
 def _encode_cached(texts: Sequence[str]) -> dict[str, np.ndarray]:
@@ -80,6 +125,7 @@ def best_sentences(
     query_vector: np.ndarray | None,
     query: dict[str, str],
     idf: dict[str, float] | None = None,
+    words: Sequence[list[Span]] | None = None,
 ) -> list[str]:
     """For each abstract, the sentence closest to the query.
 
@@ -87,16 +133,28 @@ def best_sentences(
     counts more than a common one; the earliest among equals). When no sentence shares a term
     and the query was embedded, the one closest in meaning among the first few (cosine of its
     embedding with the query's; encoded in one batch for the page, and cached).
+    ``words``: ``spans(abstract)`` of each abstract when already computed.
     """
     weights = {term: (idf or {}).get(term, 1.0) or 1e-6 for term in query}
 
-    def lexical(sentence: str) -> float:
-        return sum(weights[t] for t in set(analyze(sentence)) if t in weights)
+    def lexical(terms: set[str]) -> float:
+        # fsum: exact, so equal weights tie (and the earliest sentence wins) whatever order the
+        # set yields its terms in; a plain sum's last bit varied with the process's hash seed.
+        return math.fsum(weights[t] for t in terms if t in weights)
 
     chosen: list[str] = []
     pending: dict[int, list[str]] = {}
-    for i, ss in enumerate(sentences(a) for a in abstracts):
-        scored = [(lexical(s), -j, s) for j, s in enumerate(ss)]
+    for i, abstract in enumerate(abstracts):
+        bounds = sentence_bounds(abstract)
+        ss = [sentence for _, _, sentence in bounds]
+        # A word never spans a sentence break (a break is whitespace), so each word of the
+        # abstract falls inside exactly one sentence: the abstract is tokenised once.
+        spans_of = spans(abstract) if words is None else words[i]
+        starts = [start for start, _, _ in spans_of]
+        terms = [
+            {term for _, _, term in spans_of[bisect_left(starts, low) : bisect_left(starts, high)]} for low, high, _ in bounds
+        ]
+        scored = [(lexical(terms[j]), -j, s) for j, s in enumerate(ss)]
         best = max(scored, default=(0.0, 0, ""))
         chosen.append(best[2])
         if best[0] == 0.0 and query_vector is not None and len(ss) > 1:

@@ -148,6 +148,21 @@ def _allowed(pks: list[int], papers: QuerySet[Paper]) -> set[int]:
     return allowed
 
 
+def _checked(fused: list[Fused], papers: QuerySet[Paper], *, exclude: frozenset[int], needed: int | None) -> list[Fused]:
+    """The leading ``fused`` results that are in ``papers`` and not excluded, best first: all of
+    them (``needed`` None), or the first ``needed``, checking the database a chunk at a time."""
+    ranked: list[Fused] = []
+    start = 0
+    while start < len(fused) and (needed is None or len(ranked) < needed):
+        # A little more than is missing: a hidden or filtered-out paper rarely leaves a gap.
+        size = _IN_CHUNK if needed is None else min(_IN_CHUNK, needed - len(ranked) + 10)
+        chunk = fused[start : start + size]
+        allowed = _allowed([f.pk for f in chunk], papers)
+        ranked.extend(f for f in chunk if f.pk in allowed and f.pk not in exclude)
+        start += size
+    return ranked if needed is None else ranked[:needed]
+
+
 def _matching(filters: SearchFilters | None) -> tuple[QuerySet[Paper], np.ndarray | None]:
     """The papers a result may be, and (for a selective filter) their ids to search within."""
     papers = Paper.objects.visible()
@@ -222,8 +237,9 @@ def _rank(
     depth = max(CANDIDATE_STEP, -(-(needed + len(exclude)) // CANDIDATE_STEP) * CANDIDATE_STEP)
     while True:
         fused = _candidates(index, query_vector=query_vector, terms=terms, mode=mode, weight=weight, depth=depth, subset=subset)
-        allowed = _allowed([f.pk for f in fused], papers)
-        ranked = [f for f in fused if f.pk in allowed and f.pk not in exclude]
+        # Where the whole pool is ranked the total counts every result, so all are checked;
+        # otherwise only as many as the page needs (the rest are never shown or counted).
+        ranked = _checked(fused, papers, exclude=exclude, needed=None if depth >= pool else needed)
         # Over-fetch: papers hidden since the build or outside a broad filter were dropped, so
         # read deeper until the page is full or the index has nothing more to give.
         if len(ranked) >= needed or depth >= pool:
@@ -293,8 +309,14 @@ def _hits(
     query_vector: np.ndarray | None,
     index: LoadedIndex | None,
     terms: list[str],
+    sentence_by_meaning: bool = True,
 ) -> list[Hit]:
-    """Page rows with explanations; rows deleted since ranking are skipped."""
+    """Page rows with explanations; rows deleted since ranking are skipped.
+
+    ``sentence_by_meaning``: where no sentence of an abstract shares a query term, embed its
+    first few sentences to find the closest in meaning (the costly part of an explanation);
+    without it such a hit's best sentence is its first.
+    """
     papers = Paper.objects.in_bulk([f.pk for f in window])
     window = [f for f in window if f.pk in papers]
     wanted = explain.query_terms(query)
@@ -305,12 +327,19 @@ def _hits(
         else {}
     )
     abstracts = [papers[f.pk].abstract for f in window]
+    # Each title and abstract is tokenised once, for matching, highlighting and best sentences.
+    abstract_words = [explain.spans(abstract) for abstract in abstracts]
     idf = index.keyword.idf(wanted) if index is not None and index.keyword is not None else None
-    best = explain.best_sentences(abstracts, query_vector=query_vector, query=wanted, idf=idf)
+    best = explain.best_sentences(
+        abstracts, query_vector=query_vector if sentence_by_meaning else None, query=wanted, idf=idf, words=abstract_words
+    )
     hits = []
-    for i, (fused, sentence) in enumerate(zip(window, best, strict=True)):
+    for i, (fused, sentence, words) in enumerate(zip(window, best, abstract_words, strict=True)):
         paper = papers[fused.pk]
-        matched = explain.matched_terms(wanted, title=paper.title, abstract=paper.abstract)
+        title_words = explain.spans(paper.title)
+        matched = explain.matched_terms(
+            wanted, title=paper.title, abstract=paper.abstract, title_words=title_words, abstract_words=words
+        )
         matched_set = {term for term, word in wanted.items() if word in matched}
         keyword_score = fused.keyword if fused.keyword is not None else keyword_scores.get(fused.pk)
         hybrid = mode == "hybrid"
@@ -323,8 +352,8 @@ def _hits(
                     dense=fused.dense,
                     keyword=keyword_score,
                     matched_terms=matched,
-                    title_html=explain.highlight(paper.title, matched_set),
-                    abstract_html=explain.highlight(paper.abstract, matched_set),
+                    title_html=explain.highlight(paper.title, matched_set, words=title_words),
+                    abstract_html=explain.highlight(paper.abstract, matched_set, words=words),
                     best_sentence=sentence,
                     summary=explain.summary(
                         mode=mode,
@@ -364,6 +393,7 @@ def semantic_search(
     weight: float | None = None,
     filters: SearchFilters | None = None,
     sort: str = "relevance",
+    sentence_by_meaning: bool = True,
 ) -> SearchPage:
     """Rank visible papers for a query.
 
@@ -374,6 +404,9 @@ def semantic_search(
     Raises ValueError for an unknown mode or sort, a weight outside [0, 1], a bad page or a
     query over SEARCH_MAX_QUERY_CHARS. A query longer than the model window is embedded from
     its start (``truncated`` and ``notice`` say so); the keyword side reads all of it.
+    sentence_by_meaning: when no abstract sentence of a hit shares a query term, choose its
+    best sentence by meaning (embeds a few sentences per such hit, most of a request's time);
+    False picks the first sentence instead (callers that never show best sentences).
     """
     started = time.perf_counter()
     page_size = page_size or settings.SEARCH_PAGE_SIZE
@@ -402,7 +435,7 @@ def semantic_search(
     start = (page - 1) * page_size
     result.hits = _hits(
         ranked[start : start + page_size], start=start, mode=mode, query=query,
-        query_vector=query_vector, index=current_index(), terms=terms,
+        query_vector=query_vector, index=current_index(), terms=terms, sentence_by_meaning=sentence_by_meaning,
     )
     if mode != "keyword" and embedder.is_truncated(query):
         result.truncated = True
@@ -467,10 +500,15 @@ def _pinned_first(curated: CuratedRelated, hits: list[Hit], *, vector: np.ndarra
     return merged
 
 
-def similar_to_text(*, text: str, k: int | None = None, filters: SearchFilters | None = None) -> SearchPage:
+def similar_to_text(
+    *, text: str, k: int | None = None, filters: SearchFilters | None = None, sentence_by_meaning: bool = True
+) -> SearchPage:
     """Papers most like a pasted text (an abstract, a draft).
 
     Hybrid: the model embeds the start of the text (its window), BM25 reads all of it, so a
     long text still counts in full.
     """
-    return semantic_search(query=text, page=1, page_size=k or settings.RELATED_COUNT, mode="hybrid", filters=filters)
+    return semantic_search(
+        query=text, page=1, page_size=k or settings.RELATED_COUNT, mode="hybrid", filters=filters,
+        sentence_by_meaning=sentence_by_meaning,
+    )

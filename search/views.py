@@ -68,7 +68,8 @@ def search(request: HttpRequest) -> HttpResponse:
         context["has_filters"] = bool(form.filters())
         if context["query"]:
             try:
-                context["results"] = semantic_search(**form.search_kwargs())  # type: ignore[arg-type]
+                # The page shows highlights and a summary, never best sentences: none chosen by meaning.
+                context["results"] = semantic_search(**form.search_kwargs(), sentence_by_meaning=False)  # type: ignore[arg-type]
             except ValueError as exc:
                 context["error"], status = str(exc), 400
     return _render_region(request, "search/search.html", "search/_results.html", context, status)
@@ -121,7 +122,7 @@ def similar(request: HttpRequest) -> HttpResponse:
             context["source_paper"] = form.paper
             context["hits"] = related_papers(paper=form.paper, k=SIMILAR_COUNT, filters=form.filters())
         else:
-            found = similar_to_text(text=form.cleaned_data["text"], k=SIMILAR_COUNT, filters=form.filters())
+            found = similar_to_text(text=form.cleaned_data["text"], k=SIMILAR_COUNT, filters=form.filters(), sentence_by_meaning=False)
             context.update(
                 hits=found.hits,
                 truncated=found.truncated,
