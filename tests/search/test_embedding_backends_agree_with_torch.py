@@ -45,3 +45,30 @@ def test_text_past_the_window_is_truncated_like_sentence_transformers(backend: s
     tail_changed = long_text + " an entirely different ending about volcanoes"
     assert np.allclose(model.encode([long_text]), model.encode([tail_changed]), atol=1e-6)
     assert float((model.encode([long_text]) * reference.encode([long_text])).sum()) >= 0.9999
+
+
+def test_batches_are_padded_to_a_few_lengths_never_truncated() -> None:
+    assert [embedder.padded_width(w, 256) for w in (1, 16, 17, 64, 65, 200, 256)] == [16, 16, 32, 64, 128, 256, 256]
+    assert embedder.padded_width(100, 100) == 100  # a model window that is not a multiple of the step
+    assert all(embedder.padded_width(w, 256) >= w for w in range(1, 257))
+
+
+def test_queries_of_every_length_reach_openvino_as_a_few_shapes() -> None:
+    # OpenVINO keeps memory per input shape it has run: a web process must see only a few.
+    model = embedder.get_model("openvino")
+    shapes: set[tuple[int, ...]] = set()
+    run = model._run
+
+    def recording(feeds: dict[str, np.ndarray]) -> np.ndarray:
+        shapes.add(feeds["input_ids"].shape)
+        return run(feeds)
+
+    model._run = recording
+    try:
+        words = " ".join(_abstracts(2)).split()
+        for n in range(1, 60):
+            model.encode([" ".join(words[:n])], batch_size=1)
+    finally:
+        model._run = run
+    assert 1 < len(shapes) <= 5
+    assert {width for _, width in shapes} <= {16, 32, 48, 64, 128}
