@@ -80,6 +80,32 @@ def post_fork(server: Any, worker: Any) -> None:
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = n
     os.environ["EMBEDDING_THREADS"] = n
+    _bound_malloc()
+
+
+def _bound_malloc() -> None:
+    """Keep large temporary arrays from lingering in per-thread malloc arenas.
+
+    A worker's threads each grow a glibc arena; score arrays of a million floats freed into them
+    stayed as private memory (measured at 1M papers: USS 225-266 MB per worker, 190-216 MB with
+    these two settings). Two arenas, and anything of 1 MB or more mapped and unmapped directly.
+    Environment variables MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ still win when set.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or "libc" not in name:  # pragma: no cover - not glibc
+        return
+    try:
+        libc = ctypes.CDLL(name)
+        m_mmap_threshold, m_arena_max = -3, -8  # glibc's malloc.h
+        if "MALLOC_ARENA_MAX" not in os.environ:
+            libc.mallopt(m_arena_max, 2)
+        if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+            libc.mallopt(m_mmap_threshold, 1 << 20)
+    except (OSError, AttributeError):  # pragma: no cover - a libc without mallopt
+        return
 
 
 def post_worker_init(worker: Any) -> None:

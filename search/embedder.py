@@ -263,13 +263,14 @@ class _ExportedEncoder:
 
 
 def padded_width(width: int, limit: int) -> int:
-    """The sequence length a batch is padded to: a multiple of 16 up to 64 tokens, of 64 above.
+    """The sequence length a batch is padded to: a multiple of 8 up to 64 tokens, 32 up to 128, 64 above.
 
     OpenVINO keeps memory for every distinct input shape it has run (measured: 63 query lengths
-    added ~117 MB to one web process), so a few lengths bound it. Padding is masked out of
-    attention and pooling, so the vectors do not change (tests/search compare them).
+    added ~117 MB to one web process), so a dozen lengths bound it; steps stay small where
+    queries are, because every padded token costs as much compute as a real one. Padding is
+    masked out of attention and pooling, so the vectors do not change (tests/search compare them).
     """
-    step = 16 if width <= 64 else 64
+    step = 8 if width <= 64 else 32 if width <= 128 else 64
     return max(width, min(-(-width // step) * step, limit))
 
 
