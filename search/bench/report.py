@@ -160,4 +160,18 @@ def markdown(results: dict[str, Any]) -> str:
         )
         out.append("")
         out += ["Web worker memory after the runs (MB): " + "; ".join(f"USS {m['uss_mb']}, PSS {m['pss_mb']}, anon {m['anon_mb']}" for m in h["memory"]), ""]
+    if results.get("web_memory"):
+        w = results["web_memory"]
+        out += [
+            (f"**Web worker memory** at {w['size']:,} papers ({w['real_vectors']:,} real vectors; app build: storing "
+            f"embeddings {w['store_embeddings_s']} s, `build_index --full` {w['build_index_s']} s), gunicorn 2 workers x "
+            f"{w['threads_per_worker']} threads, after {w['sequential_searches']} searches one at a time (API and page "
+            "alternating) and 8 concurrent connections per route (MB, from /proc/<pid>/smaps_rollup):"),
+            "",
+        ]
+        out += _table(
+            ["worker", "USS", "PSS", "anon", "USS after start", "torch mapped"],
+            [[n + 1, m["uss_mb"], m["pss_mb"], m["anon_mb"], (m.get("after_start") or {}).get("uss_mb", "-"), m["breakdown"].get("torch_mapped")] for n, m in enumerate(w["workers"])],
+        )
+        out.append("")
     return "\n".join(out)

@@ -65,3 +65,23 @@ def test_the_markdown_report_carries_the_comparison_table():
 
     assert "Against pgvector at equal or better recall" in text
     assert "| 1,000 | HNSW m=16 ef_search=40 | 0.92 | 2.0 | 6.0 | ivf nprobe=16 | 0.93 | 0.8 | 4.8 | 2.5 | 1.25 |" in text
+
+
+def test_the_markdown_report_carries_web_worker_memory():
+    results = _results()
+    results["web_memory"] = {
+        "size": 1_000_000,
+        "real_vectors": 6144,
+        "store_embeddings_s": 300.0,
+        "build_index_s": 500.0,
+        "threads_per_worker": 4,
+        "sequential_searches": 200,
+        "workers": [
+            {"uss_mb": 190.5, "pss_mb": 1300.0, "anon_mb": 200.1, "after_start": {"uss_mb": 120.0}, "breakdown": {"torch_mapped": False}},
+        ],
+    }
+
+    text = markdown(results)
+
+    assert "**Web worker memory** at 1,000,000 papers (6,144 real vectors" in text
+    assert "| 1 | 190.5 | 1300.0 | 200.1 | 120.0 | False |" in text
