@@ -196,27 +196,39 @@ class KeywordIndex:
 
     def search(self, terms: list[str], k: int, *, subset: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (pk, score) with a positive score, best first; ``subset`` restricts to those pks."""
-        scores = self.scores(terms)
-        if subset is not None:
-            mask = np.zeros(len(self.ids), dtype=bool)
+        return self.top(self.scores(terms), k, subset=subset)
+
+    def top(self, scores: np.ndarray, k: int, *, subset: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """``search`` over scores already computed by ``scores`` (left unchanged)."""
+        if not len(self.ids):
+            return []
+        if subset is None:
+            candidates = np.flatnonzero(scores > 0)
+        else:
             positions, found = self.positions(subset)
-            mask[positions[found]] = True
-            scores[~mask] = 0.0  # in place: no float64 copy of a million scores
-        candidates = np.flatnonzero(scores > 0)
+            candidates = np.unique(positions[found])  # ascending, as flatnonzero gives them
+            candidates = candidates[scores[candidates] > 0]
         if k < len(candidates):
             candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
         # Ties broken by id so results are stable from one build to the next.
-        order = sorted(candidates, key=lambda j: (-scores[j], self.ids[j]))
-        return [(int(self.ids[j]), float(scores[j])) for j in order]
+        ids, values = self.ids[candidates], scores[candidates]
+        order = np.lexsort((ids, -values))
+        return list(zip(ids[order].tolist(), values[order].tolist(), strict=True))
 
     def scores_for(self, terms: list[str], pks: Iterable[int]) -> dict[int, float]:
         """Exact BM25 scores of the given papers (0.0 for a paper not in this build)."""
         pks = list(pks)
         if not pks:
             return {}
-        scores = self.scores(terms)
+        return self.scores_at(self.scores(terms), pks)
+
+    def scores_at(self, scores: np.ndarray, pks: list[int]) -> dict[int, float]:
+        """``scores_for`` over scores already computed by ``scores``."""
+        if not len(self.ids):
+            return dict.fromkeys(pks, 0.0)
         positions, found = self.positions(pks)
-        return {pk: float(scores[j]) if hit else 0.0 for pk, j, hit in zip(pks, positions, found, strict=True)}
+        values = np.where(found, scores[np.where(found, positions, 0)], 0.0).tolist()
+        return dict(zip(pks, values, strict=True))
 
     def save(self, directory: Path) -> list[str]:
         """Write the index under ``directory/keyword``; return file names relative to directory."""

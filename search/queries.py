@@ -192,8 +192,11 @@ def _candidates(
     keyword: dict[int, float] = {}
     if mode != "keyword" and query_vector is not None:
         dense = dict(index.vectors.search(query_vector, depth, subset=subset)[0])
+    bm25 = None
     if mode != "dense" and index.keyword is not None:
-        keyword = dict(index.keyword.search(terms, depth, subset=subset))
+        # Every paper's BM25 score, computed once for both the top-k and the exact scores below.
+        bm25 = index.keyword.scores(terms)
+        keyword = dict(index.keyword.top(bm25, depth, subset=subset))
     if mode == "dense":
         return [Fused(pk, s, s, None, s, 0.0) for pk, s in sorted(dense.items(), key=lambda x: (-x[1], x[0]))]
     if mode == "keyword":
@@ -203,8 +206,8 @@ def _candidates(
     missing = np.asarray([pk for pk in keyword if pk not in dense], dtype=np.int64)
     if len(missing) and query_vector is not None:
         dense.update(index.vectors.search(query_vector, len(missing), subset=missing)[0])
-    if index.keyword is not None:
-        keyword.update(index.keyword.scores_for(terms, [pk for pk in dense if pk not in keyword]))
+    if bm25 is not None:
+        keyword.update(index.keyword.scores_at(bm25, [pk for pk in dense if pk not in keyword]))
     return fuse(
         dense=dense,
         keyword=keyword,

@@ -17,15 +17,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 FUSIONS = ("zscore", "minmax", "rrf")
 
 
-@dataclass(frozen=True)
-class Fused:
+class Fused(NamedTuple):  # a tuple: several times cheaper to make than a frozen dataclass
     pk: int
     score: float
     dense: float | None
@@ -76,9 +75,9 @@ def fuse(
     if method not in FUSIONS:
         raise ValueError(f"unknown fusion {method!r}; choose one of {', '.join(FUSIONS)}")
     weight = check_weight(weight)
-    pks = sorted(set(dense) | set(keyword))
-    d = np.asarray([dense.get(pk, -1.0) for pk in pks], dtype=np.float64)
-    k = np.asarray([keyword.get(pk, 0.0) for pk in pks], dtype=np.float64)
+    pks = list(dense) + [pk for pk in keyword if pk not in dense]
+    d = np.fromiter((dense.get(pk, -1.0) for pk in pks), dtype=np.float64, count=len(pks))
+    k = np.fromiter((keyword.get(pk, 0.0) for pk in pks), dtype=np.float64, count=len(pks))
     if method == "rrf":
         dense_part = weight / (rrf_k + _ranks(d, np.ones(len(d), dtype=bool)))
         matched = k > 0
@@ -94,16 +93,10 @@ def fuse(
     total = dense_part + keyword_part
     # Ties among papers without a query word (all of them at weight 0) go by meaning; other
     # ties by id, as the single-side orders break them, so weight 0 and 1 reproduce those.
-    order = sorted(range(len(pks)), key=lambda i: (-total[i], -d[i] if k[i] <= 0 else 0.0, pks[i]))
+    order = np.lexsort((np.asarray(pks, dtype=np.int64), np.where(k <= 0, -d, 0.0), -total)).tolist()
+    scores, dense_parts, keyword_parts = total.tolist(), dense_part.tolist(), keyword_part.tolist()
     return [
-        Fused(
-            pk=pks[i],
-            score=float(total[i]),
-            dense=dense.get(pks[i]),
-            keyword=keyword.get(pks[i]),
-            dense_part=float(dense_part[i]),
-            keyword_part=float(keyword_part[i]),
-        )
+        Fused(pks[i], scores[i], dense.get(pks[i]), keyword.get(pks[i]), dense_parts[i], keyword_parts[i])
         for i in order
     ]
 
