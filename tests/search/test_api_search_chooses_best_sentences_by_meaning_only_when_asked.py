@@ -28,6 +28,22 @@ def field_study(paper_factory):  # type: ignore[no-untyped-def]
     return paper
 
 
+@pytest.fixture
+def embedded(monkeypatch):  # type: ignore[no-untyped-def]
+    """Every batch of texts handed to the embedder during the test."""
+    from search import embedder
+
+    batches: list[list[str]] = []
+    real_encode = embedder.encode
+
+    def counting_encode(texts, **kwargs):  # type: ignore[no-untyped-def]
+        batches.append(list(texts))
+        return real_encode(texts, **kwargs)
+
+    monkeypatch.setattr(embedder, "encode", counting_encode)
+    return batches
+
+
 def _first(client: Client, **params: object) -> dict[str, object]:
     body = client.get("/api/search", {"q": PARAPHRASE, **params}).json()
     assert body["results"], body
@@ -35,17 +51,7 @@ def _first(client: Client, **params: object) -> dict[str, object]:
 
 
 @pytest.mark.django_db
-def test_by_default_a_hit_without_a_shared_word_gets_its_first_sentence_and_embeds_none(client: Client, field_study, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from search import embedder
-
-    embedded: list[list[str]] = []
-    real_encode = embedder.encode
-
-    def counting_encode(texts, **kwargs):  # type: ignore[no-untyped-def]
-        embedded.append(list(texts))
-        return real_encode(texts, **kwargs)
-
-    monkeypatch.setattr(embedder, "encode", counting_encode)
+def test_by_default_a_hit_without_a_shared_word_gets_its_first_sentence_and_embeds_none(client: Client, field_study, embedded) -> None:  # type: ignore[no-untyped-def]
     first = _first(client)
 
     assert first["id"] == field_study.pk
@@ -70,17 +76,7 @@ def test_a_shared_word_decides_the_best_sentence_either_way(client: Client, fiel
 
 
 @pytest.mark.django_db
-def test_the_search_page_embeds_only_the_query(client: Client, field_study, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from search import embedder
-
-    embedded: list[list[str]] = []
-    real_encode = embedder.encode
-
-    def counting_encode(texts, **kwargs):  # type: ignore[no-untyped-def]
-        embedded.append(list(texts))
-        return real_encode(texts, **kwargs)
-
-    monkeypatch.setattr(embedder, "encode", counting_encode)
+def test_the_search_page_embeds_only_the_query(client: Client, field_study, embedded) -> None:  # type: ignore[no-untyped-def]
     response = client.get("/search", {"q": PARAPHRASE})
 
     assert response.status_code == 200
