@@ -4,7 +4,9 @@ Backends (setting ``EMBEDDING_BACKEND``):
 
 - ``torch``: sentence-transformers itself (the reference, fp32).
 - ``onnx``: the same weights exported locally to ONNX with ``torch.onnx`` and run by onnxruntime.
-- ``openvino``: the same weights converted to OpenVINO IR (fp32) from the torch module and run by OpenVINO.
+- ``openvino``: the same weights converted to OpenVINO IR (fp32) from the torch module and run by
+  OpenVINO, which computes in bf16 on CPUs that have it natively (AVX512_BF16 or AMX) and in fp32
+  elsewhere; both keep cosine >= 0.9999 to torch (docs/benchmarks.md).
 
 The exported files are produced from the local model on first use and cached under
 ``EMBEDDING_CACHE_DIR`` (nothing is downloaded: invariant 7). Exported backends tokenise with the
@@ -32,7 +34,7 @@ from django.conf import settings
 
 EMBEDDING_BACKENDS = ("torch", "onnx", "openvino")
 # Bump when the export recipe changes, so stale cached exports are never reused.
-EXPORT_VERSION = 2
+EXPORT_VERSION = 3
 ONNX_OPSET = 17
 _INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 
@@ -319,23 +321,39 @@ def export_dir(path: Path | None = None) -> Path:
 
 
 def exported_model(path: Path, *, backend: str) -> Path:
-    """The model file for ``backend`` (``model.onnx`` or ``openvino/model.xml``), exporting it once.
+    """The model file for ``backend`` (``onnx/model.onnx`` or ``openvino/model.xml``), exporting it once.
 
-    Exports run under a file lock and land by atomic rename, so concurrent workers never read a
-    half-written model.
+    Each backend's export is made from the torch module on its own (the OpenVINO one needs no
+    ONNX file), under a file lock, and lands by atomic rename, so concurrent workers never read
+    a half-written model.
     """
+    if backend not in ("onnx", "openvino"):
+        raise ValueError(f"only the onnx and openvino backends are exported, not {backend!r}")
     target = export_dir(path)
-    wanted = target / ("model.onnx" if backend == "onnx" else "openvino/model.xml")
+    wanted = target / backend / ("model.onnx" if backend == "onnx" else "model.xml")
     if wanted.is_file():
         return wanted
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
     with open(target.parent / f".{target.name}.lock", "a+") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "model.onnx").is_file():
-            _export_onnx(path, target)
-        if backend == "openvino" and not wanted.is_file():
-            _export_openvino(path, target)
+        if not wanted.is_file():
+            staging = Path(tempfile.mkdtemp(dir=target, prefix=f".{backend}."))
+            try:
+                (_export_onnx if backend == "onnx" else _export_openvino)(path, staging)
+                (staging / "source.json").write_text(json.dumps(_source_facts(path)))
+                if (target / backend).exists():  # an incomplete earlier export (no model file)
+                    shutil.rmtree(target / backend)
+                os.replace(staging, target / backend)
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
     return wanted
+
+
+def _source_facts(path: Path) -> dict[str, Any]:
+    import torch
+
+    return {"model": str(path), "export_version": EXPORT_VERSION, "opset": ONNX_OPSET, "torch": torch.__version__}
 
 
 def _last_hidden_module(path: Path) -> Any:
@@ -359,50 +377,36 @@ def _last_hidden_module(path: Path) -> Any:
     return LastHidden(model)
 
 
-def _export_onnx(path: Path, target: Path) -> None:
+def _export_onnx(path: Path, staging: Path) -> None:
     import torch
 
     example = tuple(torch.ones((2, 8), dtype=torch.int64) for _ in _INPUT_NAMES)
-    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}."))
-    try:
-        with torch.no_grad():
-            torch.onnx.export(
-                _last_hidden_module(path),
-                example,
-                str(staging / "model.onnx"),
-                dynamo=False,  # the TorchScript exporter needs no onnxscript and handles dynamic axes
-                input_names=list(_INPUT_NAMES),
-                output_names=["last_hidden_state"],
-                dynamic_axes={name: {0: "batch", 1: "sequence"} for name in (*_INPUT_NAMES, "last_hidden_state")},
-                opset_version=ONNX_OPSET,
-            )
-        (staging / "source.json").write_text(json.dumps({"model": str(path), "opset": ONNX_OPSET, "torch": torch.__version__}))
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    with torch.no_grad():
+        torch.onnx.export(
+            _last_hidden_module(path),
+            example,
+            str(staging / "model.onnx"),
+            dynamo=False,  # the TorchScript exporter needs no onnxscript and handles dynamic axes
+            input_names=list(_INPUT_NAMES),
+            output_names=["last_hidden_state"],
+            dynamic_axes={name: {0: "batch", 1: "sequence"} for name in (*_INPUT_NAMES, "last_hidden_state")},
+            opset_version=ONNX_OPSET,
+        )
 
 
-def _export_openvino(path: Path, target: Path) -> None:
-    """Convert the torch module itself (not the ONNX file): OpenVINO's PyTorch frontend keeps the
+def _export_openvino(path: Path, staging: Path) -> None:
+    """Convert the torch module itself (not an ONNX file): OpenVINO's PyTorch frontend keeps the
     attention block whole, and the result embedded 1.2-1.3x faster than the ONNX route here."""
     import openvino as ov
     import torch
 
-    staging = Path(tempfile.mkdtemp(dir=target, prefix=".openvino."))
-    try:
-        example = {name: torch.ones((2, 16), dtype=torch.int64) for name in _INPUT_NAMES}
-        with torch.no_grad():
-            model = ov.convert_model(
-                _last_hidden_module(path),
-                example_input=example,
-                input=[(name, [-1, -1], ov.Type.i64) for name in _INPUT_NAMES],
-            )
-        # fp32 weights: fp16 compression would cost accuracy for no speed gain on this CPU path.
-        ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=False)
-        os.replace(staging, target / "openvino")
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+    example = {name: torch.ones((2, 16), dtype=torch.int64) for name in _INPUT_NAMES}
+    with torch.no_grad():
+        model = ov.convert_model(
+            _last_hidden_module(path),
+            example_input=example,
+            input=[(name, [-1, -1], ov.Type.i64) for name in _INPUT_NAMES],
+        )
+    # fp32 weights in the file; OpenVINO picks the inference precision per CPU (bf16 where the
+    # CPU has it natively, fp32 elsewhere): docs/benchmarks.md has both.
+    ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=False)

@@ -27,14 +27,29 @@ def test_an_unknown_backend_is_refused_with_the_choices(settings: object) -> Non
         embedder.get_model()
 
 
-def test_exports_are_cached_locally_and_reused() -> None:
+def test_exports_are_cached_locally_reused_and_made_only_for_the_backend_used() -> None:
     embedder.get_model("openvino")
     directory = embedder.export_dir()
     assert directory.parent == Path(django_settings.EMBEDDING_CACHE_DIR)
-    assert (directory / "model.onnx").is_file() and (directory / "openvino" / "model.xml").is_file()
-    before = (directory / "model.onnx").stat().st_mtime_ns
-    path = embedder.exported_model(Path(django_settings.EMBEDDING_MODEL), backend="onnx")
-    assert path == directory / "model.onnx" and path.stat().st_mtime_ns == before
+    xml = directory / "openvino" / "model.xml"
+    assert xml.is_file() and (directory / "openvino" / "source.json").is_file()
+    before = xml.stat().st_mtime_ns
+    onnx = embedder.exported_model(Path(django_settings.EMBEDDING_MODEL), backend="onnx")
+    assert onnx == directory / "onnx" / "model.onnx" and onnx.is_file()
+    onnx_made = onnx.stat().st_mtime_ns
+    # Asking again exports nothing: both files are the ones already there.
+    assert embedder.exported_model(Path(django_settings.EMBEDDING_MODEL), backend="openvino") == xml
+    assert embedder.exported_model(Path(django_settings.EMBEDDING_MODEL), backend="onnx") == onnx
+    assert xml.stat().st_mtime_ns == before and onnx.stat().st_mtime_ns == onnx_made
+    # No staging directory is left behind.
+    assert not [p.name for p in directory.iterdir() if p.name.startswith(".")]
+
+
+def test_the_openvino_export_needs_no_onnx_file(tmp_path: Path, settings: object) -> None:
+    settings.EMBEDDING_CACHE_DIR = tmp_path  # type: ignore[attr-defined]
+    xml = embedder.exported_model(Path(django_settings.EMBEDDING_MODEL), backend="openvino")
+    assert xml.is_file()
+    assert not list(tmp_path.rglob("*.onnx"))
 
 
 @pytest.mark.parametrize("backend", ["onnx", "openvino"])
