@@ -51,7 +51,7 @@ def embeddings_update(*, paper_ids: Sequence[int], force: bool = False) -> Embed
     summary = EmbedSummary(skipped=len(papers) - len(todo), missing=len(set(paper_ids)) - len(papers))
     if not todo:
         return summary
-    vectors = embedder.encode([p.embedding_text for p in todo])
+    vectors = embedder.encode([p.embedding_text for p in todo], bulk=True)
     rows = [
         PaperEmbedding(paper_id=p.pk, model=model, dim=vectors.shape[1], vector=v.tobytes(), content_hash=p.content_hash)
         for p, v in zip(todo, vectors, strict=True)

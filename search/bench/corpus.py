@@ -91,7 +91,7 @@ def cached_vectors(
             if len(chunk) == len(batch):
                 chunks.append(chunk)
                 continue
-        chunk = model.encode([p.text for p in batch], batch_size=settings.EMBEDDING_BATCH_SIZE)
+        chunk = model.encode([p.text for p in batch], batch_size=settings.EMBEDDING_BATCH_SIZE, bulk=True)
         np.save(part, chunk.astype(np.float32), allow_pickle=False)
         chunks.append(chunk)
         done += len(batch)

@@ -59,7 +59,7 @@ def _doc_vectors(backend: str, texts: list[str]) -> np.ndarray:
         if len(cached) == len(texts):
             return cached
     started = time.perf_counter()
-    vectors = embedder.get_model(backend).encode(texts, batch_size=settings.EMBEDDING_BATCH_SIZE)
+    vectors = embedder.get_model(backend).encode(texts, batch_size=settings.EMBEDDING_BATCH_SIZE, bulk=True)
     print(f"scifact: {len(texts)} abstracts with {backend} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
     np.save(path, vectors.astype(np.float32), allow_pickle=False)
     return vectors

@@ -38,6 +38,19 @@ def test_batching_and_order_do_not_change_a_vector(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", ["onnx", "openvino"])
+def test_bulk_embedding_gives_the_same_vectors_in_the_same_order(backend: str) -> None:
+    # Workers embed with bulk=True (OpenVINO: batches in flight on throughput streams).
+    texts = _abstracts(20) + ["graph neural networks"]
+    model = embedder.get_model(backend)
+    one_by_one = model.encode(texts, batch_size=4)
+    bulk = model.encode(texts, batch_size=4, bulk=True)
+    assert bulk.shape == (21, 384)
+    assert np.allclose(bulk, one_by_one, atol=1e-5)
+    reference = embedder.get_model("torch").encode(texts, batch_size=8)
+    assert float((bulk * reference).sum(axis=1).min()) >= 0.9999
+
+
+@pytest.mark.parametrize("backend", ["onnx", "openvino"])
 def test_text_past_the_window_is_truncated_like_sentence_transformers(backend: str) -> None:
     long_text = " ".join(_abstracts(3))  # well past 256 tokens
     model, reference = embedder.get_model(backend), embedder.get_model("torch")
