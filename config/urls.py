@@ -1,8 +1,8 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import path, re_path
 
 from search import views
-from search.api import api
+from search.api import api, not_found
 from search.feeds import SearchAtomFeed, SearchRssFeed
 
 urlpatterns = [
@@ -14,5 +14,6 @@ urlpatterns = [
     path("papers/<int:paper_id>/bibtex.bib", views.paper_bibtex_download, name="paper_bibtex"),
     path("similar", views.similar, name="similar"),
     path("api/", api.urls),
+    re_path(r"^api/(?P<path>.*)$", not_found),  # unknown API paths answer in JSON, like the API
     path("admin/", admin.site.urls),
 ]

@@ -150,6 +150,11 @@ class IndexStatusOut(Schema):
 
 
 # --- errors -----------------------------------------------------------------------------
+def not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Any /api/ path no endpoint answers: a JSON 404 naming where the endpoints are listed."""
+    return api.create_response(request, {"detail": f"No API endpoint at /api/{path}; see /api/docs for the list."}, status=404)
+
+
 @api.exception_handler(ValidationError)
 def _invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     problems = []

@@ -73,10 +73,10 @@ def _cache_identical_texts() -> Iterator[None]:
 
     real_encode = embedder.encode
 
-    def cached_encode(texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+    def cached_encode(texts: Sequence[str], *, batch_size: int | None = None, bulk: bool = False) -> np.ndarray:
         missing = [t for t in dict.fromkeys(texts) if t not in _vector_cache]
         if missing:
-            for text, vector in zip(missing, real_encode(missing, batch_size=batch_size), strict=True):
+            for text, vector in zip(missing, real_encode(missing, batch_size=batch_size, bulk=bulk), strict=True):
                 _vector_cache[text] = vector
         if not texts:
             return real_encode(texts)

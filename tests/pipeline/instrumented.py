@@ -43,7 +43,7 @@ def fast_vector(text: str) -> np.ndarray:
     return vector / np.linalg.norm(vector)
 
 
-def _fast_encode(texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+def _fast_encode(texts: Sequence[str], *, batch_size: int | None = None, bulk: bool = False) -> np.ndarray:
     # Seconds per paper, so a 100-paper batch takes long enough to be killed in the middle of;
     # FAST_EMBEDDER_MARK/<pid> exists while this process is encoding (a test kills it then).
     marks = os.environ.get("FAST_EMBEDDER_MARK")

@@ -67,3 +67,13 @@ def test_related_says_what_is_wrong(client: Client, listing_index: list[int]) ->
     assert "k: Input should be less than or equal to 100" in client.get(f"/api/papers/{pk}/related", {"k": 1000}).json()["detail"]
     assert client.get(f"/api/papers/{pk}/related", {"sort": "oldest"}).status_code == 422
     assert client.get("/api/papers/999999").json() == {"detail": "No paper with id 999999."}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/nothing", "/api/papers/1/unknown", "/api/search/extra"])
+def test_an_unknown_api_path_is_a_json_404(client: Client, path: str) -> None:
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert response.json()["detail"].startswith(f"No API endpoint at {path}")

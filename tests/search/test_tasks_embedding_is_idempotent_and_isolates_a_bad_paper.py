@@ -30,10 +30,10 @@ def test_a_bad_paper_is_split_off_and_recorded_and_its_batch_mates_are_stored(pa
     bad = paper_factory(title="POISON", abstract="This text makes the model fail.").pk
     real_encode = embedder.encode
 
-    def encode(texts: Sequence[str], *, batch_size: int | None = None) -> np.ndarray:
+    def encode(texts: Sequence[str], *, batch_size: int | None = None, bulk: bool = False) -> np.ndarray:
         if any("POISON" in t for t in texts):
             raise RuntimeError("tokenizer exploded")
-        return real_encode(texts, batch_size=batch_size)
+        return real_encode(texts, batch_size=batch_size, bulk=bulk)
 
     monkeypatch.setattr(embedder, "encode", encode)
     embed_papers.delay([*good[:3], bad, *good[3:]])
