@@ -251,7 +251,8 @@ class _ExportedEncoder:
         # Longest first, like sentence-transformers: similar lengths share a batch, less padding.
         order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
         batches = [self._batch(encodings, order[s : s + batch_size]) for s in range(0, len(order), max(1, batch_size))]
-        if kwargs.get("bulk") and self.backend == "openvino" and len(batches) > 1:
+        # One thread (a Celery worker process on its share of the cores) has one stream anyway.
+        if kwargs.get("bulk") and self.backend == "openvino" and len(batches) > 1 and self._threads != 1:
             self._run_bulk(batches, out)
         else:
             for chunk, feeds in batches:
