@@ -36,7 +36,9 @@ COPY . .
 # the model exported for the ONNX/OpenVINO backends, so no container ever needs to write them.
 # The index directory belongs to the app user: a fresh named volume inherits that owner.
 RUN python manage.py collectstatic --noinput -v0 \
-    && python -c "import django; django.setup(); from search.embedder import encode_query; encode_query('warm up')" \
+    && python -c "import django; django.setup(); from pathlib import Path; from django.conf import settings; \
+from search.embedder import encode_query, exported_model; \
+[exported_model(Path(settings.EMBEDDING_MODEL), backend=b) for b in ('onnx', 'openvino')]; encode_query('warm up')" \
     && mkdir -p /data/index \
     && chown paperscope:paperscope /data/index
 USER 10001:10001
