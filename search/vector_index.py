@@ -52,6 +52,12 @@ INDEX_KINDS = ("flat", "ivf", "hnsw")
 SUBSET_EXACT_MAX = 50_000
 
 
+def ivf_reads_directly(subset_size: int, index_size: int) -> bool:
+    """Whether an IVF index should read a subset's vectors one by one from its lists (~1.3 us
+    each, measured) rather than scan every list through an id filter (~4 ns per vector)."""
+    return subset_size <= max(64, index_size // 256)
+
+
 def default_params(kind: str) -> dict[str, int]:
     """Build and search parameters of an index kind, from settings when Django is configured."""
     defaults = {
@@ -97,10 +103,13 @@ class FaissIndex:
     - ``hnsw``: ``IndexIDMap(IndexHNSWFlat)``; ``efSearch`` candidates explored.
 
     Loaded builds are memory-mapped read-only (``IO_FLAG_MMAP_IFC``): the vectors stay in the
-    page cache, shared by every web process that serves the same build.
+    page cache, shared by every web process that serves the same build. An IVF build also
+    stores where each id sits in its inverted lists (``ivf_directory.npy``, memory-mapped), so
+    the vectors of a few given papers are read directly instead of scanning every list.
     """
 
     FILENAME = "vectors.faiss"
+    IVF_DIRECTORY = "ivf_directory.npy"  # (2, n) int64: sorted ids; list number << 32 | offset
 
     def __init__(self, dim: int, index: object | None = None, *, kind: str = "flat", params: dict[str, int] | None = None) -> None:
         import faiss
@@ -114,6 +123,7 @@ class FaissIndex:
             index = faiss.IndexIDMap(faiss.IndexFlatIP(dim))
         self._index = index  # ivf/hnsw: created on the first add, when the data is known
         self._sorted: tuple[np.ndarray, np.ndarray] | None = None
+        self._directory: np.ndarray | None = None  # ivf: see IVF_DIRECTORY
 
     # --- building -----------------------------------------------------------------------------
     def _create(self, vectors: np.ndarray) -> object:
@@ -150,7 +160,7 @@ class FaissIndex:
         if self._index is None:  # everything was removed
             self._index = self._create(vectors)
         self._index.add_with_ids(vectors, ids)
-        self._sorted = None
+        self._sorted = self._directory = None
 
     def remove(self, ids: np.ndarray) -> int:
         import faiss
@@ -158,7 +168,7 @@ class FaissIndex:
         ids = _as_ids(ids)
         if not len(ids) or self._index is None:
             return 0
-        self._sorted = None
+        self._sorted = self._directory = None
         if self.kind != "hnsw":
             return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
         current = self.ids()
@@ -193,10 +203,46 @@ class FaissIndex:
         found = sorted_ids[where] == ids if len(sorted_ids) else np.zeros(len(ids), dtype=bool)
         return order[where[found]]
 
+    def _ivf_directory(self) -> np.ndarray:
+        """Sorted ids and their places in the inverted lists (``list << 32 | offset``), (2, n)."""
+        import faiss
+
+        if self._directory is None:
+            invlists = self._index.invlists
+            ids, places = [], []
+            for number in range(self._index.nlist):
+                size = invlists.list_size(number)
+                if size:
+                    ids.append(faiss.rev_swig_ptr(invlists.get_ids(number), size).astype(np.int64))
+                    places.append((np.int64(number) << 32) | np.arange(size, dtype=np.int64))
+            if ids:
+                all_ids, all_places = np.concatenate(ids), np.concatenate(places)
+                order = np.argsort(all_ids, kind="stable")
+                self._directory = np.stack([all_ids[order], all_places[order]])
+            else:
+                self._directory = np.zeros((2, 0), dtype=np.int64)
+        return self._directory
+
+    def _ivf_vectors(self, subset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, vectors) of the members of ``subset`` (sorted, unique) read from the IVF lists."""
+        import faiss
+
+        directory = self._ivf_directory()
+        where = np.clip(np.searchsorted(directory[0], subset), 0, max(directory.shape[1] - 1, 0))
+        found = directory[0][where] == subset if directory.shape[1] else np.zeros(len(subset), dtype=bool)
+        places = np.asarray(directory[1][where[found]])
+        vectors = np.empty((len(places), self.dim), dtype=np.float32)
+        for row, place in enumerate(places.tolist()):
+            self._index.reconstruct_from_offset(place >> 32, place & 0xFFFFFFFF, faiss.swig_ptr(vectors[row]))
+        return subset[found], vectors
+
     def _search_subset(self, queries: np.ndarray, k: int, subset: np.ndarray) -> list[list[tuple[int, float]]]:
         import faiss
 
         subset = np.unique(subset)
+        if self.kind == "ivf" and ivf_reads_directly(len(subset), len(self)):
+            ids, vectors = self._ivf_vectors(subset)
+            return _exact_top_k(queries, ids, vectors, k) if len(ids) else [[] for _ in range(len(queries))]
         if self.kind != "ivf" and len(subset) <= SUBSET_EXACT_MAX:
             positions = self._positions_of(subset)
             if not len(positions):
@@ -264,6 +310,9 @@ class FaissIndex:
         if index is None:  # an empty ivf/hnsw build is stored as an empty flat index
             index = faiss.IndexIDMap(faiss.IndexFlatIP(self.dim))
         faiss.write_index(index, str(directory / self.FILENAME))
+        if self.kind == "ivf" and self._index is not None:
+            np.save(directory / self.IVF_DIRECTORY, self._ivf_directory(), allow_pickle=False)
+            return [self.FILENAME, self.IVF_DIRECTORY]
         return [self.FILENAME]
 
     @classmethod
@@ -284,7 +333,11 @@ class FaissIndex:
         elif kind == "hnsw":
             hnsw = faiss.downcast_index(index.index).hnsw
             params.update(M=int(hnsw.nb_neighbors(1)), efConstruction=int(hnsw.efConstruction))
-        return cls(index.d, index, kind=kind, params=params)
+        loaded = cls(index.d, index, kind=kind, params=params)
+        if kind == "ivf" and (directory / cls.IVF_DIRECTORY).is_file():
+            # Shared page cache like the lists; builds written before it existed compute it on first use.
+            loaded._directory = np.load(directory / cls.IVF_DIRECTORY, mmap_mode="r" if mmap else None, allow_pickle=False)
+        return loaded
 
 
 _process_threads: int | None = None

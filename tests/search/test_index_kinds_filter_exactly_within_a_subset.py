@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.vector_index import FaissIndex, NumpyIndex
+from search.vector_index import FaissIndex, NumpyIndex, ivf_reads_directly
 
 
 @pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
@@ -28,3 +28,31 @@ def test_subset_results_equal_exact_search_of_the_subset(kind: str, subset_size:
     expected = [[i for i, _ in row] for row in exact.search(query, 10, subset=subset)]
     assert [[i for i, _ in row] for row in loaded.search(query, 10, subset=subset)] == expected
     assert [[i for i, _ in row] for row in index.search(query, 10, subset=subset)] == expected
+
+
+@pytest.mark.parametrize("with_directory_file", [True, False])
+def test_a_loaded_ivf_build_reads_a_few_given_vectors_from_its_lists(tmp_path: Path, with_directory_file: bool) -> None:
+    # Hybrid search scores the keyword side's finds by meaning: ~100 given ids per query.
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(5000, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    ids = rng.permutation(50_000)[:5000].astype(np.int64)
+    index = FaissIndex(16, kind="ivf")
+    index.add(ids, vectors)
+    assert index.save(tmp_path) == [FaissIndex.FILENAME, FaissIndex.IVF_DIRECTORY]
+    if not with_directory_file:  # a build written before the file existed
+        (tmp_path / FaissIndex.IVF_DIRECTORY).unlink()
+    loaded = FaissIndex.load(tmp_path)
+    if with_directory_file:
+        assert isinstance(loaded._directory, np.memmap)  # shared page cache, not a private copy
+    subset = np.concatenate([rng.choice(ids, 50, replace=False), [-5, 10**9]])  # two unknown ids
+    assert ivf_reads_directly(len(subset), len(loaded))
+    query = rng.normal(size=(1, 16)).astype(np.float32)
+    hits = loaded.search(query, 60, subset=subset)[0]
+    position = {int(pk): row for row, pk in enumerate(ids)}
+    expected = sorted(((int(pk), float(vectors[position[int(pk)]] @ query[0])) for pk in subset[:50]), key=lambda h: -h[1])
+    assert [pk for pk, _ in hits] == [pk for pk, _ in expected]
+    assert np.allclose([s for _, s in hits], [s for _, s in expected], atol=1e-5)
+    # After a removal the directory is rebuilt: a removed id is never scored.
+    index.remove(subset[:1])
+    assert int(subset[0]) not in {pk for pk, _ in index.search(query, 60, subset=subset)[0]}
