@@ -28,7 +28,7 @@ MAX_SENTENCES = 40  # per abstract; more is never worth the encoding time
 # meaning only decides when no sentence shares a query word, among the first few sentences.
 NO_OVERLAP_SHORTLIST = 4
 _sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
-_CACHE_SIZE = 20_000
+_CACHE_SIZE = 2_000  # sentence vectors (~3 MB with their keys): bounds a web worker's memory
 
 
 Span = tuple[int, int, str]  # (start, end, index term) of one word, as search.keyword.word_spans yields
