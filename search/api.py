@@ -19,7 +19,7 @@ from ninja.openapi.docs import Swagger
 from papers.bibtex import paper_bibtex
 from papers.models import Paper
 from papers.normalize import normalize_arxiv_id
-from papers.selectors import paper_get
+from papers.selectors import merged_target, paper_get
 from search.forms import MAX_FACET_CHARS, MAX_PAGE, MAX_YEAR, MIN_YEAR, paper_by_arxiv_id, search_filters
 from search.queries import Hit, SearchFilters, related_papers, semantic_search, similar_to_text
 from search.selectors import index_status
@@ -196,6 +196,9 @@ def _item(request: HttpRequest, hit: Hit) -> dict[str, object]:
 def _visible(paper_id: int) -> Paper:
     paper = paper_get(paper_id=paper_id)
     if paper is None:
+        # A merged-away id says where its paper lives now (its page redirects there).
+        if (kept := merged_target(paper_id=paper_id)) is not None:
+            raise HttpError(404, f"Paper {paper_id} was merged into paper {kept.pk}: /api/papers/{kept.pk}.")
         raise HttpError(404, f"No paper with id {paper_id}.")
     return paper
 
@@ -261,7 +264,8 @@ def search(
 
 @api.get("/papers/{paper_id}", response={200: PaperOut, 404: ErrorOut}, summary="One paper")
 def paper(request: HttpRequest, paper_id: int) -> dict[str, object]:
-    """A paper's metadata, links and BibTeX. Hidden and merged papers answer 404."""
+    """A paper's metadata, links and BibTeX. Hidden and merged papers answer 404; a merged
+    paper's answer names the paper it was merged into."""
     found = _visible(paper_id)
     links = {"abs": found.abs_url, "pdf": found.pdf_url, "doi": found.doi_url}
     return {

@@ -85,6 +85,10 @@ def test_merging_from_the_queue_leaves_one_paper_one_vector_a_redirect_and_one_s
     old = reader.get(reverse("paper_detail", args=[dropped.pk]))
     assert old.status_code == 301 and old["Location"] == reverse("paper_detail", args=[kept.pk])
     assert reader.get(old["Location"]).status_code == 200
+    for path in (f"/api/papers/{dropped.pk}", f"/api/papers/{dropped.pk}/related"):
+        answer = reader.get(path)
+        assert answer.status_code == 404
+        assert answer.json()["detail"] == f"Paper {dropped.pk} was merged into paper {kept.pk}: /api/papers/{kept.pk}."
     # Search shows it once (the commit hook also rebuilt the index without the dropped one).
     titles = _titles(semantic_search(query=QUERY, page_size=20))
     assert titles.count(kept.title) == 1 and dropped.title not in titles
