@@ -12,6 +12,7 @@ from __future__ import annotations
 import gc
 import os
 import threading
+import time
 from typing import Any
 
 # The master imports Django once for every worker. Collecting garbage while it does leaves holes
@@ -97,6 +98,20 @@ def post_fork(server: Any, worker: Any) -> None:
     _trim_malloc_every(float(os.environ.get("MALLOC_TRIM_INTERVAL", "5")))
 
 
+def _glibc() -> Any:
+    """glibc as a ctypes library, or None (another libc: the malloc tuning below is skipped)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    if not name or "libc" not in name:  # pragma: no cover - not glibc
+        return None
+    try:
+        return ctypes.CDLL(name)
+    except OSError:  # pragma: no cover
+        return None
+
+
 def _bound_malloc() -> None:
     """Keep large temporary arrays from lingering in per-thread malloc arenas.
 
@@ -105,21 +120,14 @@ def _bound_malloc() -> None:
     these two settings). Two arenas, and anything of 1 MB or more mapped and unmapped directly.
     Environment variables MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ still win when set.
     """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if not name or "libc" not in name:  # pragma: no cover - not glibc
+    libc = _glibc()
+    if libc is None or not hasattr(libc, "mallopt"):  # pragma: no cover
         return
-    try:
-        libc = ctypes.CDLL(name)
-        m_mmap_threshold, m_arena_max = -3, -8  # glibc's malloc.h
-        if "MALLOC_ARENA_MAX" not in os.environ:
-            libc.mallopt(m_arena_max, 2)
-        if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-            libc.mallopt(m_mmap_threshold, 1 << 20)
-    except (OSError, AttributeError):  # pragma: no cover - a libc without mallopt
-        return
+    m_mmap_threshold, m_arena_max = -3, -8  # glibc's malloc.h
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        libc.mallopt(m_arena_max, 2)
+    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
+        libc.mallopt(m_mmap_threshold, 1 << 20)
 
 
 def _trim_malloc_every(seconds: float) -> None:
@@ -130,21 +138,14 @@ def _trim_malloc_every(seconds: float) -> None:
     same load: worker USS 150/141 MB with it, 172/149 MB without; throughput unchanged.
     ``MALLOC_TRIM_INTERVAL=0`` turns it off.
     """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    if seconds <= 0 or not name or "libc" not in name:  # pragma: no cover - off, or not glibc
-        return
-    try:
-        trim = ctypes.CDLL(name).malloc_trim
-    except (OSError, AttributeError):  # pragma: no cover - a libc without malloc_trim
+    libc = _glibc()
+    if seconds <= 0 or libc is None or not hasattr(libc, "malloc_trim"):  # pragma: no cover - off, or not glibc
         return
 
     def loop() -> None:
         while True:
-            threading.Event().wait(seconds)
-            trim(0)
+            time.sleep(seconds)
+            libc.malloc_trim(0)
 
     threading.Thread(target=loop, name="malloc-trim", daemon=True).start()
 
@@ -176,4 +177,3 @@ def post_worker_init(worker: Any) -> None:
         torch.get_num_threads() if torch else "not loaded",
         index.build_id if index else "none yet",
     )
-

@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from search.vector_index import sorted_lookup
+
 SUBDIR = "keyword"
 IDS_FILE = "ids.npy"
 # The vocabulary as sorted UTF-8 terms (one byte blob + offsets) and their bm25s token ids:
@@ -160,8 +162,7 @@ class KeywordIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(len(wanted), dtype=bool)
         order = self._order
         sorted_ids = self.ids if order is None else self.ids[order]
-        where = np.minimum(np.searchsorted(sorted_ids, wanted), len(sorted_ids) - 1)
-        found = sorted_ids[where] == wanted
+        where, found = sorted_lookup(sorted_ids, wanted)
         positions = where if order is None else order[where]
         return positions, found
 

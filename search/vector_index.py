@@ -58,6 +58,13 @@ def ivf_reads_directly(subset_size: int, index_size: int) -> bool:
     return subset_size <= max(64, index_size // 256)
 
 
+def sorted_lookup(sorted_ids: np.ndarray, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index into ``sorted_ids``, found mask) of each wanted id, by binary search."""
+    where = np.clip(np.searchsorted(sorted_ids, wanted), 0, max(len(sorted_ids) - 1, 0))
+    found = sorted_ids[where] == wanted if len(sorted_ids) else np.zeros(len(wanted), dtype=bool)
+    return where, found
+
+
 def default_params(kind: str) -> dict[str, int]:
     """Build and search parameters of an index kind, from settings when Django is configured."""
     defaults = {
@@ -198,29 +205,18 @@ class FaissIndex:
             order = np.argsort(id_map, kind="stable")
             self._sorted = (id_map[order], order)
         sorted_ids, order = self._sorted
-        where = np.searchsorted(sorted_ids, ids)
-        where = np.clip(where, 0, max(len(sorted_ids) - 1, 0))
-        found = sorted_ids[where] == ids if len(sorted_ids) else np.zeros(len(ids), dtype=bool)
+        where, found = sorted_lookup(sorted_ids, ids)
         return order[where[found]]
 
     def _ivf_directory(self) -> np.ndarray:
         """Sorted ids and their places in the inverted lists (``list << 32 | offset``), (2, n)."""
-        import faiss
-
         if self._directory is None:
-            invlists = self._index.invlists
-            ids, places = [], []
-            for number in range(self._index.nlist):
-                size = invlists.list_size(number)
-                if size:
-                    ids.append(faiss.rev_swig_ptr(invlists.get_ids(number), size).astype(np.int64))
-                    places.append((np.int64(number) << 32) | np.arange(size, dtype=np.int64))
-            if ids:
-                all_ids, all_places = np.concatenate(ids), np.concatenate(places)
-                order = np.argsort(all_ids, kind="stable")
-                self._directory = np.stack([all_ids[order], all_places[order]])
-            else:
-                self._directory = np.zeros((2, 0), dtype=np.int64)
+            ids = self.ids()  # list by list, each in offset order
+            sizes = np.array([self._index.invlists.list_size(n) for n in range(self._index.nlist)], dtype=np.int64)
+            lists = np.repeat(np.arange(len(sizes), dtype=np.int64), sizes)
+            offsets = np.arange(len(ids), dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            order = np.argsort(ids, kind="stable")
+            self._directory = np.stack([ids[order], ((lists << 32) | offsets)[order]])
         return self._directory
 
     def _ivf_vectors(self, subset: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -228,8 +224,7 @@ class FaissIndex:
         import faiss
 
         directory = self._ivf_directory()
-        where = np.clip(np.searchsorted(directory[0], subset), 0, max(directory.shape[1] - 1, 0))
-        found = directory[0][where] == subset if directory.shape[1] else np.zeros(len(subset), dtype=bool)
+        where, found = sorted_lookup(directory[0], subset)
         places = np.asarray(directory[1][where[found]])
         vectors = np.empty((len(places), self.dim), dtype=np.float32)
         for row, place in enumerate(places.tolist()):
