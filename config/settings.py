@@ -146,8 +146,9 @@ EMBEDDING_MODEL_NAME = env.str(
     "EMBEDDING_MODEL_NAME",
     default="all-MiniLM-L6-v2" if EMBEDDING_MODEL == _default_model_path() else Path(EMBEDDING_MODEL).name,
 )
-# 16: as fast as 64 here (measured 4-64 alike) with a quarter of the activation memory per worker
-EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=16)
+# 8: on the bf16 EPYC, OpenVINO bulk embedding ran ~5% faster at 8 than at 16 (docs/benchmarks.md),
+# with half the activation memory per worker; 64 was slower everywhere measured.
+EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=8)
 # Papers per embed task: big enough to amortise model calls, small enough to retry cheaply.
 EMBED_TASK_BATCH = env.int("EMBED_TASK_BATCH", default=256)
 EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)  # 0: torch's default

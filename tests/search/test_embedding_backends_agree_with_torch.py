@@ -64,6 +64,9 @@ def test_batches_are_padded_to_a_few_lengths_never_truncated() -> None:
     assert [embedder.padded_width(w, 256) for w in (1, 8, 9, 64, 65, 100, 129, 200, 256)] == [8, 8, 16, 64, 96, 128, 192, 256, 256]
     assert embedder.padded_width(100, 100) == 100  # a model window that is not a multiple of the step
     assert all(embedder.padded_width(w, 256) >= w for w in range(1, 257))
+    # Papers embedded in bulk: the next multiple of 8 at every length (less padding, more shapes).
+    assert [embedder.padded_width(w, 256, bulk=True) for w in (1, 9, 65, 129, 200, 250, 256)] == [8, 16, 72, 136, 200, 256, 256]
+    assert all(w <= embedder.padded_width(w, 256, bulk=True) < w + 8 for w in range(1, 257))
 
 
 def test_queries_of_every_length_reach_openvino_as_a_few_shapes() -> None:
