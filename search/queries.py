@@ -32,6 +32,9 @@ MAX_RESULTS = 1000  # deepest rank a reader can page to
 MODES = ("dense", "keyword", "hybrid")
 SORTS = ("relevance", "newest")
 CANDIDATE_STEP = 100  # each side is read this deep at least (and in steps of it)
+# Up to this many needed results, the candidate check loads whole rows, which the page then
+# shows: one query instead of a check and a fetch (most requests are a first page).
+ROWS_WITH_CHECK = 100
 _IN_CHUNK = 900  # ids per "pk IN (...)": below SQLite's oldest variable limit
 
 
@@ -141,23 +144,34 @@ def _check_query(query: str) -> str:
 # --- ranking ----------------------------------------------------------------------------------
 
 
-def _allowed(pks: list[int], papers: QuerySet[Paper]) -> set[int]:
+def _allowed(pks: list[int], papers: QuerySet[Paper], *, rows: dict[int, Paper] | None = None) -> set[int]:
+    """The ``pks`` that are in ``papers``; with ``rows``, their whole rows are loaded into it too."""
     allowed: set[int] = set()
     for start in range(0, len(pks), _IN_CHUNK):
-        allowed.update(papers.filter(pk__in=pks[start : start + _IN_CHUNK]).values_list("pk", flat=True))
+        chunk = papers.filter(pk__in=pks[start : start + _IN_CHUNK])
+        if rows is None:
+            allowed.update(chunk.values_list("pk", flat=True))
+        else:
+            found = {paper.pk: paper for paper in chunk}
+            rows.update(found)
+            allowed.update(found)
     return allowed
 
 
-def _checked(fused: list[Fused], papers: QuerySet[Paper], *, exclude: frozenset[int], needed: int | None) -> list[Fused]:
+def _checked(
+    fused: list[Fused], papers: QuerySet[Paper], *, exclude: frozenset[int], needed: int | None,
+    rows: dict[int, Paper] | None = None,
+) -> list[Fused]:
     """The leading ``fused`` results that are in ``papers`` and not excluded, best first: all of
-    them (``needed`` None), or the first ``needed``, checking the database a chunk at a time."""
+    them (``needed`` None), or the first ``needed``, checking the database a chunk at a time.
+    ``rows`` (with ``needed``): receives the checked papers' rows, for the page to show."""
     ranked: list[Fused] = []
     start = 0
     while start < len(fused) and (needed is None or len(ranked) < needed):
         # A little more than is missing: a hidden or filtered-out paper rarely leaves a gap.
         size = _IN_CHUNK if needed is None else min(_IN_CHUNK, needed - len(ranked) + 10)
         chunk = fused[start : start + size]
-        allowed = _allowed([f.pk for f in chunk], papers)
+        allowed = _allowed([f.pk for f in chunk], papers, rows=rows if needed is not None else None)
         ranked.extend(f for f in chunk if f.pk in allowed and f.pk not in exclude)
         start += size
     return ranked if needed is None else ranked[:needed]
@@ -227,10 +241,12 @@ def _rank(
     filters: SearchFilters | None,
     needed: int,
     exclude: frozenset[int] = frozenset(),
+    rows: dict[int, Paper] | None = None,
 ) -> tuple[list[Fused], int] | None:
     """Ranked, visible, filter-passing results (at least ``needed`` when they exist) and a total.
 
-    Returns None when no index build is being served yet.
+    ``rows``: filled with the rows of checked papers when ``needed`` is at most ROWS_WITH_CHECK
+    (callers fetch only what is missing). Returns None when no index build is being served yet.
     """
     index = current_index()
     if index is None:
@@ -242,7 +258,10 @@ def _rank(
         fused = _candidates(index, query_vector=query_vector, terms=terms, mode=mode, weight=weight, depth=depth, subset=subset)
         # Where the whole pool is ranked the total counts every result, so all are checked;
         # otherwise only as many as the page needs (the rest are never shown or counted).
-        ranked = _checked(fused, papers, exclude=exclude, needed=None if depth >= pool else needed)
+        ranked = _checked(
+            fused, papers, exclude=exclude, needed=None if depth >= pool else needed,
+            rows=rows if needed <= ROWS_WITH_CHECK else None,
+        )
         # Over-fetch: papers hidden since the build or outside a broad filter were dropped, so
         # read deeper until the page is full or the index has nothing more to give.
         if len(ranked) >= needed or depth >= pool:
@@ -313,14 +332,17 @@ def _hits(
     index: LoadedIndex | None,
     terms: list[str],
     sentence_by_meaning: bool = True,
+    rows: dict[int, Paper] | None = None,
 ) -> list[Hit]:
     """Page rows with explanations; rows deleted since ranking are skipped.
+
+    ``rows``: rows already loaded by the ranking's check (only the others are fetched).
 
     ``sentence_by_meaning``: where no sentence of an abstract shares a query term, embed its
     first few sentences to find the closest in meaning (the costly part of an explanation);
     without it such a hit's best sentence is its first.
     """
-    papers = Paper.objects.in_bulk([f.pk for f in window])
+    papers = _rows([f.pk for f in window], rows)
     window = [f for f in window if f.pk in papers]
     wanted = explain.query_terms(query)
     # The side not used for ranking is still reported, so a reader sees both numbers.
@@ -375,6 +397,15 @@ def _hits(
     return hits
 
 
+def _rows(pks: list[int], loaded: dict[int, Paper] | None) -> dict[int, Paper]:
+    """The rows of ``pks`` (a paper deleted meanwhile is missing), reusing those already ``loaded``."""
+    loaded = loaded or {}
+    found = {pk: loaded[pk] for pk in pks if pk in loaded}
+    if len(found) < len(pks):
+        found.update(Paper.objects.in_bulk([pk for pk in pks if pk not in found]))
+    return found
+
+
 def _by_newest(ranked: list[Fused]) -> list[Fused]:
     """The most relevant SEARCH_NEWEST_POOL results, newest first (undated last, newest id first)."""
     pool = ranked[: settings.SEARCH_NEWEST_POOL]
@@ -427,7 +458,10 @@ def semantic_search(
     query_vector = embedder.encode_query(query) if mode != "keyword" else None
     terms = analyze(query)
     needed = min(MAX_RESULTS, page * page_size) if sort == "relevance" else settings.SEARCH_NEWEST_POOL
-    ranked_total = _rank(query_vector=query_vector, terms=terms, mode=mode, weight=weight_value, filters=filters, needed=needed)
+    rows: dict[int, Paper] = {}
+    ranked_total = _rank(
+        query_vector=query_vector, terms=terms, mode=mode, weight=weight_value, filters=filters, needed=needed, rows=rows
+    )
     if ranked_total is None:
         result.index_ready = False
         return result
@@ -438,7 +472,7 @@ def semantic_search(
     start = (page - 1) * page_size
     result.hits = _hits(
         ranked[start : start + page_size], start=start, mode=mode, query=query,
-        query_vector=query_vector, index=current_index(), terms=terms, sentence_by_meaning=sentence_by_meaning,
+        query_vector=query_vector, index=current_index(), terms=terms, sentence_by_meaning=sentence_by_meaning, rows=rows,
     )
     if mode != "keyword" and embedder.is_truncated(query):
         result.truncated = True
@@ -463,11 +497,15 @@ def related_papers(*, paper: Paper, k: int | None = None, filters: SearchFilters
     if stored is None:
         return _pinned_first(curated, [], vector=None, k=k, filters=filters)
     vector = stored.as_array().reshape(1, -1)
-    result = _rank(query_vector=vector, terms=[], mode="dense", weight=1.0, filters=filters, needed=k, exclude=frozenset({paper.pk}) | curated.excluded)
+    rows: dict[int, Paper] = {}
+    result = _rank(
+        query_vector=vector, terms=[], mode="dense", weight=1.0, filters=filters, needed=k,
+        exclude=frozenset({paper.pk}) | curated.excluded, rows=rows,
+    )
     ranked = (result or ([], 0))[0][:k]
     if sort == "newest":
         ranked = _by_newest(ranked)
-    papers = Paper.objects.in_bulk([f.pk for f in ranked])
+    papers = _rows([f.pk for f in ranked], rows)
     hits = [
         Hit(
             paper=papers[f.pk],
