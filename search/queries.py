@@ -164,14 +164,14 @@ def _checked(
 ) -> list[Fused]:
     """The leading ``fused`` results that are in ``papers`` and not excluded, best first: all of
     them (``needed`` None), or the first ``needed``, checking the database a chunk at a time.
-    ``rows`` (with ``needed``): receives the checked papers' rows, for the page to show."""
+    ``rows``: receives the checked papers' rows, for the page to show."""
     ranked: list[Fused] = []
     start = 0
     while start < len(fused) and (needed is None or len(ranked) < needed):
         # A little more than is missing: a hidden or filtered-out paper rarely leaves a gap.
         size = _IN_CHUNK if needed is None else min(_IN_CHUNK, needed - len(ranked) + 10)
         chunk = fused[start : start + size]
-        allowed = _allowed([f.pk for f in chunk], papers, rows=rows if needed is not None else None)
+        allowed = _allowed([f.pk for f in chunk], papers, rows=rows)
         ranked.extend(f for f in chunk if f.pk in allowed and f.pk not in exclude)
         start += size
     return ranked if needed is None else ranked[:needed]
@@ -258,9 +258,10 @@ def _rank(
         fused = _candidates(index, query_vector=query_vector, terms=terms, mode=mode, weight=weight, depth=depth, subset=subset)
         # Where the whole pool is ranked the total counts every result, so all are checked;
         # otherwise only as many as the page needs (the rest are never shown or counted).
+        partial = depth < pool
         ranked = _checked(
-            fused, papers, exclude=exclude, needed=None if depth >= pool else needed,
-            rows=rows if needed <= ROWS_WITH_CHECK else None,
+            fused, papers, exclude=exclude, needed=needed if partial else None,
+            rows=rows if partial and needed <= ROWS_WITH_CHECK else None,
         )
         # Over-fetch: papers hidden since the build or outside a broad filter were dropped, so
         # read deeper until the page is full or the index has nothing more to give.

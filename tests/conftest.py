@@ -141,3 +141,24 @@ def reader_collection(listing_index: list[int], tmp_path: Path) -> dict[str, int
     embeddings_update(paper_ids=list(by_arxiv.values()))
     index_build()
     return by_arxiv
+
+
+def store_random_unit_vectors(rng: np.random.Generator) -> None:
+    """A random unit vector for every paper, stored as real PaperEmbedding rows (in pk order).
+
+    For mechanics tests over collections too big to embed for real; the query is still
+    encoded by the real model.
+    """
+    from papers.models import Paper
+    from search import embedder
+    from search.models import PaperEmbedding
+
+    papers = list(Paper.objects.order_by("pk"))
+    dim = embedder.embedding_dim()
+    vectors = rng.standard_normal((len(papers), dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    rows = [
+        PaperEmbedding(paper=p, model=embedder.model_name(), dim=dim, vector=v.tobytes(), content_hash=p.content_hash)
+        for p, v in zip(papers, vectors, strict=True)
+    ]
+    PaperEmbedding.objects.bulk_create(rows, batch_size=500)

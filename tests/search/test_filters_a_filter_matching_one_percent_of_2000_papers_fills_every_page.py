@@ -12,10 +12,9 @@ import numpy as np
 import pytest
 
 from papers.models import Paper
-from search import embedder
-from search.models import PaperEmbedding
 from search.queries import SearchFilters, semantic_search
 from search.services import index_build
+from tests.conftest import store_random_unit_vectors
 
 COLLECTION = 2000
 RARE = "q-bio.BM"  # on every 100th paper: 20 papers, 1%
@@ -36,14 +35,7 @@ def collection(db: None) -> list[int]:
         paper.refresh_derived_fields()
         papers.append(paper)
     Paper.objects.bulk_create(papers, batch_size=500)
-    dim = embedder.embedding_dim()
-    vectors = rng.standard_normal((COLLECTION, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    rows = [
-        PaperEmbedding(paper=p, model=embedder.model_name(), dim=dim, vector=v.tobytes(), content_hash=p.content_hash)
-        for p, v in zip(Paper.objects.order_by("pk"), vectors, strict=True)
-    ]
-    PaperEmbedding.objects.bulk_create(rows, batch_size=500)
+    store_random_unit_vectors(rng)
     index_build()
     return list(Paper.objects.filter(category_key__contains=f" {RARE} ").values_list("pk", flat=True))
 

@@ -14,10 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from papers.models import Paper
-from search import embedder
-from search.models import PaperEmbedding
 from search.queries import CANDIDATE_STEP, semantic_search
 from search.services import index_build
+from tests.conftest import store_random_unit_vectors
 
 COLLECTION = 300
 QUERY = "protein folding kinetics"
@@ -34,16 +33,7 @@ def collection(db: None) -> None:
         paper.refresh_derived_fields()
         papers.append(paper)
     Paper.objects.bulk_create(papers, batch_size=500)
-    dim = embedder.embedding_dim()
-    vectors = rng.standard_normal((COLLECTION, dim)).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    PaperEmbedding.objects.bulk_create(
-        [
-            PaperEmbedding(paper=p, model=embedder.model_name(), dim=dim, vector=v.tobytes(), content_hash=p.content_hash)
-            for p, v in zip(Paper.objects.order_by("pk"), vectors, strict=True)
-        ],
-        batch_size=500,
-    )
+    store_random_unit_vectors(rng)
     index_build()
 
 
