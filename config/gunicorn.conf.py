@@ -156,7 +156,7 @@ def post_worker_init(worker: Any) -> None:
         return
     from django.conf import settings
 
-    from search.embedder import encode_query
+    from search.embedder import encode_query, get_model
     from search.index_store import current_index
 
     settings.EMBEDDING_THREADS = threads_per_worker()
@@ -170,10 +170,11 @@ def post_worker_init(worker: Any) -> None:
 
     torch = sys.modules.get("torch")  # absent when EMBEDDING_BACKEND is not torch
     worker.log.info(
-        "worker %s ready: %s model loaded, %s threads (torch %s), index %s",
+        "worker %s ready: %s model loaded, %s threads, %s (torch %s), index %s",
         worker.pid,
         settings.EMBEDDING_BACKEND,
         settings.EMBEDDING_THREADS,
+        getattr(get_model(), "precision", "f32"),
         torch.get_num_threads() if torch else "not loaded",
         index.build_id if index else "none yet",
     )

@@ -5,8 +5,10 @@ Backends (setting ``EMBEDDING_BACKEND``):
 - ``torch``: sentence-transformers itself (the reference, fp32).
 - ``onnx``: the same weights exported locally to ONNX with ``torch.onnx`` and run by onnxruntime.
 - ``openvino``: the same weights converted to OpenVINO IR (fp32) from the torch module and run by
-  OpenVINO, which computes in bf16 on CPUs that have it natively (AVX512_BF16 or AMX) and in fp32
-  elsewhere; both keep cosine >= 0.9999 to torch (docs/benchmarks.md).
+  OpenVINO in fp32 or, on CPUs that have it, bf16: ``EMBEDDING_PRECISION`` (``auto``: whichever
+  is faster on this CPU, measured once and cached; bf16 halved the time on AMD EPYC Zen 4/5 but
+  took 1.6x longer on an Intel Xeon without AMX). Both keep cosine >= 0.9999 to torch
+  (docs/benchmarks.md).
 
 The exported files are produced from the local model on first use and cached under
 ``EMBEDDING_CACHE_DIR`` (nothing is downloaded: invariant 7). Exported backends tokenise with the
@@ -21,10 +23,12 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,6 +37,14 @@ import numpy as np
 from django.conf import settings
 
 EMBEDDING_BACKENDS = ("torch", "onnx", "openvino")
+OPENVINO_PRECISIONS = ("auto", "f32", "bf16")
+# ``auto`` picks bf16 only when it takes at most this share of f32's time: it costs a little
+# fidelity (cosine 0.99997 instead of 0.999999 to torch), so it must clearly pay.
+BF16_WORTH_IT = 0.85
+# What ``auto`` times: eight abstract-length texts, the batch workers embed at a typical width.
+CALIBRATION_BATCH = (8, 192)
+
+logger = logging.getLogger(__name__)
 # Bump when the export recipe changes, so stale cached exports are never reused.
 EXPORT_VERSION = 3
 ONNX_OPSET = 17
@@ -185,6 +197,7 @@ class _ExportedEncoder:
         from tokenizers import Tokenizer
 
         self.backend = backend
+        self.precision = "f32"  # the inference precision; OpenVINO's is chosen below
         st_config = _read_json(path / "sentence_bert_config.json")
         self.max_seq_length = int(st_config.get("max_seq_length") or 512)
         self._lower_case = bool(st_config.get("do_lower_case", False))
@@ -213,17 +226,21 @@ class _ExportedEncoder:
         else:
             import openvino as ov
 
-            config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
-            if threads:
-                config["INFERENCE_NUM_THREADS"] = threads
             self._core, self._export, self._threads = ov.Core(), export, threads
-            self._compiled = self._core.compile_model(str(export), "CPU", config)
+            self.precision = openvino_precision(self._core, export, threads=threads, vocab=self.tokenizer.get_vocab_size())
+            self._compiled = self._core.compile_model(str(export), "CPU", self._openvino_config("LATENCY"))
             self._request = self._compiled.create_infer_request()
             self._infer_lock = threading.Lock()
             self._inputs = {i.get_any_name() for i in self._compiled.inputs}
             self._run = self._run_openvino
             self._bulk_queue: Any = None  # compiled on the first bulk call (workers only)
             self._bulk_lock = threading.Lock()
+
+    def _openvino_config(self, hint: str) -> dict[str, Any]:
+        config: dict[str, Any] = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": self.precision}
+        if self._threads:
+            config["INFERENCE_NUM_THREADS"] = self._threads
+        return config
 
     def _run_onnx(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return np.asarray(self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0])
@@ -282,10 +299,7 @@ class _ExportedEncoder:
 
         with self._bulk_lock:
             if self._bulk_queue is None:
-                config: dict[str, Any] = {"PERFORMANCE_HINT": "THROUGHPUT"}
-                if self._threads:
-                    config["INFERENCE_NUM_THREADS"] = self._threads
-                compiled = self._core.compile_model(str(self._export), "CPU", config)
+                compiled = self._core.compile_model(str(self._export), "CPU", self._openvino_config("THROUGHPUT"))
                 self._bulk_queue = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
 
             def done(request: Any, job: tuple[list[int], np.ndarray]) -> None:
@@ -456,3 +470,97 @@ def _export_openvino(path: Path, staging: Path) -> None:
     # fp32 weights in the file; OpenVINO picks the inference precision per CPU (bf16 where the
     # CPU has it natively, fp32 elsewhere): docs/benchmarks.md has both.
     ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=False)
+
+
+# --- OpenVINO inference precision (measured once per CPU) ----------------------------------------
+
+
+def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> str:
+    """The precision OpenVINO runs the model in here: ``EMBEDDING_PRECISION``, or for ``auto``
+    f32 on CPUs without bf16 and otherwise whichever of f32 and bf16 embeds faster on this CPU.
+
+    Whether bf16 pays depends on the CPU, not on its flags alone: with AVX512_BF16 it halved the
+    time on AMD EPYC Zen 4/5 and took 1.6x longer on an Intel Xeon whose AMX the VM hides. So
+    ``auto`` times both once (about two seconds) and caches the answer per CPU and thread count
+    in ``<export>/precision.json``; processes starting together wait for the first one's answer.
+    """
+    wanted = str(getattr(settings, "EMBEDDING_PRECISION", "auto"))
+    if wanted not in OPENVINO_PRECISIONS:
+        raise RuntimeError(f"EMBEDDING_PRECISION must be one of {OPENVINO_PRECISIONS}, not {wanted!r}")
+    has_bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+    if wanted == "bf16" and not has_bf16:
+        raise RuntimeError("EMBEDDING_PRECISION=bf16, but this CPU has no bf16 support in OpenVINO; use auto or f32")
+    if wanted != "auto":
+        return wanted
+    if not has_bf16:
+        return "f32"
+    cache = export.parent / "precision.json"
+    key = _cpu_key(core, threads)
+    try:
+        lock = open(export.parent / ".precision.lock", "a+")  # noqa: SIM115 - closed below
+    except OSError:  # a read-only cache (the image's, on another CPU): measure, do not keep
+        lock = None
+    try:
+        if lock is not None:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        known = _read_json(cache)
+        if key not in known:
+            seconds = _time_precisions(core, export, threads=threads, vocab=vocab)
+            choice = "bf16" if seconds["bf16"] <= BF16_WORTH_IT * seconds["f32"] else "f32"
+            known[key] = {"precision": choice, "seconds_per_batch": seconds, "batch": list(CALIBRATION_BATCH), "threads": threads}
+            logger.info(
+                "OpenVINO precision on this CPU: %s (one batch of %dx%d tokens: f32 %.0f ms, bf16 %.0f ms)%s",
+                choice, *CALIBRATION_BATCH, seconds["f32"] * 1000, seconds["bf16"] * 1000,
+                f"; cached in {cache}" if lock is not None else f"; {cache.parent} is read-only, so every process measures (set EMBEDDING_PRECISION to skip it)",
+            )
+            if lock is not None:
+                staging = cache.with_name(f".precision.{os.getpid()}.json")
+                staging.write_text(json.dumps(known, indent=1, sort_keys=True))
+                os.replace(staging, cache)
+    finally:
+        if lock is not None:
+            lock.close()
+    return str(known[key]["precision"])
+
+
+
+def _time_precisions(core: Any, export: Path, *, threads: int, vocab: int) -> dict[str, float]:
+    """Seconds per calibration batch in f32 and bf16: best of 3 interleaved runs after a warm-up."""
+    rows, width = CALIBRATION_BATCH
+    ids = np.random.default_rng(0).integers(1000, max(1001, min(vocab, 30000)), size=(rows, width), dtype=np.int64)
+    feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
+    requests = {}
+    for precision in ("f32", "bf16"):
+        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
+        if threads:
+            config["INFERENCE_NUM_THREADS"] = threads
+        compiled = core.compile_model(str(export), "CPU", config)
+        request = compiled.create_infer_request()
+        inputs = {k: v for k, v in feeds.items() if k in {i.get_any_name() for i in compiled.inputs}}
+        request.infer(inputs)  # warm-up: first-call allocations
+        requests[precision] = (request, inputs)
+    best = {precision: float("inf") for precision in requests}
+    for _ in range(3):
+        for precision, (request, inputs) in requests.items():
+            started = time.perf_counter()
+            request.infer(inputs)
+            best[precision] = min(best[precision], time.perf_counter() - started)
+    return {precision: round(seconds, 5) for precision, seconds in best.items()}
+
+
+def _cpu_key(core: Any, threads: int) -> str:
+    """This CPU (model, stepping, flags), the OpenVINO version and the thread count, hashed."""
+    import openvino as ov
+
+    facts: list[str] = [ov.__version__, str(core.get_property("CPU", "FULL_DEVICE_NAME")), str(threads), str(os.cpu_count())]
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if not line.strip():
+                    break  # the first processor describes them all
+                name = line.split(":", 1)[0].strip()
+                if name in ("vendor_id", "cpu family", "model", "model name", "stepping", "flags"):
+                    facts.append(line.strip())
+    except OSError:
+        pass
+    return hashlib.sha256("\n".join(facts).encode()).hexdigest()[:16]

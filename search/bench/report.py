@@ -70,8 +70,8 @@ def markdown(results: dict[str, Any]) -> str:
     if results.get("embedding"):
         out += ["**Embedding throughput** (same real abstracts, same run, best of interleaved rounds):", ""]
         out += _table(
-            ["backend", "abstracts/s", "x torch", "cosine min", "cosine mean", "rounds (/s)"],
-            [[r["backend"], r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"], ", ".join(map(str, r["rounds_per_s"]))] for r in results["embedding"]],
+            ["backend", "precision", "abstracts/s", "x torch", "cosine min", "cosine mean", "rounds (/s)"],
+            [[r["backend"], r.get("precision", "f32"), r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"], ", ".join(map(str, r["rounds_per_s"]))] for r in results["embedding"]],
         )
         out.append("")
     if results.get("scifact"):

@@ -273,11 +273,11 @@ class Command(BaseCommand):
         self.stdout.write("  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))))
 
     def _table_embedding(self, rows: list[dict[str, Any]]) -> None:
-        widths = [9, 12, 9, 11, 11]
+        widths = [9, 9, 12, 9, 11, 11]
         self.stdout.write("\nEmbedding throughput (same texts, same run)")
-        self._row(["backend", "abstracts/s", "x torch", "cos min", "cos mean"], widths)
+        self._row(["backend", "precision", "abstracts/s", "x torch", "cos min", "cos mean"], widths)
         for r in rows:
-            self._row([r["backend"], r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"]], widths)
+            self._row([r["backend"], r.get("precision", "f32"), r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"]], widths)
 
     def _tables(self, results: dict[str, Any]) -> None:
         widths = [9, 7, 5, 24, 8, 8, 8, 8, 8, 7, 7, 7, 7]
