@@ -53,7 +53,8 @@ def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
 
 
 def _doc_vectors(backend: str, texts: list[str]) -> np.ndarray:
-    path = bench_dir() / f"scifact-{embedder.model_name()}-{backend}.npy"
+    precision = getattr(embedder.get_model(backend), "precision", "f32")
+    path = bench_dir() / f"scifact-{embedder.model_name()}-{backend}{'' if precision == 'f32' else '-' + precision}.npy"
     if path.is_file():
         cached = np.load(path, allow_pickle=False)
         if len(cached) == len(texts):
@@ -76,7 +77,8 @@ def bench_scifact(*, backends: list[str], path: Path = SCIFACT) -> list[dict[str
         scores = query_vectors @ docs.T
         top = np.argsort(-scores, axis=1)[:, :10]
         value = float(np.mean([ndcg_at_10([doc_ids[j] for j in row], qrels[q]) for q, row in zip(qids, top, strict=True)]))
-        rows.append({"backend": backend, "ndcg_at_10": round(value, 4), "queries": len(qids), "documents": len(doc_ids)})
+        precision = getattr(embedder.get_model(backend), "precision", "f32")
+        rows.append({"backend": backend, "precision": precision, "ndcg_at_10": round(value, 4), "queries": len(qids), "documents": len(doc_ids)})
     for row in rows:
         row["delta_vs_torch"] = round(row["ndcg_at_10"] - rows[0]["ndcg_at_10"], 4)
     return rows

@@ -46,6 +46,7 @@ class Command(BaseCommand):
         parser.add_argument("--queries", type=int, help="real queries per measurement (titles of held-out corpus papers)")
         parser.add_argument("--embed-texts", type=int, help="abstracts per backend for throughput")
         parser.add_argument("--http-seconds", type=int, help="seconds per HTTP load run")
+        parser.add_argument("--http-repeats", type=int, help="runs of each HTTP load, interleaved; medians reported (default 3, quick 1)")
         parser.add_argument("--http-size", type=int, default=115_236, help="collection size for the HTTP test")
         parser.add_argument("--peer-max-size", type=int, default=115_236, help="run peers at sizes up to this")
         parser.add_argument("--hnsw-max-size", type=int, default=115_236, help="build HNSW at sizes up to this (its build is the slowest)")
@@ -208,7 +209,10 @@ class Command(BaseCommand):
                 "build_index_s": round(build_s, 1),
                 "build_index_output": out.strip(),
                 **http.bench_http(
-                    database=db_path, index_dir=index_dir, queries=queries, seconds=options["http_seconds"] or (4 if quick else 20), log=log
+                    database=db_path, index_dir=index_dir, queries=queries,
+                    seconds=options["http_seconds"] or (4 if quick else 20),
+                    repeats=options["http_repeats"] or (1 if quick else 3),
+                    log=log,
                 ),
             }
             del coll
@@ -259,7 +263,7 @@ class Command(BaseCommand):
         self.stderr.write(message)
 
     def _argv(self, options: dict[str, Any]) -> list[str]:
-        names = ("quick", "json_out", "markdown", "sizes", "kinds", "backends", "queries", "embed_texts", "http_seconds", "skip", "scifact", "embed_corpus", "hnsw_max_size", "peer_max_size", "webmem_size")
+        names = ("quick", "json_out", "markdown", "sizes", "kinds", "backends", "queries", "embed_texts", "http_seconds", "http_repeats", "skip", "scifact", "embed_corpus", "hnsw_max_size", "peer_max_size", "webmem_size")
         argv = []
         for name in names:
             value = options.get(name)
@@ -314,8 +318,12 @@ class Command(BaseCommand):
         if results.get("http"):
             h = results["http"]
             self.stdout.write(f"\nHTTP at {h['size']} papers ({h['workers']} gunicorn workers x {h['threads']} threads; app build {h['build_index_s']} s)")
-            for run in h["runs"]:
-                self.stdout.write(f"  {run['route']:4} c={run['connections']}: {run['requests_per_s']} req/s  p50 {run.get('p50_ms')} ms  p99 {run.get('p99_ms')} ms  non-2xx {run['non_2xx']}  ({run['tool']}, {run['seconds']} s)")
+            for run in h.get("summary") or h["runs"]:
+                self.stdout.write(
+                    f"  {run['route']:4} c={run['connections']}: {run['requests_per_s']} req/s  p50 {run.get('p50_ms')} ms  p99 {run.get('p99_ms')} ms  "
+                    f"non-2xx {run['non_2xx']}  ({run['tool']}, {run.get('runs', 1)} x {run['seconds']} s; median run"
+                    + (f"; p50 of each {run['p50_ms_runs']}, p99 {run['p99_ms_runs']})" if "p50_ms_runs" in run else ")")
+                )
             for m in h["memory"]:
                 self.stdout.write(f"  worker memory: USS {m['uss_mb']} MB, PSS {m['pss_mb']} MB, anon {m['anon_mb']} MB, RSS {m['rss_mb']} MB")
         if results.get("web_memory"):
