@@ -321,7 +321,7 @@ class Command(BaseCommand):
             for run in h.get("summary") or h["runs"]:
                 self.stdout.write(
                     f"  {run['route']:4} c={run['connections']}: {run['requests_per_s']} req/s  p50 {run.get('p50_ms')} ms  p99 {run.get('p99_ms')} ms  "
-                    f"non-2xx {run['non_2xx']}  ({run['tool']}, {run.get('runs', 1)} x {run['seconds']} s; median run"
+                    f"non-2xx {run['non_2xx']}  ({run['tool']}, {run.get('runs', 1)} x {run['seconds']} s; medians"
                     + (f"; p50 of each {run['p50_ms_runs']}, p99 {run['p99_ms_runs']})" if "p50_ms_runs" in run else ")")
                 )
             for m in h["memory"]:
