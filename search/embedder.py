@@ -7,7 +7,7 @@ Backends (setting ``EMBEDDING_BACKEND``):
 - ``openvino``: the same weights converted to OpenVINO IR (fp32) from the torch module and run by
   OpenVINO in fp32 or, on CPUs that have it, bf16: ``EMBEDDING_PRECISION`` (``auto``: whichever
   is faster on this CPU, measured once and cached; bf16 halved the time on AMD EPYC Zen 4/5 but
-  took 1.6x longer on an Intel Xeon without AMX). Both keep cosine >= 0.9999 to torch
+  took 1.5x longer on an Intel Xeon without AMX). Both keep cosine >= 0.9999 to torch
   (docs/benchmarks.md).
 
 The exported files are produced from the local model on first use and cached under
@@ -43,12 +43,12 @@ OPENVINO_PRECISIONS = ("auto", "f32", "bf16")
 BF16_WORTH_IT = 0.85
 # What ``auto`` times: eight abstract-length texts, the batch workers embed at a typical width.
 CALIBRATION_BATCH = (8, 192)
-
-logger = logging.getLogger(__name__)
 # Bump when the export recipe changes, so stale cached exports are never reused.
 EXPORT_VERSION = 3
 ONNX_OPSET = 17
 _INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
+
+logger = logging.getLogger(__name__)
 
 
 class Encoder(Protocol):
@@ -228,19 +228,13 @@ class _ExportedEncoder:
 
             self._core, self._export, self._threads = ov.Core(), export, threads
             self.precision = openvino_precision(self._core, export, threads=threads, vocab=self.tokenizer.get_vocab_size())
-            self._compiled = self._core.compile_model(str(export), "CPU", self._openvino_config("LATENCY"))
+            self._compiled = self._core.compile_model(str(export), "CPU", _openvino_config("LATENCY", self.precision, threads))
             self._request = self._compiled.create_infer_request()
             self._infer_lock = threading.Lock()
             self._inputs = {i.get_any_name() for i in self._compiled.inputs}
             self._run = self._run_openvino
             self._bulk_queue: Any = None  # compiled on the first bulk call (workers only)
             self._bulk_lock = threading.Lock()
-
-    def _openvino_config(self, hint: str) -> dict[str, Any]:
-        config: dict[str, Any] = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": self.precision}
-        if self._threads:
-            config["INFERENCE_NUM_THREADS"] = self._threads
-        return config
 
     def _run_onnx(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         return np.asarray(self._session.run(None, {k: v for k, v in feeds.items() if k in self._inputs})[0])
@@ -299,7 +293,7 @@ class _ExportedEncoder:
 
         with self._bulk_lock:
             if self._bulk_queue is None:
-                compiled = self._core.compile_model(str(self._export), "CPU", self._openvino_config("THROUGHPUT"))
+                compiled = self._core.compile_model(str(self._export), "CPU", _openvino_config("THROUGHPUT", self.precision, self._threads))
                 self._bulk_queue = ov.AsyncInferQueue(compiled, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
 
             def done(request: Any, job: tuple[list[int], np.ndarray]) -> None:
@@ -467,8 +461,8 @@ def _export_openvino(path: Path, staging: Path) -> None:
             example_input=example,
             input=[(name, [-1, -1], ov.Type.i64) for name in _INPUT_NAMES],
         )
-    # fp32 weights in the file; OpenVINO picks the inference precision per CPU (bf16 where the
-    # CPU has it natively, fp32 elsewhere): docs/benchmarks.md has both.
+    # fp32 weights in the file; the precision OpenVINO computes in is chosen per CPU when the
+    # model is compiled (openvino_precision below).
     ov.save_model(model, str(staging / "model.xml"), compress_to_fp16=False)
 
 
@@ -480,7 +474,7 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
     f32 on CPUs without bf16 and otherwise whichever of f32 and bf16 embeds faster on this CPU.
 
     Whether bf16 pays depends on the CPU, not on its flags alone: with AVX512_BF16 it halved the
-    time on AMD EPYC Zen 4/5 and took 1.6x longer on an Intel Xeon whose AMX the VM hides. So
+    time on AMD EPYC Zen 4/5 and took 1.5x longer on an Intel Xeon whose AMX the VM hides. So
     ``auto`` times both once (about two seconds) and caches the answer per CPU and thread count
     in ``<export>/precision.json``; processes starting together wait for the first one's answer.
     """
@@ -523,6 +517,13 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
     return str(known[key]["precision"])
 
 
+def _openvino_config(hint: str, precision: str, threads: int) -> dict[str, Any]:
+    """compile_model's settings: the performance hint, the inference precision, threads (0: all)."""
+    config: dict[str, Any] = {"PERFORMANCE_HINT": hint, "INFERENCE_PRECISION_HINT": precision}
+    if threads:
+        config["INFERENCE_NUM_THREADS"] = threads
+    return config
+
 
 def _time_precisions(core: Any, export: Path, *, threads: int, vocab: int) -> dict[str, float]:
     """Seconds per calibration batch in f32 and bf16: best of 3 interleaved runs after a warm-up."""
@@ -531,10 +532,7 @@ def _time_precisions(core: Any, export: Path, *, threads: int, vocab: int) -> di
     feeds = {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)}
     requests = {}
     for precision in ("f32", "bf16"):
-        config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
-        if threads:
-            config["INFERENCE_NUM_THREADS"] = threads
-        compiled = core.compile_model(str(export), "CPU", config)
+        compiled = core.compile_model(str(export), "CPU", _openvino_config("LATENCY", precision, threads))
         request = compiled.create_infer_request()
         inputs = {k: v for k, v in feeds.items() if k in {i.get_any_name() for i in compiled.inputs}}
         request.infer(inputs)  # warm-up: first-call allocations
