@@ -16,4 +16,5 @@ urlpatterns = [
     path("api/", api.urls),
     re_path(r"^api/(?P<path>.*)$", not_found),  # unknown API paths answer in JSON, like the API
     path("admin/", admin.site.urls),
+    path("favicon.ico", views.favicon),
 ]

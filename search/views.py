@@ -7,7 +7,8 @@ return only the part of the page that changes.
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.templatetags.static import static
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import push_url
 
@@ -131,3 +132,8 @@ def similar(request: HttpRequest) -> HttpResponse:
             )
     return _render_region(request, "search/similar.html", "search/_similar_results.html", context, status)
 
+
+@require_http_methods(["GET", "HEAD"])
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers fetch where no page names an icon (JSON from the API): the site's icon."""
+    return redirect(static("favicon.svg"))
