@@ -34,6 +34,8 @@ WORKDIR /app
 COPY . .
 # At build time, as root, into read-only image layers: hashed and compressed static files, and
 # the model exported for the ONNX/OpenVINO backends, so no container ever needs to write them.
+# (OpenVINO's precision is timed here for the build CPU; a container on another CPU times it in
+# each process, ~2 s at start, unless EMBEDDING_PRECISION is set to f32 or bf16.)
 # The index directory belongs to the app user: a fresh named volume inherits that owner.
 RUN python manage.py collectstatic --noinput -v0 \
     && python -c "import django; django.setup(); from pathlib import Path; from django.conf import settings; \

@@ -475,8 +475,10 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
 
     Whether bf16 pays depends on the CPU, not on its flags alone: with AVX512_BF16 it halved the
     time on AMD EPYC Zen 4/5 and took 1.5x longer on an Intel Xeon whose AMX the VM hides. So
-    ``auto`` times both once (about two seconds) and caches the answer per CPU and thread count
-    in ``<export>/precision.json``; processes starting together wait for the first one's answer.
+    ``auto`` times both once per CPU (about two seconds, with the first process's threads: the
+    order held at one and two threads everywhere measured) and caches the answer in
+    ``<export>/precision.json``, which a Docker build fills for its own CPU; processes starting
+    together wait for the first one's answer.
     """
     wanted = str(getattr(settings, "EMBEDDING_PRECISION", "auto"))
     if wanted not in OPENVINO_PRECISIONS:
@@ -489,7 +491,7 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
     if not has_bf16:
         return "f32"
     cache = export.parent / "precision.json"
-    key = _cpu_key(core, threads)
+    key = _cpu_key(core)
     try:
         lock = open(export.parent / ".precision.lock", "a+")  # noqa: SIM115 - closed below
     except OSError:  # a read-only cache (the image's, on another CPU): measure, do not keep
@@ -546,11 +548,11 @@ def _time_precisions(core: Any, export: Path, *, threads: int, vocab: int) -> di
     return {precision: round(seconds, 5) for precision, seconds in best.items()}
 
 
-def _cpu_key(core: Any, threads: int) -> str:
-    """This CPU (model, stepping, flags), the OpenVINO version and the thread count, hashed."""
+def _cpu_key(core: Any) -> str:
+    """This CPU (model, stepping, flags, count) and the OpenVINO version, hashed."""
     import openvino as ov
 
-    facts: list[str] = [ov.__version__, str(core.get_property("CPU", "FULL_DEVICE_NAME")), str(threads), str(os.cpu_count())]
+    facts: list[str] = [ov.__version__, str(core.get_property("CPU", "FULL_DEVICE_NAME")), str(os.cpu_count())]
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
             for line in cpuinfo:

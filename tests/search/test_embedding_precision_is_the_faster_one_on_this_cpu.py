@@ -72,11 +72,11 @@ def test_auto_keeps_f32_where_bf16_is_slower_or_barely_faster(export: Path, timi
     assert len(json.loads((export.parent / "precision.json").read_text())) == 2
 
 
-def test_another_cpu_or_thread_count_is_measured_again(export: Path, timings: list, settings: Any) -> None:
+def test_another_cpu_is_measured_again_a_thread_count_is_not(export: Path, timings: list, settings: Any) -> None:
     settings.EMBEDDING_PRECISION = "auto"
     assert embedder.openvino_precision(_Core(["FP32", "BF16"]), export, threads=1, vocab=30522) == "bf16"
-    timings.append({"f32": 0.1, "bf16": 0.3})
-    assert embedder.openvino_precision(_Core(["FP32", "BF16"]), export, threads=2, vocab=30522) == "f32"
+    # Same CPU, other threads (a web worker after a Docker build's warm-up): the cached answer.
+    assert embedder.openvino_precision(_Core(["FP32", "BF16"]), export, threads=2, vocab=30522) == "bf16"
     timings.append({"f32": 0.1, "bf16": 0.3})
     assert embedder.openvino_precision(_Core(["FP32", "BF16"], name="Another CPU"), export, threads=1, vocab=30522) == "f32"
     assert timings == []
