@@ -475,8 +475,8 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
 
     Whether bf16 pays depends on the CPU, not on its flags alone: with AVX512_BF16 it halved the
     time on AMD EPYC Zen 4/5 and took 1.5x longer on an Intel Xeon whose AMX the VM hides. So
-    ``auto`` times both once per CPU (about two seconds, with the first process's threads: the
-    order held at one and two threads everywhere measured) and caches the answer in
+    ``auto`` times both once per CPU (about two seconds, with the first process's threads: on the
+    Xeon where bf16 lost, it lost at one and at two threads) and caches the answer in
     ``<export>/precision.json``, which a Docker build fills for its own CPU; processes starting
     together wait for the first one's answer.
     """
