@@ -174,7 +174,7 @@ def post_worker_init(worker: Any) -> None:
         worker.pid,
         settings.EMBEDDING_BACKEND,
         settings.EMBEDDING_THREADS,
-        getattr(get_model(), "precision", "f32"),
+        get_model().precision,
         torch.get_num_threads() if torch else "not loaded",
         index.build_id if index else "none yet",
     )

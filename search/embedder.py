@@ -20,6 +20,7 @@ model's sentence-transformers config says, so vectors match torch's to cosine >=
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -55,6 +56,7 @@ class Encoder(Protocol):
     """What every backend offers (the subset of SentenceTransformer the app uses)."""
 
     backend: str
+    precision: str  # what the model computes in: "f32", or "bf16" (OpenVINO, where it is faster)
     max_seq_length: int
 
     def encode(self, sentences: list[str], *, batch_size: int = 32, **kwargs: Any) -> np.ndarray: ...
@@ -162,6 +164,7 @@ class _TorchEncoder:
     """sentence-transformers on torch: the reference every other backend is measured against."""
 
     backend = "torch"
+    precision = "f32"
 
     def __init__(self, path: Path) -> None:
         from sentence_transformers import SentenceTransformer
@@ -493,10 +496,10 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
     cache = export.parent / "precision.json"
     key = _cpu_key(core)
     try:
-        lock = open(export.parent / ".precision.lock", "a+")  # noqa: SIM115 - closed below
+        lock = open(export.parent / ".precision.lock", "a+")  # noqa: SIM115 - closed by the with
     except OSError:  # a read-only cache (the image's, on another CPU): measure, do not keep
         lock = None
-    try:
+    with lock or contextlib.nullcontext():
         if lock is not None:
             fcntl.flock(lock, fcntl.LOCK_EX)
         known = _read_json(cache)
@@ -513,9 +516,6 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
                 staging = cache.with_name(f".precision.{os.getpid()}.json")
                 staging.write_text(json.dumps(known, indent=1, sort_keys=True))
                 os.replace(staging, cache)
-    finally:
-        if lock is not None:
-            lock.close()
     return str(known[key]["precision"])
 
 
@@ -536,7 +536,8 @@ def _time_precisions(core: Any, export: Path, *, threads: int, vocab: int) -> di
     for precision in ("f32", "bf16"):
         compiled = core.compile_model(str(export), "CPU", _openvino_config("LATENCY", precision, threads))
         request = compiled.create_infer_request()
-        inputs = {k: v for k, v in feeds.items() if k in {i.get_any_name() for i in compiled.inputs}}
+        names = {i.get_any_name() for i in compiled.inputs}
+        inputs = {k: v for k, v in feeds.items() if k in names}
         request.infer(inputs)  # warm-up: first-call allocations
         requests[precision] = (request, inputs)
     best = {precision: float("inf") for precision in requests}

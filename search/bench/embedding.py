@@ -38,7 +38,7 @@ def bench_embedding(*, texts: list[str], backends: list[str], batch_size: int, r
         rows.append(
             {
                 "backend": backend,
-                "precision": getattr(models[backend], "precision", "f32"),
+                "precision": models[backend].precision,
                 "texts": len(texts),
                 "batch_size": batch_size,
                 "abstracts_per_s": round(best, 1),

@@ -245,30 +245,29 @@ def bench_http(
         server.stop()
 
 
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(float(statistics.median(present)), 2) if present else None
+
+
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per route and concurrency: the median of its runs' p50, p99 and requests/s."""
-    rows = []
-    for key in dict.fromkeys((r["route"], r["connections"]) for r in runs):
-        same = [r for r in runs if (r["route"], r["connections"]) == key]
-
-        def median(field: str, same: list[dict[str, Any]] = same) -> float | None:
-            values = [r[field] for r in same if r.get(field) is not None]
-            return round(float(statistics.median(values)), 2) if values else None
-
-        rows.append(
-            {
-                "route": key[0],
-                "connections": key[1],
-                "runs": len(same),
-                "p50_ms": median("p50_ms"),
-                "p99_ms": median("p99_ms"),
-                "requests_per_s": median("requests_per_s"),
-                "p50_ms_runs": [r.get("p50_ms") for r in same],
-                "p99_ms_runs": [r.get("p99_ms") for r in same],
-                "non_2xx": sum(r["non_2xx"] for r in same),
-                "tool": same[0]["tool"],
-                "seconds": same[0]["seconds"],
-            }
-        )
-    return rows
-
+    groups: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for run in runs:
+        groups.setdefault((run["route"], run["connections"]), []).append(run)
+    return [
+        {
+            "route": route,
+            "connections": connections,
+            "runs": len(same),
+            "p50_ms": _median([r.get("p50_ms") for r in same]),
+            "p99_ms": _median([r.get("p99_ms") for r in same]),
+            "requests_per_s": _median([r.get("requests_per_s") for r in same]),
+            "p50_ms_runs": [r.get("p50_ms") for r in same],
+            "p99_ms_runs": [r.get("p99_ms") for r in same],
+            "non_2xx": sum(r["non_2xx"] for r in same),
+            "tool": same[0]["tool"],
+            "seconds": same[0]["seconds"],
+        }
+        for (route, connections), same in groups.items()
+    ]

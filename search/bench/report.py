@@ -71,12 +71,12 @@ def markdown(results: dict[str, Any]) -> str:
         out += ["**Embedding throughput** (same real abstracts, same run, best of interleaved rounds):", ""]
         out += _table(
             ["backend", "precision", "abstracts/s", "x torch", "cosine min", "cosine mean", "rounds (/s)"],
-            [[r["backend"], r.get("precision", "f32"), r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"], ", ".join(map(str, r["rounds_per_s"]))] for r in results["embedding"]],
+            [[r["backend"], r["precision"], r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"], ", ".join(map(str, r["rounds_per_s"]))] for r in results["embedding"]],
         )
         out.append("")
     if results.get("scifact"):
         out += ["**SciFact dense nDCG@10** (exact search; only the vectors differ):", ""]
-        out += _table(["backend", "precision", "nDCG@10", "delta vs torch"], [[r["backend"], r.get("precision", "f32"), r["ndcg_at_10"], f"{r['delta_vs_torch']:+.4f}"] for r in results["scifact"]])
+        out += _table(["backend", "precision", "nDCG@10", "delta vs torch"], [[r["backend"], r["precision"], r["ndcg_at_10"], f"{r['delta_vs_torch']:+.4f}"] for r in results["scifact"]])
         out.append("")
     if results.get("collections"):
         out += [
@@ -154,12 +154,11 @@ def markdown(results: dict[str, Any]) -> str:
             f"{h['threads']} threads, load from a second process on loopback; app build (`build_index --full`) {h['build_index_s']} s:"),
             "",
         ]
-        if h.get("summary"):
-            out += _table(
-                ["route", "connections", "runs", "requests/s", "p50 ms", "p99 ms", "p50 of each run", "p99 of each run", "non-2xx"],
-                [[r["route"], r["connections"], r["runs"], r["requests_per_s"], r["p50_ms"], r["p99_ms"], " / ".join(map(str, r["p50_ms_runs"])), " / ".join(map(str, r["p99_ms_runs"])), r["non_2xx"]] for r in h["summary"]],
-            )
-            out += ["", f"Medians of {h['repeats']} interleaved runs of {h['runs'][0]['seconds']} s each ({h['runs'][0]['tool']}); every run:", ""]
+        out += _table(
+            ["route", "connections", "runs", "requests/s", "p50 ms", "p99 ms", "p50 of each run", "p99 of each run", "non-2xx"],
+            [[r["route"], r["connections"], r["runs"], r["requests_per_s"], r["p50_ms"], r["p99_ms"], " / ".join(map(str, r["p50_ms_runs"])), " / ".join(map(str, r["p99_ms_runs"])), r["non_2xx"]] for r in h["summary"]],
+        )
+        out += ["", f"Medians of {h['repeats']} interleaved runs of {h['runs'][0]['seconds']} s each ({h['runs'][0]['tool']}); every run:", ""]
         out += _table(
             ["route", "connections", "requests/s", "p50 ms", "p99 ms", "requests", "non-2xx", "tool"],
             [[r["route"], r["connections"], r["requests_per_s"], r.get("p50_ms"), r.get("p99_ms"), r["requests"], r["non_2xx"], f"{r['tool']} {r['seconds']} s"] for r in h["runs"]],

@@ -52,8 +52,7 @@ def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
     return dcg / idcg if idcg else 0.0
 
 
-def _doc_vectors(backend: str, texts: list[str]) -> np.ndarray:
-    precision = getattr(embedder.get_model(backend), "precision", "f32")
+def _doc_vectors(backend: str, precision: str, texts: list[str]) -> np.ndarray:
     path = bench_dir() / f"scifact-{embedder.model_name()}-{backend}{'' if precision == 'f32' else '-' + precision}.npy"
     if path.is_file():
         cached = np.load(path, allow_pickle=False)
@@ -72,12 +71,12 @@ def bench_scifact(*, backends: list[str], path: Path = SCIFACT) -> list[dict[str
     qids = [q for q in qrels if q in queries]
     rows = []
     for backend in ["torch", *[b for b in backends if b != "torch"]]:
-        docs = _doc_vectors(backend, doc_texts)
+        precision = embedder.get_model(backend).precision
+        docs = _doc_vectors(backend, precision, doc_texts)
         query_vectors = embedder.get_model(backend).encode([queries[q] for q in qids], batch_size=32)
         scores = query_vectors @ docs.T
         top = np.argsort(-scores, axis=1)[:, :10]
         value = float(np.mean([ndcg_at_10([doc_ids[j] for j in row], qrels[q]) for q, row in zip(qids, top, strict=True)]))
-        precision = getattr(embedder.get_model(backend), "precision", "f32")
         rows.append({"backend": backend, "precision": precision, "ndcg_at_10": round(value, 4), "queries": len(qids), "documents": len(doc_ids)})
     for row in rows:
         row["delta_vs_torch"] = round(row["ndcg_at_10"] - rows[0]["ndcg_at_10"], 4)

@@ -281,7 +281,7 @@ class Command(BaseCommand):
         self.stdout.write("\nEmbedding throughput (same texts, same run)")
         self._row(["backend", "precision", "abstracts/s", "x torch", "cos min", "cos mean"], widths)
         for r in rows:
-            self._row([r["backend"], r.get("precision", "f32"), r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"]], widths)
+            self._row([r["backend"], r["precision"], r["abstracts_per_s"], r["speedup_vs_torch"], r["cosine_min"], r["cosine_mean"]], widths)
 
     def _tables(self, results: dict[str, Any]) -> None:
         widths = [9, 7, 5, 24, 8, 8, 8, 8, 8, 7, 7, 7, 7]
@@ -318,11 +318,11 @@ class Command(BaseCommand):
         if results.get("http"):
             h = results["http"]
             self.stdout.write(f"\nHTTP at {h['size']} papers ({h['workers']} gunicorn workers x {h['threads']} threads; app build {h['build_index_s']} s)")
-            for run in h.get("summary") or h["runs"]:
+            for run in h["summary"]:
                 self.stdout.write(
-                    f"  {run['route']:4} c={run['connections']}: {run['requests_per_s']} req/s  p50 {run.get('p50_ms')} ms  p99 {run.get('p99_ms')} ms  "
-                    f"non-2xx {run['non_2xx']}  ({run['tool']}, {run.get('runs', 1)} x {run['seconds']} s; medians"
-                    + (f"; p50 of each {run['p50_ms_runs']}, p99 {run['p99_ms_runs']})" if "p50_ms_runs" in run else ")")
+                    f"  {run['route']:4} c={run['connections']}: {run['requests_per_s']} req/s  p50 {run['p50_ms']} ms  p99 {run['p99_ms']} ms  "
+                    f"non-2xx {run['non_2xx']}  ({run['tool']}, {run['runs']} x {run['seconds']} s; medians; "
+                    f"p50 of each {run['p50_ms_runs']}, p99 {run['p99_ms_runs']})"
                 )
             for m in h["memory"]:
                 self.stdout.write(f"  worker memory: USS {m['uss_mb']} MB, PSS {m['pss_mb']} MB, anon {m['anon_mb']} MB, RSS {m['rss_mb']} MB")
