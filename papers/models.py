@@ -35,6 +35,12 @@ class Paper(models.Model):
     arxiv_id = models.CharField("arXiv id", max_length=64, null=True, blank=True, unique=True)
     doi = models.CharField("DOI", max_length=255, null=True, blank=True, unique=True)
     links = models.JSONField(default=dict, blank=True)
+    journal_ref = models.CharField("journal reference", max_length=500, blank=True, default="")
+    license = models.CharField(max_length=300, blank=True, default="", help_text="The licence URL the source gives.")
+    revised = models.DateField(null=True, blank=True, help_text="Date of the latest version at the source.")
+    # Where each field's value came from (``papers.provenance``): a source (which, when) or a
+    # curator (who, when), and for a curated field what its source says now, if different.
+    provenance = models.JSONField(default=dict, blank=True, editable=False)
     hidden = models.BooleanField(default=False, db_index=True)
     featured = models.BooleanField(default=False, db_index=True)
     merged_into = models.ForeignKey(
@@ -196,9 +202,14 @@ class ImportJob(models.Model):
     created_count = models.PositiveIntegerField("created", default=0)
     updated_count = models.PositiveIntegerField("updated", default=0)
     unchanged_count = models.PositiveIntegerField("unchanged", default=0)
+    merged_count = models.PositiveIntegerField("merged", default=0)
+    queued_count = models.PositiveIntegerField("queued as possible duplicates", default=0)
     error_count = models.PositiveIntegerField("rejected", default=0)
+    warning_count = models.PositiveIntegerField("warnings", default=0)
     # [{"source": "file:line", "reason": "..."}], the first IMPORT_JOB_MAX_ERRORS of error_count.
     errors = models.JSONField(default=list, blank=True)
+    # The same for fields that could not be read or were cut (the rest of the record imported).
+    warnings = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -226,4 +237,4 @@ class ImportJob(models.Model):
 
     @property
     def imported_count(self) -> int:
-        return self.created_count + self.updated_count + self.unchanged_count
+        return self.created_count + self.queued_count + self.updated_count + self.unchanged_count + self.merged_count

@@ -2,7 +2,7 @@
 
 Fields used: id, title, abstract, doi, categories (space separated, primary first),
 versions ``[{"version": "v1", "created": "Mon, 2 Apr 2007 19:18:42 GMT"}, ...]``,
-update_date ("YYYY-MM-DD"), authors_parsed ``[[last, first, suffix], ...]`` and authors
+update_date ("YYYY-MM-DD"), journal-ref, license, authors_parsed ``[[last, first, suffix], ...]`` and authors
 (a string, used only when authors_parsed is missing). Titles and abstracts are hard-wrapped
 in the snapshot, so runs of whitespace are collapsed. ``published`` is the date the first
 version was submitted, else update_date.
@@ -27,11 +27,11 @@ from papers.importers.common import (
 from papers.records import PaperRecord, RecordError
 
 
-def first_version_date(versions: Any) -> dt.date | None:
-    """The date of the first version's RFC 2822 ``created`` timestamp, if readable."""
-    if not isinstance(versions, list) or not versions or not isinstance(versions[0], dict):
+def first_version_date(versions: Any, *, last: bool = False) -> dt.date | None:
+    """The date of the first (or last) version's RFC 2822 ``created`` timestamp, if readable."""
+    if not isinstance(versions, list) or not versions or not isinstance(versions[-1 if last else 0], dict):
         return None
-    created = versions[0].get("created")
+    created = versions[-1 if last else 0].get("created")
     if not isinstance(created, str):
         return None
     try:
@@ -65,6 +65,9 @@ def record_from_snapshot(obj: dict[str, Any], source: str) -> PaperRecord | Reco
         published=first_version_date(obj.get("versions")) or parse_date(obj.get("update_date")),
         arxiv_id=arxiv_id,
         doi=text_field(obj, "doi"),
+        journal_ref=text_field(obj, "journal-ref"),
+        license=text_field(obj, "license"),
+        revised=first_version_date(obj.get("versions"), last=True),
     )
 
 

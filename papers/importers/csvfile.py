@@ -14,23 +14,32 @@ import csv
 from collections.abc import Iterator
 from typing import BinaryIO
 
-from papers.importers.common import BOM, GZIP_ERRORS, clean_text
+from papers.importers.common import BOM, GZIP_ERRORS, MAX_LINE_BYTES, clean_text
 from papers.importers.jsonl import record_from_fields
 from papers.records import PaperRecord, RecordError
 
 
 def parse(stream: BinaryIO, name: str) -> Iterator[PaperRecord | RecordError]:
     """Yield one record or error per non-blank data row of ``stream``."""
-    bad_lines: set[int] = set()
+    bad_lines: dict[int, str] = {}
 
     def text_lines() -> Iterator[str]:
         # The csv module wants text; a line that is not UTF-8 is decoded leniently so the
-        # reader keeps its place, and the row that contains it is reported below.
-        for number, raw in enumerate(stream, start=1):
+        # reader keeps its place, and the row that contains it is reported below. A line over
+        # the size limit is never held whole: it is read past and its row reported.
+        number = 0
+        while raw := stream.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+                while (rest := stream.readline(MAX_LINE_BYTES)) and not rest.endswith(b"\n"):
+                    pass
+                bad_lines[number] = f"line longer than {MAX_LINE_BYTES // 1048576} MiB"
+                yield "\n"
+                continue
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError:
-                bad_lines.add(number)
+                bad_lines[number] = "invalid UTF-8"
                 text = raw.decode("utf-8", "replace")
             if number == 1:
                 text = text.removeprefix(BOM)
@@ -56,10 +65,12 @@ def parse(stream: BinaryIO, name: str) -> Iterator[PaperRecord | RecordError]:
             if not any(cell.strip() for cell in row):
                 continue
             source = f"{name}:{first}"
-            spanned = bad_lines.intersection(range(first, start))
+            spanned = sorted(bad_lines.keys() & set(range(first, start)))
             if spanned:
-                bad_lines.difference_update(spanned)
-                yield RecordError(source, "invalid UTF-8")
+                reason = bad_lines[spanned[0]]
+                for number in spanned:
+                    del bad_lines[number]
+                yield RecordError(source, reason)
                 continue
             yield record_from_fields(dict(zip(keys, row)), source, split_commas=False)
     except GZIP_ERRORS as exc:

@@ -7,7 +7,8 @@ Fields (unknown fields are ignored):
 - ``authors``: a list of names (or of ``{"name": ...}``), or one string "A, B and C" / "A; B"
 - ``categories``: a list, or one string separated by spaces or commas ("cs.LG stat.ML")
 - ``published``: "YYYY-MM-DD" or a full ISO datetime (alias ``date``); an invalid date
-  keeps the record with no date
+  keeps the record with no date and a warning naming the line
+- ``journal_ref``, ``license`` (a URL), as arXiv gives them
 - ``arxiv_id``: any arXiv id form ("arXiv:2301.00001v2", abs/pdf URL); alias ``id`` when it
   looks like an arXiv id
 - ``doi``: bare or as a resolver URL
@@ -25,7 +26,6 @@ from typing import Any, BinaryIO
 from papers.importers.common import (
     build_record,
     json_objects,
-    parse_date,
     split_authors,
     split_categories,
     text_field,
@@ -48,10 +48,12 @@ def record_from_fields(
         abstract=text_field(fields, "abstract", "summary", "text"),
         authors=split_authors(fields.get("authors"), split_commas=split_commas),
         categories=split_categories(fields.get("categories")),
-        published=parse_date(fields.get("published") or fields.get("date")),
+        published=text_field(fields, "published", "date"),
         arxiv_id=text_field(fields, "arxiv_id", "id"),
         doi=text_field(fields, "doi"),
         links=links,
+        journal_ref=text_field(fields, "journal_ref", "journal-ref"),
+        license=text_field(fields, "license"),
     )
 
 
