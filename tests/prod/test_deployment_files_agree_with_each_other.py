@@ -43,7 +43,7 @@ def _command(service: dict[str, Any]) -> str:
 
 
 def test_compose_runs_web_worker_scheduler_redis_and_postgres(compose: dict[str, Any]) -> None:
-    assert set(compose["services"]) == {"postgres", "redis", *APP_SERVICES}
+    assert set(compose["services"]) == {"postgres", "redis", "proxy", *APP_SERVICES}
     for name in APP_SERVICES:
         service = compose["services"][name]
         assert service["image"] == "paperscope:latest" and service["build"] == "."
@@ -62,7 +62,7 @@ def test_worker_and_beat_commands_are_the_documented_ones(compose: dict[str, Any
 
 
 def test_long_running_services_have_health_checks(compose: dict[str, Any]) -> None:
-    for name in ("postgres", "redis", "web", "worker"):
+    for name in ("postgres", "redis", "web", "worker", "scheduler", "proxy"):
         assert compose["services"][name]["healthcheck"]["test"], name
     assert "/healthz" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
 
@@ -85,9 +85,14 @@ def test_the_index_volume_is_read_only_for_web_and_writable_for_the_worker(compo
     assert "index" in compose["volumes"]
 
 
-def test_only_web_publishes_a_port_and_only_on_loopback(compose: dict[str, Any]) -> None:
+def test_only_the_buffering_proxy_publishes_a_port_and_only_on_loopback(compose: dict[str, Any]) -> None:
+    # Slow clients must never reach gunicorn directly (deploy/nginx.conf).
     published = {name: s["ports"] for name, s in compose["services"].items() if "ports" in s}
-    assert published == {"web": ["127.0.0.1:8000:8000"]}
+    assert published == {"proxy": ["127.0.0.1:${HTTP_PORT:-8000}:8000"]}
+    assert compose["services"]["proxy"]["volumes"] == ["./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro"]
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    for directive in ("proxy_request_buffering on", "client_header_timeout", "client_body_timeout", "server web:8000"):
+        assert directive in nginx, directive
 
 
 def test_the_image_is_non_root_offline_cpu_only_and_runs_gunicorn(dockerfile: str) -> None:
