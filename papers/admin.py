@@ -27,6 +27,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from papers import provenance as prov
 from papers import services
 from papers.importers import FORMATS
 from papers.models import DuplicateCandidate, ImportJob, Paper, RelatedLink
@@ -239,10 +240,11 @@ class PaperAdmin(admin.ModelAdmin):
     list_filter = ("hidden", "featured", EmbeddingStateFilter, CategoryFilter, YearFilter, MergedFilter)
     search_fields = ("title", "=arxiv_id", "=doi", "author_key")
     search_help_text = "Title words, an author, or an exact arXiv id / DOI."
-    readonly_fields = ("merged_status", "embedding_detail", "content_hash", "created", "updated")
+    readonly_fields = ("merged_status", "source_values", "provenance_table", "embedding_detail", "content_hash", "created", "updated")
     fieldsets = (
-        (None, {"fields": ("title", "abstract", "authors", "categories", "published")}),
-        ("Identifiers and links", {"fields": ("arxiv_id", "doi", "links")}),
+        (None, {"fields": ("title", "abstract", "authors", "categories", "published", "revised")}),
+        ("Identifiers and links", {"fields": ("arxiv_id", "doi", "journal_ref", "license", "links")}),
+        ("Provenance", {"fields": ("provenance_table",), "classes": ("collapse",)}),
         ("Curation", {"fields": ("hidden", "featured")}),
         ("Embedding", {"fields": ("embedding_detail", "content_hash", "created", "updated")}),
     )
@@ -254,10 +256,13 @@ class PaperAdmin(admin.ModelAdmin):
         return with_embedding_state(super().get_queryset(request))
 
     def get_fieldsets(self, request: HttpRequest, obj: Paper | None = None) -> Any:
-        fieldsets = super().get_fieldsets(request, obj)
+        fieldsets = list(super().get_fieldsets(request, obj))
+        if obj is not None and prov.pending(obj.provenance or {}):
+            # Say it first: a source now disagrees with a curator's value.
+            fieldsets = [("The source now says something else", {"fields": ("source_values",)}), *fieldsets]
         if obj is not None and obj.merged_into_id:
             # Say it first: edits to a merged-away paper do not show anywhere.
-            return [("Merged", {"fields": ("merged_status",)}), *fieldsets]
+            fieldsets = [("Merged", {"fields": ("merged_status",)}), *fieldsets]
         return fieldsets
 
     # columns
@@ -283,6 +288,47 @@ class PaperAdmin(admin.ModelAdmin):
         url = reverse("admin:papers_paper_change", args=[paper.merged_into_id])
         return format_html('Merged into <a href="{}">#{}</a>; its page redirects there.', url, paper.merged_into_id)
 
+    @admin.display(description="where each value came from")
+    def provenance_table(self, paper: Paper) -> str:
+        provenance = paper.provenance or {}
+        rows = []
+        for name in prov.TRACKED:
+            entry = provenance.get(name) or {}
+            if entry.get("origin") == "curator":
+                note = f" ({entry['note']})" if entry.get("note") else ""
+                said = f"curator {entry.get('by', '')}{note}, {entry.get('at', '')}"
+            elif entry.get("origin") == "source":
+                said = f"{entry.get('source', '')} ({entry.get('record', '')}), {entry.get('at', '')}"
+            else:
+                said = "not recorded (stored before provenance was kept, or empty)"
+            rows.append((name, said))
+        body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+        return format_html('<table class="ps-provenance">{}</table>', body)
+
+    @admin.display(description="source now says")
+    def source_values(self, paper: Paper) -> str:
+        waiting = prov.pending(paper.provenance or {})
+        if not waiting or paper.pk is None:
+            return "—"
+        url = reverse("admin:papers_paper_accept_source", args=[paper.pk])
+
+        def shown(value: Any) -> str:
+            return ("\n".join(value) if isinstance(value, list) else str(value or ""))[:2000]
+
+        rows = (
+            (name, shown(getattr(paper, name)), says.get("source", ""), says.get("at", ""), shown(says.get("value")), url, name, name)
+            for name, says in waiting.items()
+        )
+        body = format_html_join(
+            "",
+            '<tr><th>{}</th><td><div class="ps-said">{}</div><small>the curator\'s value, kept</small></td>'
+            '<td><small>{} says now ({}):</small><div class="ps-said">{}</div>'
+            '<button type="submit" class="button" formaction="{}" formmethod="post" name="accept_field" value="{}">'
+            "Accept the source's {}</button></td></tr>",
+            rows,
+        )
+        return format_html('<table class="ps-source-values">{}</table>', body)
+
     @admin.display(description="embedding state")
     def embedding_detail(self, paper: Paper) -> str:
         if paper.pk is None:
@@ -304,8 +350,9 @@ class PaperAdmin(admin.ModelAdmin):
     # saving and deleting
 
     def save_model(self, request: HttpRequest, obj: Paper, form: forms.ModelForm, change: bool) -> None:
-        # paper_save compares the content hash: an edited title or abstract is re-embedded.
-        services.paper_save(paper=obj, changed=form.changed_data)
+        # paper_save compares the content hash: an edited title or abstract is re-embedded;
+        # the fields the curator changed become curated (no import writes them again).
+        services.paper_save(paper=obj, changed=form.changed_data, by=request.user.get_username(), added=not change)
 
     def delete_model(self, request: HttpRequest, obj: Paper) -> None:
         services.papers_delete(paper_ids=[obj.pk])
@@ -368,8 +415,26 @@ class PaperAdmin(admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("merge/<int:a>/<int:b>/", view(self.merge_view), name="papers_paper_merge"),
+            path("<int:pk>/accept-source/", view(self.accept_source_view), name="papers_paper_accept_source"),
             *super().get_urls(),
         ]
+
+    def accept_source_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """One click on "Accept the source's value": the field goes back to its source."""
+        paper = get_object_or_404(Paper, pk=pk)
+        if request.method != "POST":
+            return HttpResponseRedirect(reverse("admin:papers_paper_change", args=[pk]))
+        if not self.has_change_permission(request, paper):
+            raise PermissionDenied
+        name = request.POST.get("accept_field", "")
+        try:
+            services.paper_accept_source(paper=paper, field=name)
+        except ValueError as exc:
+            self.message_user(request, f"Nothing accepted: {exc}.", messages.ERROR)
+        else:
+            self.log_change(request, paper, f"Accepted the source's {name} (the field follows its source again).")
+            self.message_user(request, f"The source's {name} is now the paper's.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:papers_paper_change", args=[pk]))
 
     def merge_view(self, request: HttpRequest, a: int, b: int) -> HttpResponse:
         if not (self.has_change_permission(request) and self.has_delete_permission(request)):
@@ -390,7 +455,7 @@ class PaperAdmin(admin.ModelAdmin):
                 error = "Choose which paper to keep."
             else:
                 keep, drop = (first, second) if keep_id == str(first.pk) else (second, first)
-                result = services.papers_merge(keep=keep, drop=drop)
+                result = services.papers_merge(keep=keep, drop=drop, by=request.user.get_username())
                 changed = ", ".join(result.changed_fields) or "nothing"
                 self.log_change(request, result.kept, f"Merged #{drop.pk} into this paper (took: {changed}).")
                 self.log_change(request, result.dropped, f"Merged into #{keep.pk}; its page redirects there.")

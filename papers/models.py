@@ -51,6 +51,8 @@ class Paper(models.Model):
     # " cs.LG cs.CL " and " ada lovelace; alan turing ": exact-token filters via icontains.
     category_key = models.TextField(editable=False, blank=True, default="")
     author_key = models.TextField(editable=False, blank=True, default="")
+    # Given once, on first use, by papers.bibtex (unique across the collection, never changed after).
+    citation_key = models.CharField(max_length=100, unique=True, null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -5,203 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import islice
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from django.db import transaction
 from django.db.models import Q
 
+from papers import provenance as prov
 from papers.models import DuplicateCandidate, ImportJob, Paper, RelatedLink
 from papers.records import PaperRecord, RecordError
 from papers.signals import papers_changed, papers_merged, papers_visibility_changed
+from papers.upsert import ImportSummary, papers_upsert
 
-IMPORT_BATCH_SIZE = 1000
-_MERGED_FIELDS = ("title", "abstract", "authors", "categories", "published", "arxiv_id", "doi")
-
-
-@dataclass
-class ImportSummary:
-    """Counts of one import; ``errors`` holds the reported lines (``file:line: reason``)."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    skipped: int = 0
-    errors: list[str] = field(default_factory=list)
-    changed_ids: list[int] = field(default_factory=list, repr=False)
-
-    @property
-    def imported(self) -> int:
-        return self.created + self.updated + self.unchanged
-
-    def add(self, other: ImportSummary) -> None:
-        self.created += other.created
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.skipped += other.skipped
-        self.errors.extend(other.errors)
-        self.changed_ids.extend(other.changed_ids)
-
-    def __str__(self) -> str:
-        return (
-            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
-            f"{self.skipped} skipped, {len(self.errors)} errors"
-        )
-
-
-def _chunks(items: Iterable[PaperRecord], size: int) -> Iterator[list[PaperRecord]]:
-    iterator = iter(items)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
-def _record_values(record: PaperRecord) -> dict[str, object]:
-    return {
-        "title": record.title,
-        "abstract": record.abstract,
-        "authors": list(record.authors),
-        "categories": list(record.categories),
-        "published": record.published,
-        "arxiv_id": record.arxiv_id or None,
-        "doi": record.doi or None,
-    }
-
-
-class _BatchIndex:
-    """Finds the paper a record is a duplicate of: arXiv id, then DOI, then normalised title."""
-
-    def __init__(self, papers: Iterable[Paper]) -> None:
-        self.by_arxiv: dict[str, Paper] = {}
-        self.by_doi: dict[str, Paper] = {}
-        self.by_title: dict[str, list[Paper]] = {}
-        self.merged_targets: dict[int, Paper] = {}
-        for paper in papers:
-            self.add(paper)
-
-    def add(self, paper: Paper) -> None:
-        if paper.arxiv_id:
-            self.by_arxiv[paper.arxiv_id] = paper
-        if paper.doi:
-            self.by_doi[paper.doi] = paper
-        if paper.normalized_title:
-            self.by_title.setdefault(paper.normalized_title, []).append(paper)
-
-    def match(self, record: PaperRecord, normalized_title: str) -> Paper | None:
-        paper = self._match(record, normalized_title)
-        # A record of a paper a curator merged away updates the paper it was merged into.
-        return self.merged_targets.get(paper.pk, paper) if paper is not None and paper.pk else paper
-
-    def _match(self, record: PaperRecord, normalized_title: str) -> Paper | None:
-        if record.arxiv_id and record.arxiv_id in self.by_arxiv:
-            return self.by_arxiv[record.arxiv_id]
-        if record.doi and record.doi in self.by_doi:
-            return self.by_doi[record.doi]
-        for paper in self.by_title.get(normalized_title, []):
-            # Same title but different identifiers are different papers (e.g. re-submissions).
-            if record.arxiv_id and paper.arxiv_id and paper.arxiv_id != record.arxiv_id:
-                continue
-            if record.doi and paper.doi and paper.doi != record.doi:
-                continue
-            return paper
-        return None
-
-
-def _merge_into(paper: Paper, record: PaperRecord, index: _BatchIndex) -> bool:
-    """Copy the record's non-empty values onto ``paper``; return whether anything changed."""
-    changed = False
-    for name, value in _record_values(record).items():
-        if value in (None, "", []):
-            continue
-        if name == "arxiv_id" and index.by_arxiv.get(str(value), paper) is not paper:
-            continue  # the id belongs to another paper; keep ours rather than break uniqueness
-        if name == "doi" and index.by_doi.get(str(value), paper) is not paper:
-            continue
-        if getattr(paper, name) != value:
-            setattr(paper, name, value)
-            changed = True
-    links = {**paper.links, **record.links}
-    if links != paper.links:
-        paper.links = links
-        changed = True
-    if changed:
-        paper.refresh_derived_fields()
-        index.add(paper)
-    return changed
-
-
-def _upsert_batch(records: list[PaperRecord]) -> ImportSummary:
-    from papers.normalize import normalize_title
-
-    summary = ImportSummary()
-    titles = {r.source: normalize_title(r.title) for r in records}
-    arxiv_ids = {r.arxiv_id for r in records if r.arxiv_id}
-    dois = {r.doi for r in records if r.doi}
-    lookup = Q(arxiv_id__in=arxiv_ids) | Q(doi__in=dois) | Q(normalized_title__in=set(titles.values()) - {""})
-    existing = list(Paper.objects.filter(lookup))
-    merged_ids = {p.merged_into_id for p in existing if p.merged_into_id} - {p.pk for p in existing}
-    existing += list(Paper.objects.filter(pk__in=merged_ids))
-    old_hashes = {p.pk: p.content_hash for p in existing}
-    index = _BatchIndex(existing)
-    by_pk = {p.pk: p for p in existing}
-    index.merged_targets = {p.pk: by_pk[p.merged_into_id] for p in existing if p.merged_into_id in by_pk}
-    to_create: list[Paper] = []
-    to_update: dict[int, Paper] = {}
-
-    for record in records:
-        paper = index.match(record, titles[record.source])
-        if paper is None:
-            paper = Paper(**_record_values(record), links=dict(record.links))
-            paper.refresh_derived_fields()
-            index.add(paper)
-            to_create.append(paper)
-            summary.created += 1
-        elif _merge_into(paper, record, index) and paper.pk is not None and paper.pk not in to_update:
-            to_update[paper.pk] = paper
-            summary.updated += 1
-        else:
-            # Nothing new, or a repeat of a record earlier in this batch (already counted).
-            summary.unchanged += 1
-
-    with transaction.atomic():
-        Paper.objects.bulk_create(to_create)
-        if to_update:
-            now = dt.datetime.now(dt.timezone.utc)
-            for paper in to_update.values():
-                paper.updated = now
-            Paper.objects.bulk_update(
-                list(to_update.values()),
-                [*_MERGED_FIELDS, "links", "content_hash", "normalized_title", "category_key", "author_key", "updated"],
-            )
-    summary.changed_ids = [p.pk for p in to_create] + [
-        p.pk for p in to_update.values() if old_hashes.get(p.pk) != p.content_hash
-    ]
-    return summary
-
-
-def papers_upsert(
-    *,
-    records: Iterable[PaperRecord],
-    batch_size: int = IMPORT_BATCH_SIZE,
-    embed: bool = True,
-    on_batch: Callable[[ImportSummary], None] | None = None,
-) -> ImportSummary:
-    """Create or update papers from records, deduplicated, in batched transactions.
-
-    After each batch commits, papers whose embedded text is new or changed are announced
-    through ``papers_changed`` (the search app enqueues embedding) unless ``embed`` is False.
-    """
-    total = ImportSummary()
-    for batch in _chunks(records, batch_size):
-        summary = _upsert_batch(batch)
-        if embed and summary.changed_ids:
-            ids = list(summary.changed_ids)
-            transaction.on_commit(lambda ids=ids: papers_changed.send(sender=Paper, paper_ids=ids))
-        total.add(summary)
-        if on_batch:
-            on_batch(summary)
-    return total
-
+__all__ = ["ImportSummary", "papers_import", "papers_upsert"]
 
 def papers_import(
     *,
@@ -212,10 +28,14 @@ def papers_import(
     on_error: Callable[[RecordError], None] | None = None,
     on_batch: Callable[[ImportSummary], None] | None = None,
 ) -> ImportSummary:
-    """Import one file (path or binary file object): parse, report bad records, upsert the rest."""
+    """Import one file (path or binary file object): parse, report bad records, upsert the rest.
+
+    The file's name is the records' source in each paper's provenance.
+    """
     from papers.importers import read_records
 
     errors: list[str] = []
+    label = name or (Path(source).name if isinstance(source, str | Path) else Path(str(getattr(source, "name", "") or "upload")).name)
 
     def good_records() -> Iterator[PaperRecord]:
         for item in read_records(source, fmt=fmt, name=name):
@@ -226,7 +46,7 @@ def papers_import(
             else:
                 yield item
 
-    summary = papers_upsert(records=good_records(), embed=embed, on_batch=on_batch)
+    summary = papers_upsert(records=good_records(), source=label, embed=embed, on_batch=on_batch)
     summary.errors.extend(errors)
     return summary
 
@@ -303,7 +123,7 @@ def _merged_values(keep: Paper, drop: Paper) -> tuple[dict[str, object], dict[st
     return kept, dropped, left
 
 
-def papers_merge(*, keep: Paper, drop: Paper) -> MergeResult:
+def papers_merge(*, keep: Paper, drop: Paper, by: str = "curator") -> MergeResult:
     """Merge ``drop`` into ``keep``: one paper is left, with the richer metadata of both.
 
     ``keep`` takes the longer abstract, the union of authors, categories and links, and the
@@ -327,6 +147,12 @@ def papers_merge(*, keep: Paper, drop: Paper) -> MergeResult:
         drop.save()
         for name, value in kept_values.items():
             setattr(keep, name, value)
+        # A merge is a curator's decision: what it chose is not undone by the next import.
+        at = prov.stamp()
+        keep.provenance = {
+            **(keep.provenance or {}),
+            **{n: prov.from_curator(by=by, at=at, note=f"merged with #{drop.pk}") for n in changed if n in prov.TRACKED},
+        }
         keep.save()
         # Earlier merges into the dropped paper now point straight at the kept one.
         Paper.objects.filter(merged_into=drop).update(merged_into=keep)
@@ -638,13 +464,41 @@ def import_job_run(*, job_id: int, progress_interval: float = 0.5) -> ImportJob 
     return ImportJob.objects.get(pk=job_id)
 
 
-def paper_save(*, paper: Paper, changed: Iterable[str] = ()) -> Paper:
-    """Save a paper edited by hand (admin form): re-embed a changed text, re-index on (un)hide."""
+def paper_save(*, paper: Paper, changed: Iterable[str] = (), by: str = "curator", added: bool = False) -> Paper:
+    """Save a paper edited by hand (admin form): re-embed a changed text, re-index on (un)hide.
+
+    The fields the curator changed (every filled field of a paper added by hand) become
+    curated: no import or harvest writes them again (``papers.upsert``).
+    """
+    changed = set(changed)
+    at = prov.stamp()
+    provenance = dict(paper.provenance or {})
+    for name in prov.TRACKED:
+        if name in changed or (added and getattr(paper, name) not in (None, "", [], {})):
+            provenance[name] = prov.from_curator(by=by, at=at)
+    paper.provenance = provenance
     paper_update(paper=paper)
     if {"hidden", "merged_into"} & set(changed):
         pk = paper.pk
         transaction.on_commit(lambda: papers_visibility_changed.send(sender=Paper, paper_ids=[pk]))
     return paper
+
+
+def paper_accept_source(*, paper: Paper, field: str) -> Paper:
+    """Take the value a curated field's source now says (shown in the admin): the field goes
+    back to its source, so later imports and harvests keep it current again."""
+    entry = (paper.provenance or {}).get(field) or {}
+    says = entry.get("source_says")
+    if field not in prov.TRACKED or not says:
+        raise ValueError(f"no value from a source is waiting for {field!r}")
+    value = prov.from_json(field, says["value"])
+    if field in ("arxiv_id", "doi") and value and Paper.objects.filter(**{field: value}).exclude(pk=paper.pk).exists():
+        raise ValueError(f"another paper already has {field} {value}")
+    paper.provenance = {
+        **paper.provenance,
+        field: prov.from_source(source=says["source"], record=says.get("record", ""), at=prov.stamp()),
+    }
+    return paper_update(paper=paper, **{field: value})
 
 
 def papers_reembed(*, paper_ids: Iterable[int]) -> int:

@@ -2,10 +2,50 @@
 
 from django.db import migrations, models
 
+# The admin history names the fields a curator changed (LogEntry change messages such as
+# [{"changed": {"fields": ["Abstract"]}}]); those fields become curated, so that no import
+# after this migration undoes an edit made before it.
+TRACKED = ("title", "abstract", "authors", "categories", "published", "arxiv_id", "doi", "links")
+
+
+def curated_from_history(apps, schema_editor):
+    import json
+
+    LogEntry = apps.get_model("admin", "LogEntry")
+    ContentType = apps.get_model("contenttypes", "ContentType")
+    Paper = apps.get_model("papers", "Paper")
+    content_type = ContentType.objects.filter(app_label="papers", model="paper").first()
+    if content_type is None:
+        return
+    names = {Paper._meta.get_field(name).verbose_name.casefold(): name for name in TRACKED}
+    names.update({name: name for name in TRACKED})
+    curated: dict[int, dict] = {}
+    entries = LogEntry.objects.filter(content_type=content_type, action_flag__in=(1, 2)).order_by("action_time")
+    for entry in entries.iterator():
+        try:
+            messages = json.loads(entry.change_message or "[]")
+            pk = int(entry.object_id)
+        except (ValueError, TypeError):
+            continue
+        for message in messages if isinstance(messages, list) else []:
+            fields = (message.get("changed") or {}).get("fields", []) if isinstance(message, dict) else []
+            for label in fields:
+                if (name := names.get(str(label).casefold())) is not None:
+                    by = entry.user.get_username() if entry.user_id else "curator"
+                    curated.setdefault(pk, {})[name] = {
+                        "origin": "curator", "by": by, "at": entry.action_time.replace(microsecond=0).isoformat(),
+                        "note": "from the admin history",
+                    }
+    for paper in Paper.objects.filter(pk__in=list(curated)):
+        paper.provenance = {**(paper.provenance or {}), **curated[paper.pk]}
+        paper.save(update_fields=["provenance"])
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
+        ("admin", "0003_logentry_add_action_flag_choices"),
+        ("contenttypes", "0002_remove_content_type_name"),
         ('papers', '0002_curation'),
     ]
 
@@ -50,4 +90,5 @@ class Migration(migrations.Migration):
             name='revised',
             field=models.DateField(blank=True, help_text='Date of the latest version at the source.', null=True),
         ),
-    ]
+        migrations.RunPython(curated_from_history, migrations.RunPython.noop),
+]

@@ -35,5 +35,5 @@ def test_importing_the_listing_again_changes_nothing() -> None:
     before = list(Paper.objects.order_by("pk").values("pk", "title", "abstract", "updated"))
     out = StringIO()
     call_command("import_papers", str(LISTING), "--no-embed", stdout=out, stderr=StringIO())
-    assert "0 created, 0 updated, 61 unchanged" in out.getvalue()
+    assert "0 created, 0 updated, 0 merged, 61 unchanged, 0 rejected" in out.getvalue()
     assert list(Paper.objects.order_by("pk").values("pk", "title", "abstract", "updated")) == before

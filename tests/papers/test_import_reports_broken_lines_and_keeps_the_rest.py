@@ -30,7 +30,7 @@ def test_broken_lines_are_reported_with_their_line_number_and_good_lines_importe
     assert "papers.jsonl:3:" in reported
     assert "papers.jsonl:5:" in reported
     assert "papers.jsonl:1:" not in reported and "papers.jsonl:4:" not in reported
-    assert "2 created" in out.getvalue() and "3 errors" in out.getvalue()
+    assert "2 created" in out.getvalue() and "3 rejected" in out.getvalue()
     first = Paper.objects.get(arxiv_id="2401.00001")  # version suffix stripped
     assert first.title == good["title"]
     assert Paper.objects.get(doi="10.1234/abc").title.startswith("Graph neural")

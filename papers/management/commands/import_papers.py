@@ -17,7 +17,8 @@ from papers.services import ImportSummary, papers_import
 class Command(BaseCommand):
     help = (
         "Import papers from files (.gz allowed). Bad records are reported as file:line: reason "
-        "and skipped; new and changed papers are queued for embedding."
+        "and skipped, unreadable or over-long fields as warnings (the rest of the record is kept); "
+        "fields a curator edited are never overwritten; new and changed papers are queued for embedding."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -38,6 +39,8 @@ class Command(BaseCommand):
                     self.stderr.write(str(error))
 
                 def on_batch(summary: ImportSummary) -> None:
+                    for warning in summary.warnings:
+                        self.stderr.write(f"warning: {warning}")
                     bar.update(summary.imported)
 
                 try:
