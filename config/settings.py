@@ -218,6 +218,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task running when the broker connection drops finishes its batch (stored for good); Redis
 # redelivers the message after the visibility timeout and the task then skips what is stored.
+IMPORT_UPLOAD_MAX_UNPACKED_MB = env.int("IMPORT_UPLOAD_MAX_UNPACKED_MB", default=512)  # a gzip upload, unpacked
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Beat keeps its schedule in memory (the default shelve file is a pickle: invariant 6).
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"

@@ -674,7 +674,7 @@ class ImportUploadForm(forms.Form):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ("name", "status", "progress", "created_count", "updated_count", "unchanged_count", "error_count", "created_by", "created")
+    list_display = ("name", "status", "progress", "created_count", "updated_count", "merged_count", "unchanged_count", "error_count", "warning_count", "created_by", "created")
     list_filter = ("status",)
     list_select_related = ("created_by",)
     search_fields = ("name",)

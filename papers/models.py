@@ -239,4 +239,4 @@ class ImportJob(models.Model):
 
     @property
     def imported_count(self) -> int:
-        return self.created_count + self.queued_count + self.updated_count + self.unchanged_count + self.merged_count
+        return self.created_count + self.updated_count + self.unchanged_count + self.merged_count  # created includes queued

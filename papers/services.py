@@ -27,6 +27,7 @@ def papers_import(
     embed: bool = True,
     on_error: Callable[[RecordError], None] | None = None,
     on_batch: Callable[[ImportSummary], None] | None = None,
+    max_bytes: int | None = None,
 ) -> ImportSummary:
     """Import one file (path or binary file object): parse, report bad records, upsert the rest.
 
@@ -38,7 +39,7 @@ def papers_import(
     label = name or (Path(source).name if isinstance(source, str | Path) else Path(str(getattr(source, "name", "") or "upload")).name)
 
     def good_records() -> Iterator[PaperRecord]:
-        for item in read_records(source, fmt=fmt, name=name):
+        for item in read_records(source, fmt=fmt, name=name, max_bytes=max_bytes):
             if isinstance(item, RecordError):
                 errors.append(str(item))
                 if on_error:
@@ -424,18 +425,23 @@ def import_job_run(*, job_id: int, progress_interval: float = 0.5) -> ImportJob 
     now = dt.datetime.now(dt.UTC)
     jobs.update(
         status=ImportJob.Status.RUNNING, started=now, bytes_read=0, created_count=0, updated_count=0,
-        unchanged_count=0, error_count=0, errors=[], message="",
+        unchanged_count=0, merged_count=0, queued_count=0, error_count=0, warning_count=0, errors=[],
+        warnings=[], message="",
     )
     buffer = io.BytesIO(bytes(job.data))
-    counts = {"created_count": 0, "updated_count": 0, "unchanged_count": 0, "error_count": 0}
+    counts = {
+        "created_count": 0, "updated_count": 0, "unchanged_count": 0, "merged_count": 0, "queued_count": 0,
+        "error_count": 0, "warning_count": 0,
+    }
     errors: list[dict[str, str]] = []
+    warnings: list[dict[str, str]] = []
     max_errors = settings.IMPORT_JOB_MAX_ERRORS
     last_saved = 0.0
 
     def save_progress(force: bool = False) -> None:
         nonlocal last_saved
         if force or time.monotonic() - last_saved >= progress_interval:
-            jobs.update(bytes_read=min(buffer.tell(), job.size), errors=errors, **counts)
+            jobs.update(bytes_read=min(buffer.tell(), job.size), errors=errors, warnings=warnings, **counts)
             last_saved = time.monotonic()
 
     def on_error(error: RecordError) -> None:
@@ -445,21 +451,27 @@ def import_job_run(*, job_id: int, progress_interval: float = 0.5) -> ImportJob 
         save_progress()
 
     def on_batch(summary: ImportSummary) -> None:
-        counts["created_count"] += summary.created
-        counts["updated_count"] += summary.updated
-        counts["unchanged_count"] += summary.unchanged
+        for name in ("created", "updated", "unchanged", "merged", "queued"):
+            counts[f"{name}_count"] += getattr(summary, name)
+        counts["warning_count"] += len(summary.warnings)
+        for warning in summary.warnings[: max(0, max_errors - len(warnings))]:
+            where, _, reason = warning.partition(": ")
+            warnings.append({"source": where, "reason": reason})
         save_progress(force=True)
 
     status, message = ImportJob.Status.DONE, ""
     try:
-        summary = papers_import(source=buffer, fmt=job.format, name=job.name, on_error=on_error, on_batch=on_batch)
+        summary = papers_import(
+            source=buffer, fmt=job.format, name=job.name, on_error=on_error, on_batch=on_batch,
+            max_bytes=settings.IMPORT_UPLOAD_MAX_UNPACKED_MB * 1048576,
+        )
         message = str(summary) if summary.imported else "Nothing could be imported from this file."
     except Exception as exc:  # noqa: BLE001 - whatever stops the file, the job records why (never a lost upload)
         status, message = ImportJob.Status.FAILED, f"{type(exc).__name__}: {exc}"
     jobs.update(
         status=status, message=message, finished=dt.datetime.now(dt.UTC), data=b"",
         bytes_read=job.size if status == ImportJob.Status.DONE else min(buffer.tell(), job.size),
-        errors=errors, **counts,
+        errors=errors, warnings=warnings, **counts,
     )
     return ImportJob.objects.get(pk=job_id)
 

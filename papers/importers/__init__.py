@@ -100,14 +100,16 @@ def _looks_like_hfpage(text: str, *, truncated: bool) -> bool:
 
 
 def read_records(
-    source: str | Path | BinaryIO, *, fmt: str = "auto", name: str | None = None
+    source: str | Path | BinaryIO, *, fmt: str = "auto", name: str | None = None, max_bytes: int | None = None
 ) -> Iterator[PaperRecord | RecordError]:
     """Yield the records of a paper file: a path, or a binary file object such as an upload.
 
     ``fmt`` is one of ``FORMATS`` ("auto" detects it from the content); ``name`` is what
     sources say ("name:line"), by default the file's name. gzip content is read through.
     Raises ValueError for an unknown format name or content whose format cannot be
-    detected; bad records do not raise but come out as RecordError.
+    detected; bad records do not raise but come out as RecordError. With ``max_bytes``, content
+    that unpacks to more than that raises ValueError when reading reaches the limit (a small
+    gzip can hold gigabytes; admin uploads are capped this way).
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
@@ -123,7 +125,10 @@ def read_records(
         head, stream = _peek(stream)
         if head.startswith(GZIP_MAGIC):
             try:
-                head, stream = _peek(gzip.GzipFile(fileobj=stream, mode="rb"))
+                unpacked: BinaryIO = gzip.GzipFile(fileobj=stream, mode="rb")
+                if max_bytes is not None:
+                    unpacked = io.BufferedReader(_Capped(unpacked, max_bytes))
+                head, stream = _peek(unpacked)
             except GZIP_ERRORS as exc:
                 raise ValueError(f"not valid gzip data ({exc})") from exc
         if fmt == "auto":
@@ -178,5 +183,25 @@ class _Replay(io.RawIOBase):
             self._head = self._head[size:]
             return size
         data = self._stream.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+class _Capped(io.RawIOBase):
+    """``stream`` until ``limit`` bytes have been read; past that, ValueError."""
+
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self._stream = stream
+        self._left = limit
+        self._limit = limit
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        data = self._stream.read(min(len(buffer), self._left + 1))
+        if len(data) > self._left:
+            raise ValueError(f"the file unpacks to more than {self._limit // 1048576} MB; import it with manage.py import_papers")
+        self._left -= len(data)
         buffer[: len(data)] = data
         return len(data)
