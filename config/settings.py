@@ -7,6 +7,7 @@ index files under var/index, the packaged all-MiniLM-L6-v2 model.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import environ
@@ -15,9 +16,22 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
-# Models load from local files only (invariant 7); set before any HF library is imported.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Private (invariant 9): no process reaches anything but its database, broker and configured
+# harvest sources. Set here, before any model library is imported, in every Django process
+# (web, workers, beat, commands); tests/prod/test_no_process_reaches_beyond_loopback.py checks
+# it with strace in a loopback-only network namespace. Forced, not defaults: nothing here may
+# be turned back on from the environment.
+# - Hugging Face hub / transformers: models load from local files only (invariant 7), and the
+#   hub's telemetry and implicit token lookups stay off.
+for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "DO_NOT_TRACK"):
+    os.environ[_name] = "1"
+# - OpenVINO: its model converter reports every conversion (and its web processes' model
+#   loads) to Google Analytics through openvino-telemetry, a hard dependency of the openvino
+#   wheel, unless a consent file in $HOME says otherwise. Its code imports that package inside
+#   `try/except ImportError` and falls back to a stub that sends nothing; a None entry in
+#   sys.modules makes that import fail (Python's documented way to block one), so no
+#   telemetry code runs, whatever $HOME holds or whether it is writable.
+sys.modules["openvino_telemetry"] = None  # type: ignore[assignment]
 
 env = environ.Env()
 if (BASE_DIR / ".env").is_file() and not env.bool("PAPERSCOPE_IGNORE_DOTENV", default=False):

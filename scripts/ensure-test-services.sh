@@ -21,11 +21,15 @@ redis-cli -h 127.0.0.1 ping
 
 # Debian packages the tests use: Chromium for the browser tests (never a browser downloaded by
 # a test tool), wrk for the loopback load test, docker-compose (v1, no daemon) to validate
-# docker-compose.yml.
+# docker-compose.yml; strace, iproute2 (ip) and util-linux (unshare) for the network audit
+# (tests/prod/test_no_process_reaches_beyond_loopback.py).
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-liberation fonts-dejavu-core)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v strace >/dev/null 2>&1 || missing+=(strace)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"
   apt-get update -q
