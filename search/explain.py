@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -27,7 +28,10 @@ MAX_SENTENCES = 40  # per abstract; more is never worth the encoding time
 # Embedding every sentence of a page (~100) cost seconds per page on a busy 2-core machine, so
 # meaning only decides when no sentence shares a query word, among the first few sentences.
 NO_OVERLAP_SHORTLIST = 4
+# Least recently used sentence vectors, shared by a web process's threads (gthread), so every
+# read and write holds the lock; encoding runs outside it.
 _sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+_sentence_lock = threading.Lock()
 _CACHE_SIZE = 2_000  # sentence vectors (~3 MB with their keys): bounds a web worker's memory
 
 
@@ -108,15 +112,33 @@ def sentences(text: str) -> list[str]:
 
 
 def _encode_cached(texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """A vector for each of ``texts``: from the cache where there, else encoded in one batch.
+
+    The answer is built from this call's own dict, never read back from the shared cache, so
+    an eviction (by this batch when it exceeds the cache, or by another thread) cannot lose a
+    vector. Not functools.lru_cache: that would encode one sentence per model call.
+    """
     from search import embedder
 
-    missing = [t for t in dict.fromkeys(texts) if t not in _sentence_vectors]
+    wanted = list(dict.fromkeys(texts))
+    found: dict[str, np.ndarray] = {}
+    with _sentence_lock:
+        for text in wanted:
+            vector = _sentence_vectors.get(text)
+            if vector is not None:
+                _sentence_vectors.move_to_end(text)
+                found[text] = vector
+    missing = [t for t in wanted if t not in found]
     if missing:
-        for text, vector in zip(missing, embedder.encode(missing), strict=True):
-            _sentence_vectors[text] = vector
-        while len(_sentence_vectors) > _CACHE_SIZE:
-            _sentence_vectors.popitem(last=False)
-    return {t: _sentence_vectors[t] for t in texts}
+        encoded = dict(zip(missing, embedder.encode(missing), strict=True))
+        found.update(encoded)
+        with _sentence_lock:
+            for text, vector in encoded.items():
+                _sentence_vectors[text] = vector
+                _sentence_vectors.move_to_end(text)
+            while len(_sentence_vectors) > _CACHE_SIZE:
+                _sentence_vectors.popitem(last=False)
+    return found
 
 
 def best_sentences(
