@@ -75,6 +75,9 @@ def _beat_schedule(sender: Celery, **kwargs: Any) -> None:
     interval = float(settings.RECONCILE_INTERVAL)
     # expires: a reconcile that waited out a whole interval in the queue is superseded by the next.
     sender.add_periodic_task(interval, sender.signature("search.tasks.reconcile", expires=interval), name="reconcile")
+    # Harvest sources are checked often; each says itself how often it is harvested (admin).
+    check = float(settings.HARVEST_CHECK_INTERVAL)
+    sender.add_periodic_task(check, sender.signature("harvest.tasks.harvest_due", expires=check), name="harvest-due")
 
 
 def worker_threads(concurrency: int) -> int:

@@ -72,6 +72,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "harvest",  # issue 15: arXiv harvested on a schedule
+    "accounts",
+    "library",
     "config.middleware.RequestIdMiddleware",  # first: every later log line carries the request id
     "config.middleware.HealthCheckMiddleware",  # probes skip host checks and the HTTPS redirect
     "django.middleware.security.SecurityMiddleware",
@@ -245,6 +248,15 @@ BUILD_LOCK_TTL = env.int("BUILD_LOCK_TTL", default=60)
 # An incremental build changing more than this share of the index rebuilds it from scratch.
 INDEX_FULL_REBUILD_RATIO = env.float("INDEX_FULL_REBUILD_RATIO", default=0.5)
 # Superseded builds are deleted once older than the grace period (web processes may still read them).
+# --- Harvesting (issue 15): arXiv over OAI-PMH. Nothing is harvested until a curator enables a source.
+HARVEST_CHECK_INTERVAL = env.float("HARVEST_CHECK_INTERVAL", default=900.0)  # beat looks for due sources
+HARVEST_PAGE_DELAY = env.float("HARVEST_PAGE_DELAY", default=3.0)  # seconds between pages (be polite)
+HARVEST_TIMEOUT = env.float("HARVEST_TIMEOUT", default=120.0)  # one HTTP request
+HARVEST_MAX_RETRIES = env.int("HARVEST_MAX_RETRIES", default=6)  # per page: 503 + Retry-After, 5xx, network errors
+HARVEST_DEFAULT_RETRY_AFTER = env.float("HARVEST_DEFAULT_RETRY_AFTER", default=30.0)  # when a 5xx names no Retry-After
+HARVEST_LEASE_SECONDS = env.int("HARVEST_LEASE_SECONDS", default=1800)  # a harvester's claim lapses unless renewed per page
+HARVEST_USER_AGENT = env.str("HARVEST_USER_AGENT", default="Paperscope OAI-PMH harvester")
+
 INDEX_KEEP_BUILDS = env.int("INDEX_KEEP_BUILDS", default=3)
 INDEX_BUILD_GRACE_SECONDS = env.float("INDEX_BUILD_GRACE_SECONDS", default=600.0)
 # celery beat runs the reconcile task this often; it leaves papers changed less than

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from papers.importers import arxiv_atom, arxiv_kaggle, beir, csvfile, hfpage, jsonl
+from papers.importers import arxiv_atom, arxiv_kaggle, arxiv_oai, beir, csvfile, hfpage, jsonl
 from papers.importers.common import BOM, GZIP_ERRORS
 from papers.records import PaperRecord, RecordError
 
 __all__ = ["FORMATS", "detect_format", "read_records"]
 
-FORMATS: tuple[str, ...] = ("auto", "hfpage", "jsonl", "csv", "arxiv-kaggle", "arxiv-atom", "beir")
+FORMATS: tuple[str, ...] = ("auto", "hfpage", "jsonl", "csv", "arxiv-kaggle", "arxiv-atom", "arxiv-oai", "beir")
 HEAD_BYTES = 64 * 1024
 GZIP_MAGIC = b"\x1f\x8b"
 
@@ -35,6 +35,7 @@ PARSERS: dict[str, Parser] = {
     "csv": csvfile.parse,
     "arxiv-kaggle": arxiv_kaggle.parse,
     "arxiv-atom": arxiv_atom.parse,
+    "arxiv-oai": arxiv_oai.parse,
     "beir": beir.parse,
 }
 KAGGLE_KEYS = frozenset({"versions", "authors_parsed", "submitter"})
@@ -49,7 +50,7 @@ def detect_format(head: bytes) -> str:
     if not text:
         raise ValueError("cannot detect the format of an empty file")
     if text.startswith("<"):
-        return "arxiv-atom"
+        return "arxiv-oai" if "<OAI-PMH" in text[:4096] else "arxiv-atom"
     if text.startswith("{"):
         return _json_flavour(text)
     if _is_csv_header(text.split("\n", 1)[0]):
