@@ -19,7 +19,6 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
-from django.urls import reverse
 
 from config.logs import request_id_var
 
@@ -114,7 +113,7 @@ class HealthCheckMiddleware:
 
 
 class RateLimitMiddleware:
-    """Per-client-IP limits on search pages, the API and admin login POSTs: 429 + Retry-After.
+    """Per-client-IP limits on search pages and the API: 429 + Retry-After.
 
     Counters live in the default cache (Redis when REDIS_URL is set, so every web process
     shares them). If the cache is unreachable the request is served: losing rate limiting for
@@ -123,7 +122,6 @@ class RateLimitMiddleware:
 
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
-        self._admin_login: str | None = None
 
     def _rule(self, request: HttpRequest) -> tuple[str, str] | None:
         path = request.path_info
@@ -134,11 +132,7 @@ class RateLimitMiddleware:
             return "api", settings.RATELIMIT_API
         if path in ("/search", "/similar") or path.startswith("/search/"):
             return "search", settings.RATELIMIT_SEARCH
-        if request.method == "POST":
-            if self._admin_login is None:
-                self._admin_login = reverse("admin:login")
-            if path == self._admin_login:
-                return "admin-login", settings.RATELIMIT_ADMIN_LOGIN
+        # Logins (the admin's and the readers') are throttled per username + IP by django-axes.
         return None
 
     def __call__(self, request: HttpRequest) -> HttpResponseBase:

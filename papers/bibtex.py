@@ -1,19 +1,24 @@
-"""BibTeX for a paper (pure: reads the row's fields, no queries)."""
+"""BibTeX for a paper, and its citation key (unique across the collection, stored on first use)."""
 
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
+from collections.abc import Iterable, Iterator
+
+from django.db import IntegrityError, transaction
 
 from papers.models import Paper
 
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 # Title words that make poor citation keys ("a2024the" says nothing).
 _STOP_WORDS = frozenset(
-    "a an the of on in for and to with from by via at is are towards toward using as its".split()
+    ["a", "an", "the", "of", "on", "in", "for", "and", "to", "with", "from", "by", "via", "at", "is", "are", "towards", "toward", "using", "as", "its"]
 )
 # Characters that start a comment or break LaTeX when bare; arXiv metadata is TeX-flavoured
 # already ("\\%", "$O(n)$"), so only the unescaped ones are escaped and math is left alone.
+_KEY_BASE_MAX = 80  # the column holds 100: room for a suffix
 _BARE_SPECIAL = re.compile(r"(?<!\\)([&%#])")
 
 
@@ -48,14 +53,65 @@ def _surname(author: str) -> str:
     return _ascii_word(name)
 
 
-def citation_key(paper: Paper) -> str:
-    """``lastname2024firstword``: the key style most reference managers generate."""
+def base_key(paper: Paper) -> str:
+    """``lastname2024firstword``: the key style most reference managers generate (before disambiguation)."""
     surname = _surname(paper.authors[0]) if paper.authors else ""
     title_words = [_ascii_word(w) for w in paper.title.split()]
     first_word = next((w for w in title_words if w and w not in _STOP_WORDS), "")
     year = str(paper.published.year) if paper.published else ""
-    key = f"{surname or 'anon'}{year}{first_word}"
+    key = f"{surname or 'anon'}{year}{first_word}"[:_KEY_BASE_MAX]
     return key if (surname or first_word) else f"paperscope{paper.pk}"
+
+
+def _suffixes() -> Iterator[str]:
+    # "", a..z, aa..zz: the suffix style of BibTeX styles and Zotero for same-author-same-year works.
+    yield ""
+    yield from string.ascii_lowercase
+    for first in string.ascii_lowercase:
+        for second in string.ascii_lowercase:
+            yield first + second
+
+
+def _assign(paper: Paper) -> str:
+    """Give a paper its citation key: its base key, or the base with the first free suffix.
+
+    First come, first served, and never changed afterwards, so a key a reader already cited
+    stays valid; the unique column settles two processes assigning the same key at once.
+    """
+    base = base_key(paper)
+    for _attempt in range(5):
+        taken = set(Paper.objects.filter(citation_key__startswith=base).values_list("citation_key", flat=True))
+        key = next((base + s for s in _suffixes() if base + s not in taken), f"{base}{paper.pk}")
+        try:
+            with transaction.atomic():
+                updated = Paper.objects.filter(pk=paper.pk, citation_key__isnull=True).update(citation_key=key)
+        except IntegrityError:
+            continue  # another process took this key a moment ago: look again
+        if not updated:  # another process gave this paper its key first
+            key = Paper.objects.filter(pk=paper.pk).values_list("citation_key", flat=True).first() or key
+        paper.citation_key = key
+        return key
+    raise RuntimeError(f"could not give paper {paper.pk} a citation key")  # pragma: no cover - 5 races in a row
+
+
+def citation_keys(papers: Iterable[Paper]) -> dict[int, str]:
+    """Each paper's citation key (unique across the collection), assigning the missing ones."""
+    return {paper.pk: citation_key(paper) for paper in papers}
+
+
+def citation_key(paper: Paper) -> str:
+    """The paper's citation key, unique across the collection (given on first use)."""
+    if paper.citation_key:
+        return paper.citation_key
+    if paper.pk is None:  # an unsaved paper (a preview): nothing to be unique against yet
+        return base_key(paper)
+    return _assign(paper)
+
+
+def _url(value: str) -> str:
+    # Braces end a BibTeX value and a backslash starts a LaTeX command; percent-encoding them (and
+    # spaces) keeps the URL the same address and the entry parseable.
+    return value.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D").replace(" ", "%20")
 
 
 def paper_bibtex(*, paper: Paper) -> str:
@@ -75,8 +131,8 @@ def paper_bibtex(*, paper: Paper) -> str:
     if paper.doi:
         fields.append(("doi", _field(paper.doi)))
     url = paper.abs_url or paper.doi_url
-    if url:
-        fields.append(("url", url))
+    if url.startswith(("https://", "http://")):  # a link of any other scheme is never written out
+        fields.append(("url", _url(url)))
     # Months are macros in BibTeX (no braces); every other value is braced.
     body = ",\n".join(
         f"  {name} = {value}" if name == "month" else f"  {name} = {{{value}}}" for name, value in fields

@@ -1,4 +1,8 @@
-"""Search pages, the API and admin login POSTs are limited per client IP: 429 + Retry-After."""
+"""Search pages and the API are limited per client IP: 429 + Retry-After.
+
+Logins (admin and readers) are throttled per username + IP by django-axes:
+tests/accounts/test_logins_are_throttled_per_username_and_ip.py.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ def _limits_on(settings) -> None:  # type: ignore[no-untyped-def]
     # Hourly windows: a fixed window that rolled over mid-test would reset the count (flaky).
     settings.RATELIMIT_API = "3/h"
     settings.RATELIMIT_SEARCH = "2/h"
-    settings.RATELIMIT_ADMIN_LOGIN = "2/h"
     cache.clear()
 
 
@@ -67,15 +70,6 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_limited_not_the_proxy(cl
     spoofed = client.get("/api/index/status", HTTP_X_FORWARDED_FOR="203.0.113.9, 198.51.100.7", **proxy)
     assert spoofed.status_code == 429
     assert client.get("/api/index/status", HTTP_X_FORWARDED_FOR="198.51.100.8", **proxy).status_code == 200
-
-
-@pytest.mark.django_db
-def test_admin_login_posts_are_throttled(client: Client) -> None:
-    for _ in range(2):
-        assert client.post("/admin/login/", {"username": "admin", "password": "guess"}).status_code == 200
-    _assert_limited(client.post("/admin/login/", {"username": "admin", "password": "guess"}), json_body=False)
-    # Viewing the login form is not a login attempt.
-    assert client.get("/admin/login/").status_code == 200
 
 
 @pytest.mark.django_db

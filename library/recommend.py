@@ -1,0 +1,69 @@
+"""Recommendation scoring: pure NumPy/scikit-learn on unit vectors, shared by the app and its benchmark.
+
+Every method here turns the reader's saved papers into ONE direction ``d`` in embedding space and
+ranks the collection by ``d . x``. For the centroid that is the mean of the saved vectors; for
+the linear SVM (arxiv-sanity-lite's recipe: the tag's papers against the rest) ``w . x + b`` ranks
+exactly like ``w . x``; the hybrid is a weighted sum of the two unit directions, so it is linear
+too. A linear direction means the whole collection is ranked by one inner-product search in the
+FAISS index the site already serves - no per-reader matrix, no extra model in memory.
+docs/benchmarks.md ("Recommendations") measures the methods against each other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METHODS = ("centroid", "svm", "hybrid")
+# LinearSVC's C for a few positives against sampled negatives: arxiv-sanity-lite uses 0.01 on
+# tf-idf; on unit sentence vectors 0.1 ranked best on the benchmark's first run (docs).
+SVM_C = 0.1
+HYBRID_SVM_SHARE = 0.5
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return (vector / norm).astype(np.float32) if norm > 0 else vector.astype(np.float32)
+
+
+def centroid_direction(positives: np.ndarray) -> np.ndarray:
+    """The unit mean of the saved papers' vectors."""
+    return _unit(np.asarray(positives, dtype=np.float32).mean(axis=0))
+
+
+def svm_direction(positives: np.ndarray, negatives: np.ndarray, *, c: float = SVM_C) -> np.ndarray:
+    """The unit weight vector of a linear SVM separating the saved papers from the others.
+
+    Classes are balanced (a handful of positives against thousands of negatives would otherwise
+    give a near-zero w); the bias is dropped because it does not change the order.
+    """
+    from sklearn.svm import LinearSVC
+
+    x = np.vstack([positives, negatives]).astype(np.float32)
+    y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
+    model = LinearSVC(C=c, class_weight="balanced", max_iter=5000, tol=1e-4, dual="auto")
+    model.fit(x, y)
+    return _unit(model.coef_[0])
+
+
+def direction(method: str, positives: np.ndarray, negatives: np.ndarray | None = None) -> np.ndarray:
+    """The ranking direction of a method; negatives are needed by ``svm`` and ``hybrid``."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
+    centroid = centroid_direction(positives)
+    if method == "centroid":
+        return centroid
+    if negatives is None or len(negatives) == 0:
+        return centroid  # nothing to contrast with yet (an empty collection): the centroid is all we know
+    svm = svm_direction(positives, negatives)
+    if method == "svm":
+        return svm
+    return _unit((1 - HYBRID_SVM_SHARE) * centroid + HYBRID_SVM_SHARE * svm)
+
+
+def closest_saved(candidate: np.ndarray, saved: np.ndarray, saved_ids: list[int], *, k: int = 2) -> list[tuple[int, float]]:
+    """The saved papers most like a recommended one (id, cosine), best first: the "because you saved"."""
+    if len(saved_ids) == 0:
+        return []
+    scores = saved @ candidate
+    order = np.argsort(-scores)[:k]
+    return [(saved_ids[int(i)], float(scores[int(i)])) for i in order]

@@ -1,0 +1,80 @@
+"""Saving from any list (plain form and htmx), tags made on the fly, notes, removal, per-tag pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from library.models import SavedPaper, Tag
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_plain_form_post_saves_and_returns_to_the_page(ada_client: Client, ada: Any, reader_collection: dict[str, int]) -> None:
+    paper_id = reader_collection["2503.19523"]
+    response = ada_client.post(f"/library/papers/{paper_id}/save", {"next": "/search?q=agents", "tags": "agents, To Read"})
+    assert response.status_code == 302 and response["Location"] == "/search?q=agents"
+    saved = SavedPaper.objects.get(user=ada, paper_id=paper_id)
+    assert {t.name for t in saved.tags.all()} == {"agents", "To Read"}
+    # The same tag in another case is the same tag; an open redirect is refused.
+    response = ada_client.post(f"/library/papers/{paper_id}/save", {"tags": "AGENTS", "next": "https://evil.example/"})
+    assert response["Location"] == f"/papers/{paper_id}/"
+    assert Tag.objects.filter(user=ada).count() == 2
+
+
+def test_htmx_swaps_the_control_and_the_results_page_shows_it(ada_client: Client, ada: Any, reader_collection: dict[str, int]) -> None:
+    paper_id = reader_collection["2504.00891"]
+    page = ada_client.get("/search", {"q": "language model agents"})
+    assert page.status_code == 200
+    assert f'action="/library/papers/{paper_id}/save"' in page.content.decode() or 'class="save-control"' in page.content.decode()
+    response = ada_client.post(f"/library/papers/{paper_id}/save", {"tags": "rl"}, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200 and html.lstrip().startswith('<div class="save-control"')
+    assert "Saved" in html and ">rl</span>" in html and f'/library/papers/{paper_id}/remove' in html
+    response = ada_client.post(f"/library/papers/{paper_id}/remove", HTTP_HX_REQUEST="true")
+    assert ">Save</button>" in response.content.decode()
+    assert not SavedPaper.objects.filter(user=ada).exists()
+
+
+def test_the_paper_page_and_related_list_carry_the_control(ada_client: Client, reader_collection: dict[str, int]) -> None:
+    paper_id = reader_collection["2505.17352"]
+    html = ada_client.get(f"/papers/{paper_id}/").content.decode()
+    assert f'id="save-{paper_id}"' in html
+    assert html.count('class="save-control"') >= 2  # the paper itself and its related papers
+
+
+def test_anonymous_readers_are_sent_to_sign_in(client: Client, reader_collection: dict[str, int]) -> None:
+    paper_id = reader_collection["2505.17352"]
+    assert "/accounts/login/?next=" in client.get(f"/papers/{paper_id}/").content.decode()
+    response = client.post(f"/library/papers/{paper_id}/save")
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert not SavedPaper.objects.exists()
+
+
+def test_notes_tags_and_search_inside_a_tag(ada_client: Client, ada: Any, reader_collection: dict[str, int]) -> None:
+    first, second, third = (reader_collection[k] for k in ("2503.19523", "2509.24159", "2602.06795"))
+    for pid in (first, second):
+        ada_client.post(f"/library/papers/{pid}/save", {"tags": "thesis"})
+    ada_client.post(f"/library/papers/{third}/save", {"tags": "later"})
+    response = ada_client.post(f"/library/papers/{first}/edit", {"tags": "thesis, chapter 2", "note": "Read section 4 closely"})
+    assert response.status_code == 302
+    saved = SavedPaper.objects.get(user=ada, paper_id=first)
+    assert saved.note == "Read section 4 closely" and {t.name for t in saved.tags.all()} == {"thesis", "chapter 2"}
+    thesis = Tag.objects.get(user=ada, name="thesis")
+    page = ada_client.get(f"/library/tags/{thesis.pk}/").content.decode()
+    assert f"/papers/{first}/" in page and f"/papers/{second}/" in page and f"/papers/{third}/" not in page
+    # Search inside the tag reaches the note too.
+    page = ada_client.get(f"/library/tags/{thesis.pk}/", {"q": "section 4"}).content.decode()
+    assert f"/papers/{first}/" in page and f"/papers/{second}/" not in page
+
+
+def test_bad_input_is_a_400_with_a_message(ada_client: Client, reader_collection: dict[str, int]) -> None:
+    pid = reader_collection["2503.19523"]
+    response = ada_client.post(f"/library/papers/{pid}/save", {"tags": "x" * 65})
+    assert response.status_code == 400 and "at most 64 characters" in response.content.decode()
+    ada_client.post(f"/library/papers/{pid}/save")
+    response = ada_client.post(f"/library/papers/{pid}/edit", {"tags": "", "note": "n" * 10_001})
+    assert response.status_code == 400
+    assert ada_client.post("/library/papers/999999/save").status_code == 404
