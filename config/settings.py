@@ -67,9 +67,14 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "ninja",  # its templates and static files: /api/docs loads Swagger UI locally, never from a CDN
+    "allauth",
+    "allauth.account",
+    "axes",  # login throttling per username + IP, for the reader login and the admin login alike
     "papers",
     "search",
     "harvest",  # issue 15: arXiv harvested on a schedule
+    "accounts",
+    "library",
 ]
 
 MIDDLEWARE = [
@@ -87,6 +92,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes requires: turns a lockout into its 429 page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -212,6 +219,7 @@ DUPLICATE_COSINE_THRESHOLD = env.float("DUPLICATE_COSINE_THRESHOLD", default=0.9
 DUPLICATE_TITLE_RATIO = env.float("DUPLICATE_TITLE_RATIO", default=0.93)
 IMPORT_UPLOAD_MAX_MB = env.int("IMPORT_UPLOAD_MAX_MB", default=64)  # larger files: import_papers
 IMPORT_JOB_MAX_ERRORS = env.int("IMPORT_JOB_MAX_ERRORS", default=1000)  # rejected lines kept per job
+IMPORT_UPLOAD_MAX_UNPACKED_MB = env.int("IMPORT_UPLOAD_MAX_UNPACKED_MB", default=512)  # a gzip upload, unpacked
 
 # --- Celery ------------------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
@@ -233,7 +241,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task running when the broker connection drops finishes its batch (stored for good); Redis
 # redelivers the message after the visibility timeout and the task then skips what is stored.
-IMPORT_UPLOAD_MAX_UNPACKED_MB = env.int("IMPORT_UPLOAD_MAX_UNPACKED_MB", default=512)  # a gzip upload, unpacked
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Beat keeps its schedule in memory (the default shelve file is a pickle: invariant 6).
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
@@ -317,10 +324,74 @@ else:
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_SEARCH = env.str("RATELIMIT_SEARCH", default="120/m")  # /search, /similar, feeds
 RATELIMIT_API = env.str("RATELIMIT_API", default="120/m")  # /api/* except the spec and docs
-RATELIMIT_ADMIN_LOGIN = env.str("RATELIMIT_ADMIN_LOGIN", default="5/m")  # POSTs to the admin login
 RATELIMIT_IP_META_KEY = "config.middleware.client_ip"
 # How many proxies append to X-Forwarded-For in front of gunicorn (0: trust REMOTE_ADDR only).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# --- Accounts (issue 16): django-allauth for readers, django-axes for every login ---------
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + IP before any check
+    "django.contrib.auth.backends.ModelBackend",  # the admin's username login (curators)
+    "allauth.account.auth_backends.AuthenticationBackend",  # readers sign in with their email
+]
+SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=True)  # False: a private install, accounts made in the admin
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="mandatory")  # mandatory | optional | none
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Paperscope] "
+ACCOUNT_DEFAULT_HTTP_PROTOCOL = "https" if PUBLIC else "http"
+# django-axes counts failed logins; allauth's own failed-login limit would be a second, differently
+# keyed counter, so it is off (its limits on sign-ups and reset emails stay).
+ACCOUNT_RATE_LIMITS = {"login_failed": False}
+LOGIN_REDIRECT_URL = "library:home"
+LOGIN_URL = "account_login"
+# Lock a username from one client IP after AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_MINUTES;
+# the same username from another IP (the real owner) and other usernames from this IP still log in.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = env.int("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.middleware.client_ip"  # the same trusted-proxy rule as the rate limits
+AXES_USERNAME_CALLABLE = "accounts.throttle.login_name"
+AXES_LOCKOUT_TEMPLATE = "account/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_ENABLED = env.bool("AXES_ENABLED", default=True)
+AXES_VERBOSE = False
+
+# Email: SMTP from EMAIL_URL (smtp://user:pass@host:587, smtp+tls://..., smtp+ssl://...) or
+# EMAIL_HOST/EMAIL_PORT; with neither, messages are printed to the console (the embedded default
+# never touches the network).
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Paperscope <paperscope@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+elif env.str("EMAIL_HOST", default=""):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = env.str("EMAIL_HOST")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    EMAIL_USE_SSL = env.bool("EMAIL_USE_SSL", default=False)
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# --- Library (issue 16): saved papers, tags, recommendations, saved searches, digests ----
+LIBRARY_MAX_PAPERS = env.int("LIBRARY_MAX_PAPERS", default=20_000)  # per reader
+LIBRARY_MAX_TAGS = env.int("LIBRARY_MAX_TAGS", default=500)  # per reader
+LIBRARY_IMPORT_MAX_KB = env.int("LIBRARY_IMPORT_MAX_KB", default=2048)  # a pasted list or a .bib upload
+LIBRARY_RECOMMEND_METHOD = env.str("LIBRARY_RECOMMEND_METHOD", default="hybrid")  # centroid | svm | hybrid
+if LIBRARY_RECOMMEND_METHOD not in ("centroid", "svm", "hybrid"):
+    raise ImproperlyConfigured(f"LIBRARY_RECOMMEND_METHOD must be centroid, svm or hybrid, not {LIBRARY_RECOMMEND_METHOD!r}")
+LIBRARY_SVM_NEGATIVES = env.int("LIBRARY_SVM_NEGATIVES", default=2000)  # papers sampled as "the rest"
+LIBRARY_DIGEST_MAX_PAPERS = env.int("LIBRARY_DIGEST_MAX_PAPERS", default=20)  # per saved search or tag per email
+LIBRARY_DIGEST_HOUR = env.int("LIBRARY_DIGEST_HOUR", default=6)  # UTC hour the beat sends digests
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # absolute links in emails
 
 # /readyz fails when vectors stored more than this many seconds ago are still not in the
 # serving index (0: never). Generous: a stale index beats no search at all.
