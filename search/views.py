@@ -16,6 +16,7 @@ from papers.bibtex import citation_key, paper_bibtex
 from papers.models import Paper
 from papers.selectors import featured_papers, merged_target, paper_get, recent_papers
 from search.forms import SIMILAR_COUNT, RelatedForm, SearchForm, SimilarForm
+from search.index_store import RETRY_AFTER_SECONDS, IndexUnavailable, reader, require_index
 from search.queries import related_papers, semantic_search, similar_to_text
 
 # The text a "papers like this one" search starts from: about what the model reads of it.
@@ -73,7 +74,17 @@ def search(request: HttpRequest) -> HttpResponse:
                 context["results"] = semantic_search(**form.search_kwargs(), sentence_by_meaning=False)  # type: ignore[arg-type]
             except ValueError as exc:
                 context["error"], status = str(exc), 400
-    return _render_region(request, "search/search.html", "search/_results.html", context, status)
+            else:
+                if not context["results"].index_ready:  # type: ignore[attr-defined]
+                    context["unavailable"], status = reader.unavailable_reason(), 503
+    return _unavailable_retry(_render_region(request, "search/search.html", "search/_results.html", context, status))
+
+
+def _unavailable_retry(response: HttpResponse) -> HttpResponse:
+    """No index build to serve: a 503 that says when to come back (never an empty 200)."""
+    if response.status_code == 503:
+        response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
@@ -85,7 +96,12 @@ def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
     form = RelatedForm(request.GET)
     related, error, status = [], "", 200
     if form.is_valid():
-        related = related_papers(paper=paper, filters=form.filters(), sort=form.cleaned_data["sort"] or "similarity")
+        try:
+            require_index()
+            related = related_papers(paper=paper, filters=form.filters(), sort=form.cleaned_data["sort"] or "similarity")
+        except IndexUnavailable as exc:
+            # The page is the paper: it stays a 200; its related list says why it is missing.
+            error = exc.reason
     else:
         error, status = form.error_message(), 400
     context = {
@@ -121,7 +137,10 @@ def similar(request: HttpRequest) -> HttpResponse:
             context["error"], status = form.error_message(), 400
         elif form.paper is not None:
             context["source_paper"] = form.paper
-            context["hits"] = related_papers(paper=form.paper, k=SIMILAR_COUNT, filters=form.filters())
+            if reader.get() is None:
+                context["index_ready"], context["unavailable"], status = False, reader.unavailable_reason(), 503
+            else:
+                context["hits"] = related_papers(paper=form.paper, k=SIMILAR_COUNT, filters=form.filters())
         else:
             found = similar_to_text(text=form.cleaned_data["text"], k=SIMILAR_COUNT, filters=form.filters(), sentence_by_meaning=False)
             context.update(
@@ -130,7 +149,9 @@ def similar(request: HttpRequest) -> HttpResponse:
                 notice=getattr(found, "notice", ""),
                 index_ready=found.index_ready,
             )
-    return _render_region(request, "search/similar.html", "search/_similar_results.html", context, status)
+            if not found.index_ready:
+                context["unavailable"], status = reader.unavailable_reason(), 503
+    return _unavailable_retry(_render_region(request, "search/similar.html", "search/_similar_results.html", context, status))
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -120,7 +120,7 @@ class Provider:
 
 def _envelope(params: dict[str, str], body: str) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    attributes = "".join(f' {k}="{escape(v)}"' for k, v in params.items() if k in {"verb", "metadataPrefix", "set", "from", "until", "resumptionToken"})
+    attributes = "".join(f' {k}="{escape(v, {chr(34): "&quot;"})}"' for k, v in params.items() if k in {"verb", "metadataPrefix", "set", "from", "until", "resumptionToken"})
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<OAI-PMH xmlns="{OAI_NS}" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
