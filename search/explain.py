@@ -8,6 +8,7 @@ query's, so "vaccinated" in the text is marked for the query "vaccine".
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 import re
@@ -33,6 +34,29 @@ NO_OVERLAP_SHORTLIST = 4
 _sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 _sentence_lock = threading.Lock()
 _CACHE_SIZE = 2_000  # sentence vectors (~3 MB with their keys): bounds a web worker's memory
+
+
+# A result list (API items, related papers, feeds) carries at most this much of an abstract; the
+# paper itself (its page, /api/papers/{id}) has it whole. Bounds a response whatever is stored.
+RESULT_ABSTRACT_CHARS = 2_000
+RESULT_SENTENCE_CHARS = 600  # best_sentence: an abstract without full stops is one "sentence"
+
+
+def bounded(text: str, limit: int = RESULT_ABSTRACT_CHARS) -> str:
+    """``text`` when it fits ``limit`` characters, else cut at a word boundary with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    if " " in cut[-100:]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip() + "…"
+
+
+def bounded_html(markup: str, limit: int = RESULT_ABSTRACT_CHARS) -> str:
+    """Escaped HTML (with <mark>s) cut to ``limit`` characters of text, tags kept balanced."""
+    from django.utils.text import Truncator
+
+    return markup if len(markup) <= limit else Truncator(markup).chars(limit, html=True)
 
 
 Span = tuple[int, int, str]  # (start, end, index term) of one word, as search.keyword.word_spans yields
@@ -70,11 +94,25 @@ def highlight(text: str, terms: set[str], *, words: list[Span] | None = None) ->
     return mark_safe("".join(out))
 
 
+@functools.lru_cache(maxsize=1)
+def _explanation_stopwords() -> frozenset[str]:
+    # BM25's list is short (33 words: "from", "we", "using" are index terms, with a low idf);
+    # an explanation that says "matches from" tells a reader nothing, so it uses scikit-learn's
+    # longer English list. Ranking is unchanged.
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return frozenset(ENGLISH_STOP_WORDS) | _stopwords()
+
+
 def query_terms(query: str) -> dict[str, str]:
-    """The query's index terms, each with the first word of the query that produced it."""
+    """The query's index terms that say something (no stop words), each with the first word of
+    the query that produced it."""
+    stop = _explanation_stopwords()
     terms: dict[str, str] = {}
     for start, end, term in word_spans(query):
-        terms.setdefault(term, query[start:end].lower())
+        word = query[start:end].lower()
+        if word not in stop:
+            terms.setdefault(term, word)
     return terms
 
 

@@ -3,11 +3,16 @@
 A feed is the search page sorted "Newest first" (the query's own definition: the most relevant
 matches, by date), keeping the query, mode and filters. So a feed reader sees a newly imported
 paper when it is about the query, not every new paper. Without a query: the newest papers.
+
+Imported text is data: an item's summary (Atom ``<summary type="html">``, RSS ``<description>``,
+both read by feed readers as HTML) is the abstract HTML-escaped, so markup in it shows as text
+and never comes alive in a reader; and it is cut to a bounded length like every result list.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import html
 from urllib.parse import urlencode
 
 from django.contrib.syndication.views import Feed
@@ -17,6 +22,7 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 
 from papers.models import Paper
 from papers.selectors import recent_papers
+from search.explain import bounded
 from search.forms import SearchForm
 from search.queries import semantic_search
 
@@ -64,10 +70,11 @@ class SearchAtomFeed(Feed):
         return [hit.paper for hit in semantic_search(**kwargs).hits]  # type: ignore[arg-type]
 
     def item_title(self, item: Paper) -> str:
-        return item.title
+        # Atom's <title> is type="text": plain text, escaped by the XML writer only.
+        return bounded(item.title, 500)
 
     def item_description(self, item: Paper) -> str:
-        return item.abstract
+        return html.escape(bounded(item.abstract), quote=False)
 
     def item_link(self, item: Paper) -> str:
         return item.get_absolute_url()
@@ -91,3 +98,7 @@ class SearchAtomFeed(Feed):
 
 class SearchRssFeed(SearchAtomFeed):
     feed_type = Rss201rev2Feed
+
+    def item_title(self, item: Paper) -> str:
+        # RSS has no type attribute and readers (feedparser among them) take <title> as HTML.
+        return html.escape(super().item_title(item), quote=False)
