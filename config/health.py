@@ -88,8 +88,8 @@ def _check_index(*, database_ok: bool) -> Check:
         return {"ok": False, "reason": f"no index build published under {settings.INDEX_DIR} yet (run build_index)"}
     loaded = current_index()
     if loaded is None:
-        refused = reader.refused.get(published, "not loaded")
-        return {"ok": False, "reason": f"build {published} refused: {refused}", "published": published}
+        # Searches answer 503 with this same sentence; a rebuild has been asked for.
+        return {"ok": False, "reason": reader.unavailable_reason(), "published": published}
     check: Check = {"ok": True, "build_id": loaded.build_id, "count": loaded.count, "model": model_name()}
     if loaded.build_id != published:
         refused = reader.refused.get(published, "not loaded yet")

@@ -21,6 +21,7 @@ from papers.models import Paper
 from papers.normalize import normalize_arxiv_id
 from papers.selectors import merged_target, paper_get
 from search.forms import MAX_FACET_CHARS, MAX_PAGE, MAX_YEAR, MIN_YEAR, paper_by_arxiv_id, search_filters
+from search.index_store import IndexUnavailable, reader, require_index
 from search.queries import Hit, SearchFilters, related_papers, semantic_search, similar_to_text
 from search.selectors import index_status
 
@@ -165,6 +166,14 @@ def _invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     return api.create_response(request, {"detail": "; ".join(problems), "errors": errors}, status=422)
 
 
+@api.exception_handler(IndexUnavailable)
+def _index_unavailable(request: HttpRequest, exc: IndexUnavailable) -> HttpResponse:
+    """No index build to serve (none yet, or the only one damaged and being rebuilt): never an empty 200."""
+    response = api.create_response(request, {"detail": exc.reason}, status=503)
+    response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 def _checked_filters(year_from: int | None, year_to: int | None, category: str, author: str) -> SearchFilters:
     if year_from and year_to and year_from > year_to:
         raise HttpError(400, f"year_from ({year_from}) is after year_to ({year_to}).")
@@ -249,7 +258,7 @@ def search(
     except ValueError as exc:
         raise HttpError(400, str(exc)) from exc
     if not found.index_ready:
-        return Status(503, {"detail": "The search index is not built yet; try again shortly."})
+        raise IndexUnavailable(reader.unavailable_reason())
     return Status(200, {
         "query": found.query,
         "total": found.total,
@@ -284,7 +293,7 @@ def paper(request: HttpRequest, paper_id: int) -> dict[str, object]:
     }
 
 
-@api.get("/papers/{paper_id}/related", response={200: RelatedOut, 404: ErrorOut, **_ERRORS}, summary="Related papers")
+@api.get("/papers/{paper_id}/related", response={200: RelatedOut, 404: ErrorOut, 503: ErrorOut, **_ERRORS}, summary="Related papers")
 def related(
     request: HttpRequest,
     paper_id: int,
@@ -298,6 +307,7 @@ def related(
     """The papers nearest to this one, never itself; filter them (e.g. year_from) and sort them."""
     found = _visible(paper_id)
     filters = _checked_filters(year_from, year_to, category, author)
+    require_index()  # no build to serve: a 503, not an empty list
     try:
         hits = related_papers(paper=found, k=k, filters=filters, sort=sort)
     except ValueError as exc:
@@ -318,6 +328,7 @@ def similar(request: HttpRequest, payload: SimilarIn) -> Status[dict[str, object
         source = paper_by_arxiv_id(arxiv_id=arxiv_id)
         if source is None:
             raise HttpError(404, f"arXiv:{arxiv_id} is not in this collection; send its abstract as text.")
+        require_index()
         hits = related_papers(paper=source, k=payload.k, filters=filters)
         results = [_item(request, hit) for hit in hits]
         return Status(200, {"source": "paper", "paper_id": source.pk, "truncated": False, "results": results})
@@ -326,7 +337,7 @@ def similar(request: HttpRequest, payload: SimilarIn) -> Status[dict[str, object
     except ValueError as exc:
         raise HttpError(400, str(exc)) from exc
     if not found.index_ready:
-        return Status(503, {"detail": "The search index is not built yet; try again shortly."})
+        raise IndexUnavailable(reader.unavailable_reason())
     return Status(200, {
         "source": "text",
         "paper_id": None,

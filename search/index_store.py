@@ -14,6 +14,16 @@ A writer fills a fresh build directory, fsyncs every file and the directory, and
 repoints CURRENT with write-temp + fsync + os.replace. A reader verifies the manifest
 (checksums, count, dim, model) before it swaps a build in; a build that fails is refused and
 the previous one keeps serving (invariant 3).
+
+Damage after a build was loaded: the worker's reconcile re-checks the current build's
+checksums every RECONCILE_INTERVAL and records a failing build in ``INDEX_DIR/DAMAGED``;
+readers stop serving a build named there (an older good build, or a 503) until the rebuild it
+asked for is published. Files up to MEMORY_LOAD_MAX_BYTES are read into memory rather than
+mapped, so truncating one under a running process cannot kill it with SIGBUS.
+
+With no build to serve, searches raise IndexUnavailable (answered 503 with Retry-After) and
+the reader asks for a rebuild from the vectors stored in the database (seconds for most
+collections; inline in a background thread in the embedded default).
 """
 
 from __future__ import annotations
@@ -41,15 +51,34 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.json"
 CURRENT = "CURRENT"
+DAMAGED = "DAMAGED"
 MEMBERS = "members.npy"
 STAGING_PREFIX = ".staging-"
 FORMAT_VERSION = 1
 # (paper id, first 16 hex digits of the content hash): plain dtypes, so no pickle on load.
 MEMBER_DTYPE = np.dtype([("id", "<i8"), ("hash", "S16")])
+# A build whose files add up to at most this is read into each process's memory: a few MB per
+# process at demo sizes, and a file truncated on disk later cannot raise SIGBUS in a reader
+# (a mapped page past the new end of file does). Bigger builds are mapped, shared by every
+# web process; their damage is caught by reconcile's checksums (see DAMAGED).
+MEMORY_LOAD_MAX_BYTES = 64 << 20
+# What a 503 asks clients to wait before trying again, and how often one process asks for a
+# rebuild while it has nothing to serve.
+RETRY_AFTER_SECONDS = 10
+REBUILD_REQUEST_INTERVAL = 30.0
 
 
 class IndexRefused(Exception):
     """A build that must not be served (corrupt, truncated, or for another model/dim)."""
+
+
+class IndexUnavailable(Exception):
+    """No build can be served now: searches answer 503 with ``reason`` and Retry-After."""
+
+    def __init__(self, reason: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
 
 
 def index_dir() -> Path:
@@ -195,6 +224,30 @@ def verify_build(build_id: str, *, expected_model: str | None = None, expected_d
     return manifest
 
 
+def quick_check(build_id: str) -> str:
+    """What is wrong with a build short of reading every byte ("" when nothing is seen).
+
+    The manifest and its checksum, each file's presence and size, and the damage reconcile
+    recorded: cheap enough for every status page; verify_build reads the files too.
+    """
+    try:
+        manifest = read_manifest(build_id)
+    except IndexRefused as exc:
+        return str(exc)
+    if manifest.get("sha256") != manifest_digest(manifest):
+        return f"build {build_id}: manifest checksum mismatch (edited?)"
+    for name, facts in manifest.get("files", {}).items():
+        path = builds_dir() / build_id / name
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            return f"build {build_id}: missing file {name}"
+        if size != facts.get("bytes"):
+            return f"build {build_id}: {name} is {size} bytes, expected {facts.get('bytes')}"
+    damage = damaged_builds().get(build_id)
+    return f"build {build_id}: damaged on disk ({damage})" if damage else ""
+
+
 @dataclass
 class LoadedIndex:
     """A verified build, loaded (memory-mapped where the backend allows) for searching."""
@@ -215,8 +268,10 @@ def load_build(build_id: str, *, expected_model: str | None = None) -> LoadedInd
     backend = BACKENDS.get(manifest.get("backend", ""))
     if backend is None:
         raise IndexRefused(f"build {build_id}: unknown backend {manifest.get('backend')!r}")
+    total = sum(int(facts.get("bytes", 0)) for facts in manifest.get("files", {}).values())
+    mmap = total > MEMORY_LOAD_MAX_BYTES
     try:
-        vectors = backend.load(builds_dir() / build_id)
+        vectors = backend.load(builds_dir() / build_id, mmap=mmap)
     except Exception as exc:  # a library error on a damaged file is a refusal, not a crash
         raise IndexRefused(f"build {build_id}: cannot load ({exc})") from exc
     if len(vectors) != manifest.get("count") or vectors.dim != manifest.get("dim"):
@@ -227,7 +282,7 @@ def load_build(build_id: str, *, expected_model: str | None = None) -> LoadedInd
     keyword_index = None
     if "keyword" in manifest:
         try:
-            keyword_index = KeywordIndex.load(builds_dir() / build_id)
+            keyword_index = KeywordIndex.load(builds_dir() / build_id, mmap=mmap)
         except Exception as exc:
             raise IndexRefused(f"build {build_id}: cannot load the keyword index ({exc})") from exc
         if len(keyword_index) != manifest.get("count"):
@@ -243,6 +298,7 @@ class IndexReader:
         self._loaded: LoadedIndex | None = None
         self._checked_at = 0.0
         self._refused: dict[str, str] = {}
+        self._rebuild_asked_at = -REBUILD_REQUEST_INTERVAL
 
     def get(self) -> LoadedIndex | None:
         now = time.monotonic()
@@ -250,24 +306,73 @@ class IndexReader:
             return self._loaded
         with self._lock:
             self._checked_at = time.monotonic()
+            self._drop_damaged()
             build_id = current_build_id()
-            if build_id is None or (self._loaded and self._loaded.build_id == build_id):
-                return self._loaded
-            if build_id in self._refused:
-                return self._loaded
-            from search.embedder import model_name
-
-            try:
-                self._loaded = load_build(build_id, expected_model=model_name())
-                logger.info("serving index build %s (%d vectors)", build_id, self._loaded.count)
-            except IndexRefused as exc:
-                self._refused[build_id] = str(exc)
-                logger.error("refused index build: %s; still serving %s", exc, self._loaded and self._loaded.build_id)
-                if self._loaded is None:
-                    # A process started after the damage has nothing to keep serving: fall back
-                    # to the newest older build that still verifies.
-                    self._loaded = self._fallback(model=model_name(), skip=build_id)
+            if build_id is not None and not (self._loaded and self._loaded.build_id == build_id) and build_id not in self._refused:
+                self._load(build_id)
+            if self._loaded is None:
+                self._ask_for_rebuild(build_id)
             return self._loaded
+
+    def _load(self, build_id: str) -> None:
+        from search.embedder import model_name
+
+        try:
+            self._loaded = load_build(build_id, expected_model=model_name())
+            logger.info("serving index build %s (%d vectors)", build_id, self._loaded.count)
+        except IndexRefused as exc:
+            self._refused[build_id] = str(exc)
+            logger.error("refused index build: %s; still serving %s", exc, self._loaded and self._loaded.build_id)
+            if self._loaded is None:
+                # A process started after the damage has nothing to keep serving: fall back
+                # to the newest older build that still verifies.
+                self._loaded = self._fallback(model=model_name(), skip=build_id)
+
+    def _drop_damaged(self) -> None:
+        """Stop serving a build that reconcile found damaged on disk after this process loaded it."""
+        if self._loaded is None:
+            return
+        reason = damaged_builds().get(self._loaded.build_id)
+        if reason is None:
+            return
+        bad = self._loaded.build_id
+        self._refused[bad] = f"damaged on disk after it was loaded: {reason}"
+        logger.error("stopped serving index build %s: %s", bad, reason)
+        from search.embedder import model_name
+
+        self._loaded = None
+        self._loaded = self._fallback(model=model_name(), skip=bad)
+
+    def _ask_for_rebuild(self, build_id: str | None) -> None:
+        """Nothing to serve: ask for a build from the stored vectors (at most every 30 s per process)."""
+        now = time.monotonic()
+        if now - self._rebuild_asked_at < REBUILD_REQUEST_INTERVAL:
+            return
+        self._rebuild_asked_at = now
+        try:
+            from search.embedder import model_name
+            from search.models import PaperEmbedding
+
+            if build_id is None and not PaperEmbedding.objects.filter(model=model_name()).exists():
+                return  # nothing embedded yet: the first import asks for the first build itself
+            from search.tasks import request_index_build
+
+            if settings.CELERY_TASK_ALWAYS_EAGER:
+                # Embedded default: the build runs in this process; not inside the request.
+                threading.Thread(target=_quietly(request_index_build), kwargs={"rescue": True}, name="index-rebuild", daemon=True).start()
+            else:
+                request_index_build(rescue=True)
+            logger.warning("no servable index build (%s): asked for a rebuild from the stored vectors", build_id or "none published")
+        except Exception:  # asking is best effort: reconcile asks again on its schedule
+            logger.exception("could not ask for an index rebuild")
+
+    def unavailable_reason(self) -> str:
+        """Why no build is served (for 503 pages, the API and /readyz)."""
+        build_id = current_build_id()
+        if build_id is None:
+            return "The search index has not been built yet; it is built as soon as papers are embedded."
+        refused = self._refused.get(build_id, "it could not be loaded")
+        return f"The search index is being rebuilt from the stored vectors (build {build_id} refused: {refused})."
 
     def _fallback(self, *, model: str, skip: str) -> LoadedIndex | None:
         for candidate in complete_build_ids():
@@ -289,6 +394,17 @@ class IndexReader:
     def reset(self) -> None:
         with self._lock:
             self._loaded, self._checked_at, self._refused = None, 0.0, {}
+            self._rebuild_asked_at = -REBUILD_REQUEST_INTERVAL
+
+
+def _quietly(function: Any) -> Any:
+    def run(**kwargs: Any) -> None:
+        try:
+            function(**kwargs)
+        except Exception:
+            logger.exception("index rebuild failed")
+
+    return run
 
 
 reader = IndexReader()
@@ -297,6 +413,49 @@ reader = IndexReader()
 def current_index() -> LoadedIndex | None:
     """The build this process serves (None before the first build)."""
     return reader.get()
+
+
+def require_index() -> LoadedIndex:
+    """The build this process serves; IndexUnavailable (a 503 for callers) when there is none."""
+    loaded = reader.get()
+    if loaded is None:
+        raise IndexUnavailable(reader.unavailable_reason())
+    return loaded
+
+
+def record_damage(build_id: str, reason: str) -> None:
+    """Note in INDEX_DIR that a published build failed its checksums (by the writer only).
+
+    Readers that loaded it before the damage stop serving it on their next check.
+    """
+    found = damaged_builds()
+    if found.get(build_id) == reason:
+        return
+    found[build_id] = reason
+    # Only builds still on disk are worth naming; the file stays small.
+    found = {b: r for b, r in found.items() if (builds_dir() / b).is_dir()}
+    write_atomic(index_dir() / DAMAGED, json.dumps(found, indent=2, sort_keys=True).encode())
+    logger.error("index build %s is damaged on disk: %s", build_id, reason)
+
+
+_damaged_cache: tuple[float, dict[str, str]] = (-1.0, {})
+
+
+def damaged_builds() -> dict[str, str]:
+    """Build id -> reason, for builds reconcile found damaged (re-read only when the file changes)."""
+    global _damaged_cache
+    path = index_dir() / DAMAGED
+    try:
+        mtime = path.stat().st_mtime
+    except FileNotFoundError:
+        return {}
+    if mtime != _damaged_cache[0]:
+        try:
+            found = json.loads(path.read_text())
+        except (OSError, ValueError):
+            found = {}
+        _damaged_cache = (mtime, {str(k): str(v) for k, v in found.items()} if isinstance(found, dict) else {})
+    return dict(_damaged_cache[1])
 
 
 def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors: np.ndarray, dim: int) -> FaissIndex | NumpyIndex:

@@ -13,8 +13,10 @@ from search import embedder
 from search.index_store import (
     IndexRefused,
     current_build_id,
+    quick_check,
     read_manifest,
     read_members,
+    reader,
     verify_build,
 )
 from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
@@ -53,6 +55,7 @@ class IndexDrift:
 
     build_id: str | None
     problem: str = ""  # no build, or the build is refused (checksum, manifest, model) or unreadable
+    damaged: bool = False  # the published build's files fail their checks (reconcile records it)
     missing: list[int] = field(default_factory=list)  # visible papers the build lacks
     stale: list[int] = field(default_factory=list)  # in the build from an older title/abstract
     extra: list[int] = field(default_factory=list)  # in the build but hidden, merged or deleted
@@ -94,6 +97,7 @@ def index_drift(*, verify_files: bool = True) -> IndexDrift:
                 members = found
         except IndexRefused as exc:
             drift.problem = str(exc)
+            drift.damaged = True
     visible = dict(Paper.objects.visible().values_list("pk", "content_hash"))
     stored = dict(
         PaperEmbedding.objects.filter(model=model, paper_id__in=Paper.objects.visible().values("pk")).values_list(
@@ -163,6 +167,9 @@ def index_status(*, details: bool = False, limit: int = 10) -> IndexStatus:
             manifest = read_manifest(build_id)
         except IndexRefused as exc:
             problem = str(exc)
+        # What the web processes see too (verify_index's checks short of reading every byte):
+        # a manifest edited, a file missing or truncated, damage reconcile found, a refusal here.
+        problem = problem or quick_check(build_id) or reader.refused.get(build_id, "")
     status = IndexStatus(
         papers=Paper.objects.count(),
         visible=Paper.objects.visible().count(),

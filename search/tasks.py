@@ -23,7 +23,7 @@ from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
-from search import embedder, selectors, services
+from search import embedder, index_store, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +148,11 @@ def reconcile(self: Task) -> dict[str, Any]:
     if not waiting:
         ids = selectors.papers_to_reembed(min_age=settings.RECONCILE_MIN_AGE, max_attempts=settings.EMBED_MAX_ATTEMPTS)
         enqueue_embedding(ids)
+    # Checksums every file of the current build: damage after the web processes loaded it
+    # (bytes overwritten under their mapping) is recorded, so they stop serving it now.
     drift = selectors.index_drift()
+    if drift.damaged and drift.build_id:
+        index_store.record_damage(drift.build_id, drift.problem)
     build = bool(drift.problem or drift.buildable)
     if build:
         # A damaged current build cannot be a base: the build starts from scratch by itself.

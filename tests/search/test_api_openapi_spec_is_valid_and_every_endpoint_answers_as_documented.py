@@ -45,6 +45,7 @@ CALLS: dict[tuple[str, str, str], Call] = {
     ("/api/similar", "post", "404"): _post("/api/similar", {"arxiv_id": "2401.99999"}),
     ("/api/similar", "post", "422"): _post("/api/similar", {"text": QUERY, "k": "many"}),
     ("/api/similar", "post", "503"): None,  # type: ignore[dict-item]
+    ("/api/papers/{paper_id}/related", "get", "503"): None,  # type: ignore[dict-item]
     ("/api/index/status", "get", "200"): _get("/api/index/status"),
 }
 
@@ -101,12 +102,14 @@ def test_every_endpoint_answers_as_documented(client: Client, spec: dict[str, An
 
 @pytest.mark.django_db
 def test_search_and_similar_answer_503_as_documented_before_any_index_exists(client: Client, spec: dict[str, Any], paper_factory) -> None:  # type: ignore[no-untyped-def]
-    paper_factory(title="Attention is all you need")
+    paper = paper_factory(title="Attention is all you need")
 
     for path, method, response in [
         ("/api/search", "get", client.get("/api/search", {"q": "attention"})),
         ("/api/similar", "post", client.post("/api/similar", {"text": "attention"}, content_type="application/json")),
+        ("/api/papers/{paper_id}/related", "get", client.get(f"/api/papers/{paper.pk}/related")),
     ]:
         assert response.status_code == 503
         assert not list(_body_validator(spec, path, method, "503").iter_errors(response.json()))
-        assert "not built yet" in response.json()["detail"]
+        assert "not been built yet" in response.json()["detail"]
+        assert int(response["Retry-After"]) > 0

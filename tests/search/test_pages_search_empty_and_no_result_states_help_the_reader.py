@@ -36,5 +36,7 @@ def test_before_the_index_is_built_the_page_says_so(client: Client, paper_factor
 
     response = client.get("/search", {"q": "attention"})
 
-    assert response.status_code == 200
-    assert "The search index is not built yet" in response.content.decode()
+    # Never "no results" with a 200 while there is no index: a 503 that says why and when to retry.
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) > 0
+    assert "The search index has not been built yet" in response.content.decode()
