@@ -8,6 +8,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from papers.importers.common import safe_url
+
 
 def embedding_text(title: str, abstract: str) -> str:
     """The exact text that gets embedded for a paper: "title. abstract"."""
@@ -41,6 +43,9 @@ class Paper(models.Model):
     # Where each field's value came from (``papers.provenance``): a source (which, when) or a
     # curator (who, when), and for a curated field what its source says now, if different.
     provenance = models.JSONField(default=dict, blank=True, editable=False)
+    # The normalised title the source gave, kept when a curator changes the title, so that the
+    # source's records of this paper still find it (papers.upsert matches titles on both).
+    source_title_key = models.CharField(max_length=512, blank=True, default="", editable=False, db_index=True)
     hidden = models.BooleanField(default=False, db_index=True)
     featured = models.BooleanField(default=False, db_index=True)
     merged_into = models.ForeignKey(
@@ -91,13 +96,16 @@ class Paper(models.Model):
     def year(self) -> int | None:
         return self.published.year if self.published else None
 
+    # Every page, the API and BibTeX take a paper's links from these properties: the one place
+    # where a stored link that is not http(s) (javascript:, data:, vbscript:, a relative path),
+    # in a row imported before imports checked them or typed in by a curator, is dropped.
     @property
     def abs_url(self) -> str:
-        return self.links.get("abs", "") or (f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else "")
+        return safe_url(str(self.links.get("abs") or "")) or (f"https://arxiv.org/abs/{self.arxiv_id}" if self.arxiv_id else "")
 
     @property
     def pdf_url(self) -> str:
-        return self.links.get("pdf", "") or (f"https://arxiv.org/pdf/{self.arxiv_id}" if self.arxiv_id else "")
+        return safe_url(str(self.links.get("pdf") or "")) or (f"https://arxiv.org/pdf/{self.arxiv_id}" if self.arxiv_id else "")
 
     @property
     def doi_url(self) -> str:

@@ -485,9 +485,21 @@ def paper_save(*, paper: Paper, changed: Iterable[str] = (), by: str = "curator"
     changed = set(changed)
     at = prov.stamp()
     provenance = dict(paper.provenance or {})
-    for name in prov.TRACKED:
-        if name in changed or (added and getattr(paper, name) not in (None, "", [], {})):
-            provenance[name] = prov.from_curator(by=by, at=at)
+    names = [n for n in prov.TRACKED if n in changed or (added and getattr(paper, n) not in (None, "", [], {}))]
+    before = Paper.objects.filter(pk=paper.pk).values(*names).first() if paper.pk and names else None
+    for name in names:
+        entry = prov.from_curator(by=by, at=at)
+        old = (provenance.get(name) or {})
+        if before is not None and old.get("origin") != "curator":
+            # What the source gave: its records of this paper must still find it (papers.upsert).
+            entry["source_value"] = prov.to_json(before[name])
+        elif "source_value" in old:
+            entry["source_value"] = old["source_value"]
+        provenance[name] = entry
+    if before is not None and "title" in names and not paper.source_title_key:
+        from papers.normalize import normalize_title
+
+        paper.source_title_key = normalize_title(str(before["title"]))[:512]
     paper.provenance = provenance
     paper_update(paper=paper)
     if {"hidden", "merged_into"} & set(changed):

@@ -115,7 +115,7 @@ class _BatchIndex:
         self.by_doi: dict[str, Paper] = {}
         self.by_title: dict[str, list[Paper]] = {}
         self.by_pk: dict[int, Paper] = {}
-        self._abstracts: dict[int, str] = {}
+        self._abstracts: dict[int, set[str]] = {}
         for paper in papers:
             self.add(paper)
 
@@ -126,15 +126,18 @@ class _BatchIndex:
             self.by_arxiv[paper.arxiv_id] = paper
         if paper.doi:
             self.by_doi[paper.doi] = paper
-        if paper.normalized_title:
-            same = self.by_title.setdefault(paper.normalized_title, [])
+        for title in {paper.normalized_title, paper.source_title_key} - {""}:
+            same = self.by_title.setdefault(title, [])
             if paper not in same:
                 same.append(paper)
 
-    def abstract_key(self, paper: Paper) -> str:
+    def abstract_keys(self, paper: Paper) -> set[str]:
+        """The paper's abstract, and the source's when a curator changed it, normalised."""
         key = id(paper)
         if key not in self._abstracts:
-            self._abstracts[key] = normalize_abstract(paper.abstract)
+            entry = (paper.provenance or {}).get("abstract") or {}
+            texts = [paper.abstract, entry.get("source_value"), (entry.get("source_says") or {}).get("value")]
+            self._abstracts[key] = {normalize_abstract(t) for t in texts if isinstance(t, str) and t}
         return self._abstracts[key]
 
     def target(self, paper: Paper) -> Paper:
@@ -152,7 +155,7 @@ class _BatchIndex:
                 continue  # same title, different identifiers: different papers (e.g. re-submissions)
             if record.doi and paper.doi and paper.doi != record.doi:
                 continue
-            if self.abstract_key(paper) == abstract:
+            if abstract in self.abstract_keys(paper):
                 return paper, "title"
         return None, ""
 
@@ -168,8 +171,11 @@ class _Applied:
     curated_kept: int = 0
 
 
-def _apply(paper: Paper, record: PaperRecord, index: _BatchIndex, *, source: str, at: str, strong: bool) -> _Applied:
-    """Write the record's values onto ``paper`` by the module's rules; say what changed."""
+def _apply(paper: Paper, record: PaperRecord, index: _BatchIndex, *, source: str, at: str, strong: bool, redirected: bool) -> _Applied:
+    """Write the record's values onto ``paper`` by the module's rules; say what changed.
+
+    ``redirected``: the record is of a paper a curator merged into ``paper``; it only fills gaps.
+    """
     result = _Applied()
     provenance: prov.Provenance = dict(paper.provenance or {})
     for name, value in _record_values(record).items():
@@ -179,6 +185,8 @@ def _apply(paper: Paper, record: PaperRecord, index: _BatchIndex, *, source: str
         entry = provenance.get(name) or {}
         if name == "links":
             value = {**(current or {}), **value} if (strong or not current) else {**value, **(current or {})}
+            if redirected:
+                value = {**value, **(current or {})}
         if prov.is_curated(provenance, name):
             says = entry.get("source_says")
             if value != current:
@@ -191,7 +199,7 @@ def _apply(paper: Paper, record: PaperRecord, index: _BatchIndex, *, source: str
                 provenance[name] = {k: v for k, v in entry.items() if k != "source_says"}  # the source agrees now
                 result.provenance_changed = True
             continue
-        own = entry.get("source") == source
+        own = not redirected and entry.get("source") == source
         if not (strong or own or current in _EMPTY or (name == "links" and value != current)):
             continue  # a title-only match fills empty fields; it never overwrites another source
         if name == "arxiv_id" and index.by_arxiv.get(str(value), paper) is not paper:
@@ -235,7 +243,11 @@ def _upsert_batch(records: list[PaperRecord], *, source: str, touched: set[int])
     arxiv_ids = {r.arxiv_id for r in records if r.arxiv_id}
     dois = {r.doi for r in records if r.doi}
     titles = {title for title, _ in keys} - {""}
-    existing = list(Paper.objects.filter(Q(arxiv_id__in=arxiv_ids) | Q(doi__in=dois) | Q(normalized_title__in=titles)))
+    existing = list(
+        Paper.objects.filter(
+            Q(arxiv_id__in=arxiv_ids) | Q(doi__in=dois) | Q(normalized_title__in=titles) | Q(source_title_key__in=titles)
+        )
+    )
     targets = {p.merged_into_id for p in existing if p.merged_into_id} - {p.pk for p in existing}
     existing += list(Paper.objects.filter(pk__in=targets))
     old_hashes = {p.pk: p.content_hash for p in existing}
@@ -264,7 +276,9 @@ def _upsert_batch(records: list[PaperRecord], *, source: str, touched: set[int])
         redirected = paper is not match
         repeat = id(paper) in seen or paper.pk in touched
         other_source = how == "title" and prov.source_of(paper.provenance or {}, "title") not in (None, source)
-        applied = _apply(paper, record, index, source=source, at=at, strong=how in ("arxiv", "doi") and not redirected)
+        applied = _apply(
+            paper, record, index, source=source, at=at, strong=how in ("arxiv", "doi") and not redirected, redirected=redirected
+        )
         seen[id(paper)] = paper
         summary.curated_kept += applied.curated_kept
         if paper.pk is not None and applied.changed:

@@ -87,6 +87,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name='paper',
+            name='source_title_key',
+            field=models.CharField(blank=True, db_index=True, default='', editable=False, max_length=512),
+        ),
+        migrations.AddField(
+            model_name='paper',
             name='revised',
             field=models.DateField(blank=True, help_text='Date of the latest version at the source.', null=True),
         ),

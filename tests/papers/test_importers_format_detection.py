@@ -26,11 +26,15 @@ HFPAGE = (
     "new\n\nSubscribe\n\nMar 13\n\nA Short Title\n\n"
     "A much longer abstract paragraph that explains what the paper does and why.\n"
 )
-SAMPLES = {"jsonl": JSONL, "arxiv-kaggle": KAGGLE, "beir": BEIR, "csv": CSV, "arxiv-atom": ATOM, "hfpage": HFPAGE}
+OAI = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+    "<responseDate>2026-12-01T00:00:00Z</responseDate><ListRecords></ListRecords></OAI-PMH>\n"
+)
+SAMPLES = {"jsonl": JSONL, "arxiv-kaggle": KAGGLE, "beir": BEIR, "csv": CSV, "arxiv-atom": ATOM, "arxiv-oai": OAI, "hfpage": HFPAGE}
 
 
 def test_formats_lists_auto_and_every_parser() -> None:
-    assert FORMATS == ("auto", "hfpage", "jsonl", "csv", "arxiv-kaggle", "arxiv-atom", "beir")
+    assert FORMATS == ("auto", "hfpage", "jsonl", "csv", "arxiv-kaggle", "arxiv-atom", "arxiv-oai", "beir")
     assert set(SAMPLES) == set(FORMATS) - {"auto"}
 
 
