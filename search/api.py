@@ -20,6 +20,7 @@ from papers.bibtex import paper_bibtex
 from papers.models import Paper
 from papers.normalize import normalize_arxiv_id
 from papers.selectors import merged_target, paper_get
+from search.explain import RESULT_SENTENCE_CHARS, RESULT_TITLE_CHARS, bounded, bounded_html
 from search.forms import MAX_FACET_CHARS, MAX_PAGE, MAX_YEAR, MIN_YEAR, paper_by_arxiv_id, search_filters
 from search.index_store import IndexUnavailable, reader, require_index
 from search.queries import Hit, SearchFilters, related_papers, semantic_search, similar_to_text
@@ -73,7 +74,7 @@ class ExplanationOut(Schema):
 class PaperItemOut(Schema):
     id: int
     title: str
-    abstract: str
+    abstract: str = Field(description="The abstract, cut at 2,000 characters with an ellipsis (the whole one: /api/papers/{id}).")
     authors: list[str]
     published: dt.date | None
     categories: list[str]
@@ -184,11 +185,18 @@ def _checked_filters(year_from: int | None, year_to: int | None, category: str, 
 
 
 def _item(request: HttpRequest, hit: Hit) -> dict[str, object]:
+    """One result of a list, bounded whatever is stored: 100 results of a 200 MiB abstract once
+    made one answer 629 MB. The whole abstract is at /api/papers/{id}."""
     paper = hit.paper
+    explanation = dict(vars(hit.explanation)) if hit.explanation else None
+    if explanation is not None:
+        explanation["best_sentence"] = bounded(explanation.get("best_sentence") or "", RESULT_SENTENCE_CHARS)
+        explanation["abstract_html"] = bounded_html(explanation.get("abstract_html") or "")
+        explanation["title_html"] = bounded_html(explanation.get("title_html") or "", RESULT_TITLE_CHARS)
     return {
         "id": paper.pk,
-        "title": paper.title,
-        "abstract": paper.abstract,
+        "title": bounded(paper.title, RESULT_TITLE_CHARS),
+        "abstract": bounded(paper.abstract),
         "authors": paper.authors,
         "published": paper.published,
         "categories": paper.categories,
@@ -198,7 +206,7 @@ def _item(request: HttpRequest, hit: Hit) -> dict[str, object]:
         "score": float(hit.score),
         "rank": hit.rank,
         # A shallow copy: its fields are numbers, strings and a list of strings (asdict deep-copies).
-        "explanation": dict(vars(hit.explanation)) if hit.explanation else None,
+        "explanation": explanation,
     }
 
 

@@ -40,6 +40,7 @@ _CACHE_SIZE = 2_000  # sentence vectors (~3 MB with their keys): bounds a web wo
 # paper itself (its page, /api/papers/{id}) has it whole. Bounds a response whatever is stored.
 RESULT_ABSTRACT_CHARS = 2_000
 RESULT_SENTENCE_CHARS = 600  # best_sentence: an abstract without full stops is one "sentence"
+RESULT_TITLE_CHARS = 1_000
 
 
 def bounded(text: str, limit: int = RESULT_ABSTRACT_CHARS) -> str:
