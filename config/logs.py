@@ -54,3 +54,41 @@ class JsonFormatter(logging.Formatter):
             entry["stack"] = self.formatStack(record.stack_info)
         # default=str: a stray non-JSON extra (a datetime, a Path) must never lose the line.
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+# --- Library chatter a newcomer mistakes for an error (issue 20) -------------------------------
+# Each entry is noise in every run, not a problem: faiss reports the CPU builds it could not
+# load on its way to the one it uses; torch's ONNX exporter and transformers warn about tracing
+# details and their own deprecations while the model is exported once; Celery, when tasks run
+# in-process (no broker), logs a line per task that suggests a worker exists. Warnings with
+# any other message, and every log record at WARNING or above from our own code, stay.
+_EXPORT_WARNINGS = (
+    # torch.jit.TracerWarning from transformers' code while the ONNX export traces the model.
+    r"Converting a tensor to a Python boolean might cause the trace to be incorrect",
+    r"Exporting aten::index operator of advanced indexing",
+)
+
+
+def quiet_library_noise() -> None:
+    """Silence the known-harmless library output above. Call from settings, before any import of them."""
+    import os
+    import warnings
+
+    # transformers' own logger (e.g. "`loss_type=None` was set in the config but it is
+    # unrecognized") and its "Loading weights" progress bars, which read these at import.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    for message in _EXPORT_WARNINGS:
+        warnings.filterwarnings("ignore", message=message)
+    for module in (r"transformers(\.|$)", r"torch(\.|$)", r"sentence_transformers(\.|$)", r"optimum(\.|$)"):
+        warnings.filterwarnings("ignore", category=FutureWarning, module=module)
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=module)
+
+
+def quiet_loggers(*, tasks_in_process: bool) -> dict[str, dict[str, str]]:
+    """Levels for LOGGING["loggers"] that drop the chatter above and keep real warnings."""
+    levels = {"faiss.loader": {"level": "WARNING"}}
+    if tasks_in_process:
+        # "Task search.tasks.embed_papers[...] succeeded in 0.4s": no Celery is running.
+        levels["celery.app.trace"] = {"level": "WARNING"}
+    return levels

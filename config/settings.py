@@ -13,6 +13,11 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logs import quiet_library_noise, quiet_loggers
+
+# Before transformers, torch or faiss is imported anywhere: their harmless chatter off.
+quiet_library_noise()
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -411,5 +416,5 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {"django.db.backends": {"level": "INFO"}, **quiet_loggers(tasks_in_process=CELERY_TASK_ALWAYS_EAGER)},
 }
