@@ -8,18 +8,28 @@ export HF_HUB_OFFLINE := 1
 .PHONY: run test serve demo-data
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
+	@echo "==> Creating $(VENV) and installing the pinned requirements (first run only; a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
+# Each step says what it does; the slow ones say so before they start.
 demo-data: $(VENV)/.installed
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py import_papers samples/hf-papers-listing.txt samples/arxiv-sample-300.jsonl
-	$(PY) manage.py embed_papers --missing
-	$(PY) manage.py build_index
+	@echo "==> Database: SQLite under var/ (applying migrations)"
+	@$(PY) manage.py migrate --noinput -v 0
+	@echo "==> Importing the sample papers and embedding them in this process (no broker needed)."
+	@echo "    First run only: the packaged model is exported for OpenVINO once (about a minute)."
+	@$(PY) manage.py import_papers samples/hf-papers-listing.txt samples/arxiv-sample-300.jsonl
+	@$(PY) manage.py embed_papers --missing
+	@$(PY) manage.py build_index
+	@echo "==> Static files, served by whitenoise as in production"
+	@$(PY) manage.py collectstatic --noinput -v 0
 
+# DEBUG off, as in production: whitenoise serves the static files, errors get the friendly
+# 404/500 pages. Django's development server (one process) serves it on localhost only.
 run: demo-data
-	DEBUG=1 $(PY) manage.py runserver --noreload $(HOST)
+	@echo "==> Paperscope is at http://$(HOST)/ (DEBUG off; Ctrl-C stops it)"
+	@DEBUG=0 $(PY) manage.py runserver --noreload $(HOST)
 
 test: $(VENV)/.installed
 	./scripts/test.sh
