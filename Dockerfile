@@ -51,6 +51,8 @@ WORKDIR /app
 COPY . .
 # At build time, as root, into read-only image layers: hashed and compressed static files, and
 # the model exported for the ONNX/OpenVINO backends, so no container ever needs to write them.
+# The exporter writes through private (0700) temporary directories: chmod makes the result
+# readable by the app user (compose-smoke found workers failing with EACCES on model.xml).
 # (OpenVINO's precision is timed here for the build CPU; a container on another CPU times it in
 # each process, ~2 s at start, unless EMBEDDING_PRECISION is set to f32 or bf16.)
 # The index directory belongs to the app user: a fresh named volume inherits that owner.
@@ -58,6 +60,7 @@ RUN python manage.py collectstatic --noinput -v0 \
     && python -c "import django; django.setup(); from pathlib import Path; from django.conf import settings; \
 from search.embedder import encode_query, exported_model; \
 [exported_model(Path(settings.EMBEDDING_MODEL), backend=b) for b in ('onnx', 'openvino')]; encode_query('warm up')" \
+    && chmod -R a+rX /app/models /app/staticfiles \
     && mkdir -p /data/index \
     && chown paperscope:paperscope /data/index
 USER 10001:10001

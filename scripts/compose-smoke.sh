@@ -5,7 +5,8 @@
 #  1. dockerd (Debian's docker.io) installed and started when missing; Compose v2 or v1.
 #  2. A local Debian bookworm base image (debootstrap + docker import), cached in Docker.
 #  3. Stand-ins for the postgres, redis and nginx images from that base (deploy/standins/).
-#  4. A wheelhouse of requirements.txt built on the host (pip wheel; cached by its checksum).
+#  4. A wheelhouse of requirements.txt (pip wheel, by the base image's Python; cached by the
+#     checksum of requirements.txt).
 #  5. The Paperscope image built with no network at all (--network none), from a copy of this
 #     working tree (tracked and untracked files, never ignored ones such as .env or .venv), or
 #     of one commit with SMOKE_REF=HEAD.
@@ -79,7 +80,8 @@ step "stand-in images (deploy/standins/)"
 for name in postgres redis nginx; do
     # --network host: apt inside the build reaches Debian's mirror the way the host does.
     docker build -q --network host --build-arg "BASE_IMAGE=$BASE_IMAGE" -t "paperscope-standin-$name:bookworm" \
-        -f "$ROOT/deploy/standins/$name.Dockerfile" "$ROOT/deploy/standins" >/dev/null
+        -f "$ROOT/deploy/standins/$name.Dockerfile" "$ROOT/deploy/standins" >"$WORK/standin-$name.log" 2>&1 \
+        || { tail -n 20 "$WORK/standin-$name.log"; fail "building the $name stand-in failed"; }
     note "paperscope-standin-$name:bookworm"
 done
 
@@ -90,11 +92,25 @@ want=$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)
 if [ "$(cat "$wheels/.requirements.sha256" 2>/dev/null)" = "$want" ]; then
     note "cached"
 else
-    pip=$ROOT/.venv/bin/pip
-    [ -x "$pip" ] || pip="python3 -m pip"
-    # This machine's pip config finds the torch 2.13.0 CPU wheel on local disk (find-links).
-    $pip wheel -q -r "$ROOT/requirements.txt" -w "$wheels" >"$WORK/wheelhouse.log" 2>&1 \
-        || fail "pip wheel failed; see $WORK/wheelhouse.log"
+    # Built by the base image's own Python (Debian's 3.11.2), not the host's: environment markers
+    # such as redis's `async-timeout; python_full_version < "3.11.3"` must resolve as in the image.
+    # The host's find-links folders (where this machine keeps the torch 2.13.0 CPU wheel) are
+    # mounted read-only; wheels already in the wheelhouse are reused, the rest come from PyPI.
+    links="/wheelhouse"
+    mounts=(-v "$wheels:/wheelhouse" -v "$ROOT/requirements.txt:/tmp/requirements.txt:ro")
+    for dir in ${PIP_FIND_LINKS:-} $(python3 -m pip config get global.find-links 2>/dev/null || true); do
+        dir=${dir#file://}
+        [ -d "$dir" ] || continue
+        links="$links $dir"
+        mounts+=(-v "$dir:$dir:ro")
+    done
+    # The host's CA bundle too, where it adds a certificate authority (a TLS-inspecting proxy).
+    cert=${PIP_CERT:-$(python3 -m pip config get global.cert 2>/dev/null || echo /etc/ssl/certs/ca-certificates.crt)}
+    [ -f "$cert" ] && mounts+=(-v "$cert:/etc/ssl/certs/host-ca.crt:ro") && mounts+=(-e PIP_CERT=/etc/ssl/certs/host-ca.crt)
+    mkdir -p "$wheels"
+    docker run --rm --network host "${mounts[@]}" -e PIP_FIND_LINKS="$links" -e PIP_DISABLE_PIP_VERSION_CHECK=1 "$BASE_IMAGE" \
+        sh -c 'python -m venv /tmp/venv && /tmp/venv/bin/pip wheel -q -r /tmp/requirements.txt -w /wheelhouse' \
+        >"$WORK/wheelhouse.log" 2>&1 || { tail -n 20 "$WORK/wheelhouse.log"; fail "pip wheel failed ($WORK/wheelhouse.log)"; }
     echo "$want" >"$wheels/.requirements.sha256"
 fi
 note "$(find "$wheels" -name '*.whl' | wc -l) wheels, $(du -sh "$wheels" | cut -f1)"
