@@ -12,13 +12,16 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import render
+from django.utils.cache import patch_vary_headers
 
 from config.logs import request_id_var
 
@@ -132,6 +135,10 @@ class RateLimitMiddleware:
             return "api", settings.RATELIMIT_API
         if path in ("/search", "/similar") or path.startswith("/search/"):
             return "search", settings.RATELIMIT_SEARCH
+        # Pages that read the database on every request: a scraper walking them all is as
+        # costly as one searching (a paper page also ranks its related papers).
+        if path == "/" or path.startswith(_PAGE_PREFIXES):
+            return "pages", settings.RATELIMIT_PAGES
         # Logins (the admin's and the readers') are throttled per username + IP by django-axes.
         return None
 
@@ -150,8 +157,41 @@ class RateLimitMiddleware:
         if usage is None or not usage["should_limit"]:
             return self.get_response(request)
         retry_after = max(1, int(usage["time_left"]))
-        logger.warning("rate limited %s (%s, %s)", client_ip(request), group, rate, extra={"limit_group": group})
+        _refusals.record(client_ip(request), group, rate)
         return too_many_requests(request, rate=rate, retry_after=retry_after)
+
+
+_PAGE_PREFIXES = ("/papers/", "/authors/", "/browse/")
+
+
+class _RefusalLog:
+    """One WARNING per RATELIMIT_LOG_INTERVAL seconds (per process) summing up every 429 since
+    the last one, instead of a line per refused request (27,588 lines a minute under a flood
+    buried everything else). The first refusal after a quiet interval is logged at once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str, str]] = Counter()
+        self._last = float("-inf")
+
+    def record(self, ip: str, group: str, rate: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._counts[(ip, group, rate)] += 1
+            if now - self._last < settings.RATELIMIT_LOG_INTERVAL:
+                return
+            counts, self._counts, self._last = self._counts, Counter(), now
+        total = sum(counts.values())
+        top = ", ".join(f"{ip} {group} ({rate}): {n}" for (ip, group, rate), n in counts.most_common(5))
+        more = f" and {len(counts) - 5} more" if len(counts) > 5 else ""
+        logger.warning(
+            "rate limited %d request(s) from %d client(s) since the last report: %s%s",
+            total, len({ip for ip, _, _ in counts}), top, more,
+            extra={"limit_refused": total, "limit_group": ",".join(sorted({g for _, g, _ in counts}))},
+        )
+
+
+_refusals = _RefusalLog()
 
 
 def too_many_requests(request: HttpRequest, *, rate: str, retry_after: int) -> HttpResponse:
@@ -163,10 +203,55 @@ def too_many_requests(request: HttpRequest, *, rate: str, retry_after: int) -> H
     else:
         response = render(request, "429.html", {"message": message, "retry_after": retry_after}, status=429)
     response["Retry-After"] = str(retry_after)
+    # Counted in _RefusalLog's summary; Django's own "Too Many Requests" WARNING per response
+    # would be the very flood of lines that summary replaces.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
 _PERIOD_WORDS = {"s": "second", "m": "minute", "h": "hour", "d": "day"}
+
+
+class ApiErrorsMiddleware:
+    """Everything under /api/ answers like the API: HEAD like GET (without the body, as the WSGI
+    server sends it), a method an endpoint does not take as a JSON 405 ``{"detail"}`` with
+    Allow (django-ninja answers those in plain text). Unknown paths: search.api.not_found."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        if not request.path_info.startswith("/api/"):
+            return self.get_response(request)
+        method = request.method
+        if method == "HEAD":
+            request.method = "GET"
+        try:
+            response = self.get_response(request)
+        finally:
+            request.method = method
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            allowed = response.get("Allow", "GET")
+            answer = JsonResponse(
+                {"detail": f"{method} is not allowed on {request.path_info}; it answers {allowed}."}, status=405
+            )
+            answer["Allow"] = allowed
+            return answer
+        return response
+
+
+class HtmxVaryMiddleware:
+    """Pages answer htmx requests with a fragment and others with the whole page, so a cache
+    (the browser's back button included) must key them on HX-Request."""
+
+    def __init__(self, get_response: GetResponse) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if response.get("Content-Type", "").startswith("text/html"):
+            patch_vary_headers(response, ("HX-Request",))
+        return response
 
 
 class SecurityHeadersMiddleware:

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.RateLimitMiddleware",  # after WhiteNoise: static files never count
+    "config.middleware.ApiErrorsMiddleware",  # /api/: HEAD as GET, JSON 405s
+    "config.middleware.HtmxVaryMiddleware",  # Vary: HX-Request on pages
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -329,6 +331,9 @@ else:
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_SEARCH = env.str("RATELIMIT_SEARCH", default="120/m")  # /search, /similar, feeds
 RATELIMIT_API = env.str("RATELIMIT_API", default="120/m")  # /api/* except the spec and docs
+RATELIMIT_PAGES = env.str("RATELIMIT_PAGES", default="300/m")  # /, paper pages and their .bib, authors, browse
+# 429s are summed up in one WARNING per this many seconds per process, not logged one by one.
+RATELIMIT_LOG_INTERVAL = 60.0
 RATELIMIT_IP_META_KEY = "config.middleware.client_ip"
 # How many proxies append to X-Forwarded-For in front of gunicorn (0: trust REMOTE_ADDR only).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -1,4 +1,6 @@
-"""Search pages and the API are limited per client IP: 429 + Retry-After.
+"""Search pages, the API and the other database-backed pages (home, paper pages, their .bib,
+authors, browse) are limited per client IP: 429 + Retry-After. A flood of 429s is summed up in
+one log line per minute, not one line each.
 
 Logins (admin and readers) are throttled per username + IP by django-axes:
 tests/accounts/test_logins_are_throttled_per_username_and_ip.py.
@@ -6,6 +8,7 @@ tests/accounts/test_logins_are_throttled_per_username_and_ip.py.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import textwrap
@@ -14,7 +17,7 @@ import pytest
 from django.core.cache import cache
 from django.test import Client
 
-from tests.prod.helpers import ROOT, clean_env
+from tests.prod.helpers import ROOT, clean_env, read_env_file
 
 
 @pytest.fixture(autouse=True)
@@ -23,6 +26,7 @@ def _limits_on(settings) -> None:  # type: ignore[no-untyped-def]
     # Hourly windows: a fixed window that rolled over mid-test would reset the count (flaky).
     settings.RATELIMIT_API = "3/h"
     settings.RATELIMIT_SEARCH = "2/h"
+    settings.RATELIMIT_PAGES = "4/h"
     cache.clear()
 
 
@@ -73,10 +77,54 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_limited_not_the_proxy(cl
 
 
 @pytest.mark.django_db
-def test_pages_outside_the_limits_are_never_throttled(client: Client) -> None:
-    for _ in range(6):
-        assert client.get("/").status_code == 200
+def test_home_paper_pages_and_their_bibtex_share_the_pages_limit(client: Client, paper_factory) -> None:  # type: ignore[no-untyped-def]
+    paper = paper_factory()
+    for path in ("/", f"/papers/{paper.pk}/", f"/papers/{paper.pk}/bibtex.bib", "/"):
+        assert client.get(path).status_code == 200
+    for path in ("/", f"/papers/{paper.pk}/", f"/papers/{paper.pk}/bibtex.bib"):
+        response = client.get(path)
+        _assert_limited(response, json_body=False)
+    # Another client still has its whole budget.
+    assert client.get(f"/papers/{paper.pk}/", REMOTE_ADDR="192.0.2.44").status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_spec_docs_and_probes_are_never_throttled(client: Client) -> None:
+    for _ in range(8):
         assert client.get("/api/openapi.json").status_code == 200
+        assert client.get("/api/docs").status_code == 200
+        assert client.get("/healthz").status_code == 200
+
+
+@pytest.mark.django_db
+def test_without_a_proxy_x_forwarded_for_cannot_buy_a_new_budget(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    """As shipped (.env.example, and the settings default) no proxy is trusted: a client writing
+    a new X-Forwarded-For on every request stays one client."""
+    settings.TRUSTED_PROXY_COUNT = int(read_env_file()["TRUSTED_PROXY_COUNT"])
+    assert settings.TRUSTED_PROXY_COUNT == 0
+    statuses = [client.get("/api/index/status", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(6)]
+    assert statuses == [200, 200, 200, 429, 429, 429]
+
+
+@pytest.mark.django_db
+def test_a_flood_of_429s_is_logged_as_one_warning_with_its_count(client: Client, caplog: pytest.LogCaptureFixture) -> None:
+    from config import middleware
+
+    middleware._refusals = middleware._RefusalLog()  # a fresh reporting interval
+    with caplog.at_level(logging.INFO, logger="paperscope.request"):
+        statuses = [client.get("/api/index/status").status_code for _ in range(3 + 200)]
+    assert statuses.count(429) == 200
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1  # the first refusal, reported at once; the rest wait for the next report
+    assert "rate limited 1 request(s) from 1 client(s)" in warnings[0].getMessage()
+    # The next report, an interval later, counts everything refused in between.
+    middleware._refusals._last -= 61
+    with caplog.at_level(logging.INFO, logger="paperscope.request"):
+        caplog.clear()
+        client.get("/api/index/status")
+    (report,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "rate limited 200 request(s) from 1 client(s)" in report.getMessage()
+    assert report.limit_refused == 200  # type: ignore[attr-defined]
 
 
 @pytest.mark.django_db
