@@ -78,6 +78,9 @@ class IndexBuildAdmin(admin.ModelAdmin):
     def dashboard_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
+        # What this web process serves (or refused, with the reason verify_index also gives):
+        # loaded and checked once per build, so the status below names the same problem.
+        index_store.current_index()
         status = index_status()
         drift = index_drift(verify_files=False)  # member lists only: no vector read, no checksums
         manifest: dict[str, Any] = {}
