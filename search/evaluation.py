@@ -334,3 +334,183 @@ def keyword_backends_compare(
                 runs[qid] = [row[0] for row in found]
         rows.append(_score_runs(dataset, runs, latencies, "postgres-fts"))
     return rows
+
+
+# --- robustness: misspelt queries, nonsense queries, the relevance floor (issue 17) ----------
+
+# Neighbouring keys on a QWERTY keyboard: the substitutions people actually make.
+_KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
+
+
+def _neighbours() -> dict[str, str]:
+    near: dict[str, str] = {}
+    for r, row in enumerate(_KEYBOARD_ROWS):
+        for c, key in enumerate(row):
+            found = [row[i] for i in (c - 1, c + 1) if 0 <= i < len(row)]
+            for other in (r - 1, r + 1):
+                if 0 <= other < len(_KEYBOARD_ROWS):
+                    found += [_KEYBOARD_ROWS[other][i] for i in (c - 1, c, c + 1) if 0 <= i < len(_KEYBOARD_ROWS[other])]
+            near[key] = "".join(found)
+    return near
+
+
+KEYBOARD_NEIGHBOURS = _neighbours()
+TYPO_KINDS = ("neighbour", "drop", "swap", "double")
+
+
+def misspell(word: str, kind: str, rng: Any) -> str:
+    """One realistic typo inside ``word`` (never its first letter: people rarely miss that one)."""
+    if len(word) < 3:
+        return word
+    i = int(rng.integers(1, len(word) - 1)) if kind == "swap" else int(rng.integers(1, len(word)))
+    if kind == "neighbour":
+        near = KEYBOARD_NEIGHBOURS.get(word[i].lower(), "")
+        return word[:i] + str(rng.choice(list(near))) + word[i + 1 :] if near else word
+    if kind == "drop":
+        return word[:i] + word[i + 1 :]
+    if kind == "swap":
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :] if word[i] != word[i + 1] else word[:i] + word[i] + word[i] + word[i + 1 :]
+    return word[:i] + word[i] + word[i:]  # double
+
+
+def typo_queries(queries: dict[str, str], *, seed: int = 17) -> dict[str, str]:
+    """Every query with one or two seeded typos in its words of four or more letters."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    result = {}
+    for qid, text in queries.items():
+        words = [m for m in re.finditer(r"[A-Za-z]{4,}", text)]
+        if not words:
+            result[qid] = text
+            continue
+        count = min(len(words), int(rng.integers(1, 3)))
+        chosen = sorted(rng.choice(len(words), size=count, replace=False).tolist())
+        out, position = [], 0
+        for index in chosen:
+            match = words[index]
+            out += [text[position : match.start()], misspell(match.group(), str(rng.choice(TYPO_KINDS)), rng)]
+            position = match.end()
+        result[qid] = "".join(out) + text[position:]
+    return result
+
+
+def nonsense_queries(*, count: int = 200, seed: int = 17) -> list[str]:
+    """Random letter strings of one to three words, four to twelve letters each."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    letters = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+    return [
+        " ".join("".join(rng.choice(letters, size=int(rng.integers(4, 13)))) for _ in range(int(rng.integers(1, 4))))
+        for _ in range(count)
+    ]
+
+
+def ranking_evaluate(
+    *, dataset: Dataset, doc_of: dict[int, str], queries: dict[str, str], name: str, mode: str = "hybrid",
+    floor: bool = True, correct: bool = True,
+) -> dict[str, Any]:
+    """``mode_evaluate`` over given query texts, with the floor and spelling on or off."""
+    from search.queries import ranked_ids
+
+    ndcg, recall, mrr, latencies = [], [], [], []
+    for qid, text in queries.items():
+        started = time.perf_counter()
+        ranked = ranked_ids(query=text, mode=mode, limit=100, floor=floor, correct=correct)
+        latencies.append((time.perf_counter() - started) * 1000)
+        docs = [doc_of.get(pk, "") for pk in ranked]
+        gains = dataset.qrels[qid]
+        ndcg.append(ndcg_at(docs, gains, 10))
+        recall.append(recall_at(docs, gains, 100))
+        mrr.append(mrr_at(docs, gains, 10))
+    return {
+        "mode": name, "weight": None, "queries": len(queries), "floor": floor, "spelling": correct,
+        "ndcg@10": round(statistics.fmean(ndcg), 4), "recall@100": round(statistics.fmean(recall), 4),
+        "mrr@10": round(statistics.fmean(mrr), 4),
+        "p50_ms": round(percentile(latencies, 0.5), 2), "p95_ms": round(percentile(latencies, 0.95), 2),
+    }
+
+
+def nonsense_evaluate(*, count: int = 200, seed: int = 17, mode: str = "hybrid") -> dict[str, Any]:
+    """How often a random letter string reports no results at all (``total`` 0)."""
+    from search.queries import search_total
+
+    totals = [search_total(query=q, mode=mode) for q in nonsense_queries(count=count, seed=seed)]
+    return {
+        "queries": len(totals), "seed": seed, "total_zero": sum(1 for t in totals if t == 0),
+        "share_total_zero": round(sum(1 for t in totals if t == 0) / max(1, len(totals)), 4),
+        "median_total": statistics.median(totals) if totals else 0,
+    }
+
+
+def robustness_evaluate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17) -> dict[str, Any]:
+    """Clean vs misspelt queries with the floor and spelling off ("today") and on, plus nonsense."""
+    typos = typo_queries(dataset.queries, seed=seed)
+    rows = [
+        ranking_evaluate(dataset=dataset, doc_of=doc_of, queries=dataset.queries, name="clean, off", floor=False, correct=False),
+        ranking_evaluate(dataset=dataset, doc_of=doc_of, queries=typos, name="typos, off", floor=False, correct=False),
+        ranking_evaluate(dataset=dataset, doc_of=doc_of, queries=dataset.queries, name="clean, on"),
+        ranking_evaluate(dataset=dataset, doc_of=doc_of, queries=typos, name="typos, on"),
+    ]
+    changed = sum(1 for qid in typos if typos[qid] != dataset.queries[qid])
+    return {
+        "seed": seed, "typo_queries_changed": changed, "examples": [(dataset.queries[q], typos[q]) for q in list(typos)[:5]],
+        "rows": rows,
+        "typo_loss_off": round(rows[0]["ndcg@10"] - rows[1]["ndcg@10"], 4),
+        "typo_loss_on": round(rows[2]["ndcg@10"] - rows[3]["ndcg@10"], 4),
+        "nonsense": nonsense_evaluate(seed=seed),
+    }
+
+
+def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17) -> dict[str, Any]:
+    """The evidence (cosine, idf-weighted word share) of judged-relevant papers in each query's
+    top 100, and the best of any paper for nonsense queries: the relevance floor is chosen so
+    that nearly every relevant paper passes and nonsense finds nothing (docs/relevance.md)."""
+    import numpy as np
+
+    from search.index_store import current_index
+    from search.keyword import analyze
+    from search.queries import _rank
+    from search import embedder
+
+    index = current_index()
+    assert index is not None and index.keyword is not None
+
+    def evidence(text: str) -> list[tuple[int, float, float]]:
+        vector = embedder.encode_query(text)
+        terms = analyze(text)
+        ranked, _ = _rank(query_vector=vector, terms=terms, mode="hybrid", weight=0.4, filters=None, needed=100) or ([], 0)
+        coverage = index.keyword.scores_at(index.keyword.coverage(terms), [f.pk for f in ranked[:100]])
+        return [(f.pk, float(f.dense or 0.0), float(coverage.get(f.pk, 0.0))) for f in ranked[:100]]
+
+    relevant, others, best = [], [], []
+    for qid, text in dataset.queries.items():
+        found = evidence(text)
+        best.append((max((d for _, d, _ in found), default=0.0), max((w for _, _, w in found), default=0.0)))
+        for pk, dense, words in found:
+            (relevant if dataset.qrels[qid].get(doc_of.get(pk, ""), 0) > 0 else others).append((dense, words))
+    nonsense = []
+    for q in nonsense_queries(count=200, seed=seed):
+        found = evidence(q)
+        nonsense.append((max((d for _, d, _ in found), default=0.0), max((w for _, _, w in found), default=0.0)))
+    rel, oth, real_best, non_best = (np.asarray(x, dtype=np.float64).reshape(-1, 2) for x in (relevant, others, best, nonsense))
+
+    def share(a: np.ndarray, dense_min: float, words_min: float) -> float:
+        return round(float(((a[:, 0] >= dense_min) | (a[:, 1] >= words_min)).mean()), 4) if len(a) else 0.0
+
+    floors = [
+        {"dense": d, "words": w, "relevant_kept": share(rel, d, w), "others_kept": share(oth, d, w)}
+        for d in (0.20, 0.25, 0.30, 0.35, 0.40) for w in (0.1, 0.2, 0.3, 0.4, 0.5)
+    ]
+    gates = [
+        {"dense": d, "words": w, "real_queries_open": share(real_best, d, w), "nonsense_queries_open": share(non_best, d, w)}
+        for d in (0.30, 0.35, 0.40) for w in (0.4, 0.5, 0.6)
+    ]
+    return {
+        "split": dataset.split, "relevant_in_top100": len(rel), "others_in_top100": len(oth),
+        "nonsense_best_cosine_p50_p95_max": [round(float(np.percentile(non_best[:, 0], q)), 3) for q in (50, 95, 100)],
+        "relevant_cosine_p1_p5_p50": [round(float(np.percentile(rel[:, 0], q)), 3) for q in (1, 5, 50)] if len(rel) else [],
+        "floors": floors,
+        "gates": gates,
+    }

@@ -72,7 +72,7 @@ class FilterFields(forms.Form):
 
 
 class SearchForm(FilterFields):
-    """The search page and its feeds: ?q=&mode=&weight=&year_from=&year_to=&category=&author=&sort=&page="""
+    """The search page and its feeds: ?q=&mode=&weight=&year_from=&year_to=&category=&author=&sort=&page=&spell="""
 
     q = forms.CharField(required=False, strip=True, label="Search papers")
     mode = forms.ChoiceField(required=False, choices=[(m, m.capitalize()) for m in MODES], label="Mode")
@@ -81,6 +81,8 @@ class SearchForm(FilterFields):
         required=False, choices=[("relevance", "Relevance"), ("newest", "Newest first")], label="Sort by"
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, label="Page")
+    # "off": search exactly what was typed ("search instead for ..." after a spelling correction).
+    spell = forms.ChoiceField(required=False, choices=[("", "Correct spelling"), ("off", "As typed")], label="Spelling")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -102,6 +104,8 @@ class SearchForm(FilterFields):
             kwargs["mode"] = data["mode"]
         if data.get("weight") is not None:
             kwargs["weight"] = data["weight"]
+        if data.get("spell") == "off":
+            kwargs["correct"] = False
         return kwargs
 
     def has_filters(self) -> bool:

@@ -13,8 +13,10 @@ English stop words removed, Snowball (Porter2) stems from PyStemmer.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +26,14 @@ import numpy as np
 from search.vector_index import sorted_lookup
 
 SUBDIR = "keyword"
+AUTHORS_SUBDIR = "keyword/authors"
 IDS_FILE = "ids.npy"
+WORDS_FILE = "words.txt"
+# Exact-title lookup without the database: 64-bit hashes of each paper's normalised title,
+# sorted, with the paper ids in the same order (binary-searched, memory-mapped).
+TITLE_FILES = ("titles.hash.npy", "titles.ids.npy")
+SPELLING_MIN_COUNT = 2
+_WORD = re.compile(r"(?u)\b[^\W\d_]{3,}\b")
 # The vocabulary as sorted UTF-8 terms (one byte blob + offsets) and their bm25s token ids:
 # memory-mapped and binary-searched, where bm25s's own JSON vocabulary becomes a Python dict
 # (and a set) in every web process (~30 MB at 115k papers, growing with the vocabulary).
@@ -132,6 +141,19 @@ class KeywordIndex:
     k1: float
     b: float
     vocab: SortedVocab | None = None  # loaded builds; else the retriever's own vocab_dict
+    authors: KeywordIndex | None = None  # the author-name field (search/authors.py tokens)
+    words_file: Path | None = None  # "word count" lines: what spelling correction may suggest
+    title_hashes: np.ndarray | None = None  # sorted title_hash() of every paper (TITLE_FILES)
+    title_ids: np.ndarray | None = None
+
+    def with_title(self, normalized: str) -> list[int]:
+        """Ids of the papers whose normalised title is exactly ``normalized``."""
+        if self.title_hashes is None or self.title_ids is None or not normalized:
+            return []
+        key = title_hash(normalized)
+        low = int(np.searchsorted(self.title_hashes, key, side="left"))
+        high = int(np.searchsorted(self.title_hashes, key, side="right"))
+        return [int(pk) for pk in self.title_ids[low:high]]
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -165,6 +187,36 @@ class KeywordIndex:
         where, found = sorted_lookup(sorted_ids, wanted)
         positions = where if order is None else order[where]
         return positions, found
+
+    def postings(self, term: str) -> np.ndarray:
+        """Positions (into ``ids``) of the papers that hold ``term``: bm25s's own sparse column."""
+        token = self.token_id(term)
+        if self.retriever is None or token is None:
+            return np.zeros(0, dtype=np.int64)
+        scores = self.retriever.scores  # type: ignore[attr-defined]
+        return np.asarray(scores["indices"][scores["indptr"][token] : scores["indptr"][token + 1]], dtype=np.int64)
+
+    def coverage(self, terms: list[str]) -> np.ndarray:
+        """For every paper (aligned with ``ids``), the share of the query's idf weight it holds.
+
+        Each distinct query term weighs its idf; a term no paper holds weighs the largest idf
+        possible (it is as rare as a word can be), so "zzqxj learning" is mostly unmatched.
+        """
+        distinct = list(dict.fromkeys(terms))
+        result = np.zeros(len(self.ids), dtype=np.float32)
+        if not distinct or self.retriever is None:
+            return result
+        n = len(self.ids)
+        rarest = float(np.log(1.0 + (n - 1 + 0.5) / 1.5))
+        idf = self.idf(distinct)
+        total = 0.0
+        for term in distinct:
+            if self.token_id(term) is None:
+                total += rarest
+                continue
+            total += idf[term]
+            result[self.postings(term)] += idf[term]
+        return result / total if total > 0 else result
 
     def known_terms(self, terms: Iterable[str]) -> list[str]:
         """The distinct terms that occur somewhere in the collection, in query order."""
@@ -233,9 +285,9 @@ class KeywordIndex:
         values = np.where(found, scores[np.where(found, positions, 0)], 0.0).tolist()
         return dict(zip(pks, values, strict=True))
 
-    def save(self, directory: Path) -> list[str]:
-        """Write the index under ``directory/keyword``; return file names relative to directory."""
-        target = directory / SUBDIR
+    def save(self, directory: Path, *, subdir: str = SUBDIR) -> list[str]:
+        """Write the index under ``directory/<subdir>``; return file names relative to directory."""
+        target = directory / subdir
         target.mkdir(parents=True, exist_ok=True)
         np.save(target / IDS_FILE, np.asarray(self.ids, dtype=np.int64), allow_pickle=False)
         names = [IDS_FILE]
@@ -246,13 +298,13 @@ class KeywordIndex:
         else:
             (target / "params.index.json").write_text(json.dumps({"k1": self.k1, "b": self.b, "num_docs": 0}))
             names.append("params.index.json")
-        return [f"{SUBDIR}/{name}" for name in names]
+        return [f"{subdir}/{name}" for name in names]
 
     @classmethod
-    def load(cls, directory: Path, *, mmap: bool = True) -> KeywordIndex:
+    def load(cls, directory: Path, *, mmap: bool = True, subdir: str = SUBDIR) -> KeywordIndex:
         import bm25s
 
-        target = directory / SUBDIR
+        target = directory / subdir
         # Memory-mapped like the bm25s arrays: shared page cache, not a copy per web process.
         ids = np.load(target / IDS_FILE, mmap_mode="r" if mmap else None, allow_pickle=False)
         params = json.loads((target / "params.index.json").read_text())
@@ -264,7 +316,19 @@ class KeywordIndex:
             vocab = SortedVocab.load(target, mmap=mmap) if sorted_vocab else None
             if retriever.scores["num_docs"] != len(ids):
                 raise ValueError(f"keyword index holds {retriever.scores['num_docs']} documents for {len(ids)} ids")
-        return cls(ids=ids, retriever=retriever, k1=float(params["k1"]), b=float(params["b"]), vocab=vocab)
+        index = cls(ids=ids, retriever=retriever, k1=float(params["k1"]), b=float(params["b"]), vocab=vocab)
+        if subdir == SUBDIR:
+            # Builds made before the author field and the spelling words load without them.
+            if (directory / AUTHORS_SUBDIR / IDS_FILE).is_file():
+                index.authors = cls.load(directory, mmap=mmap, subdir=AUTHORS_SUBDIR)
+            if (target / WORDS_FILE).is_file():
+                index.words_file = target / WORDS_FILE
+            if all((target / name).is_file() for name in TITLE_FILES):
+                mode = "r" if mmap else None
+                index.title_hashes, index.title_ids = (
+                    np.load(target / name, mmap_mode=mode, allow_pickle=False) for name in TITLE_FILES
+                )
+        return index
 
 
 def keyword_text(title: str, abstract: str, *, title_weight: int = 1) -> str:
@@ -277,48 +341,98 @@ def keyword_text(title: str, abstract: str, *, title_weight: int = 1) -> str:
     return ". ".join([title] * max(1, title_weight) + [abstract.strip()]) if title else abstract.strip()
 
 
-def build_keyword_index(*, ids: np.ndarray, texts: Iterable[str], k1: float, b: float) -> KeywordIndex:
-    """BM25 over the given texts (aligned with ``ids``)."""
+def build_keyword_index(
+    *, ids: np.ndarray, texts: Iterable[str] = (), k1: float, b: float, token_lists: Iterable[list[str]] | None = None
+) -> KeywordIndex:
+    """BM25 over the given texts (aligned with ``ids``), or over ready ``token_lists`` (a field
+    with its own tokens, such as authors)."""
     import bm25s
 
     ids = np.asarray(ids, dtype=np.int64)
     if not len(ids):
         return KeywordIndex(ids=ids, retriever=None, k1=k1, b=b)
     retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
-    # An empty document still needs a row so positions stay aligned with ids. Identical texts
-    # (duplicates, the benchmark's generated papers) are analysed once and share one token list.
-    analysed: dict[str, list[str]] = {}
+    if token_lists is not None:
+        corpus = [list(tokens) for tokens in token_lists]
+    else:
+        # An empty document still needs a row so positions stay aligned with ids. Identical texts
+        # (duplicates, the benchmark's generated papers) are analysed once and share one token list.
+        analysed: dict[str, list[str]] = {}
 
-    def tokens(text: str) -> list[str]:
-        if text not in analysed:
-            analysed[text] = analyze(text)
-        return analysed[text]
+        def tokens(text: str) -> list[str]:
+            if text not in analysed:
+                analysed[text] = analyze(text)
+            return analysed[text]
 
-    retriever.index([tokens(text) for text in texts], show_progress=False)
+        corpus = [tokens(text) for text in texts]
+    if not any(corpus):
+        # bm25s cannot index a corpus without a single token (e.g. no paper lists an author).
+        return KeywordIndex(ids=ids[:0], retriever=None, k1=k1, b=b)
+    retriever.index(corpus, show_progress=False)
     return KeywordIndex(ids=ids, retriever=retriever, k1=k1, b=b)
+
+
+def title_hash(normalized: str) -> int:
+    """A stable signed 64-bit hash of a normalised title (papers.normalize.normalize_title)."""
+    return int.from_bytes(hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+def spelling_words(texts: Iterable[str], *, min_count: int = SPELLING_MIN_COUNT) -> list[tuple[str, int]]:
+    """Lower-cased words of three or more letters and how often they occur, most frequent first.
+
+    What spelling correction may suggest (search/spelling.py): only words the collection holds,
+    at least ``min_count`` times, so a one-off typo in an abstract is never offered.
+    """
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(word for word in (m.group().lower() for m in _WORD.finditer(text)))
+    return sorted(((w, c) for w, c in counts.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
 
 
 def write_keyword_index(directory: Path, *, ids: np.ndarray, chunk_size: int = 5_000) -> tuple[list[str], dict[str, object]]:
     """Index the titles and abstracts of ``ids`` (read from the database) into a build directory.
 
     Called by the index build with the very ids of its vectors, so both halves of a build hold
-    the same papers. Returns the written file names and the manifest facts.
+    the same papers. Beside the text index it writes the author-name field (``authors/``,
+    search/authors.py tokens) and the collection's word counts for spelling (``words.txt``).
+    Returns the written file names and the manifest facts.
     """
     from django.conf import settings
 
     from papers.models import Paper
+    from search.authors import paper_tokens
 
     ids = np.asarray(ids, dtype=np.int64)
     texts: dict[int, str] = {}
+    names: dict[int, list[str]] = {}
+    titles: list[tuple[int, int]] = []
+    plain: list[str] = []
     for start in range(0, len(ids), chunk_size):
         chunk = [int(pk) for pk in ids[start : start + chunk_size]]
-        for pk, title, abstract in Paper.objects.filter(pk__in=chunk).values_list("pk", "title", "abstract"):
+        rows = Paper.objects.filter(pk__in=chunk).values_list("pk", "title", "abstract", "authors", "normalized_title")
+        for pk, title, abstract, authors, normalized in rows:
             texts[pk] = keyword_text(title, abstract, title_weight=settings.SEARCH_BM25_TITLE_WEIGHT)
+            names[pk] = paper_tokens(authors or [])
+            titles.append((title_hash(normalized), pk))
+            plain.append(f"{title} {abstract}")
     index = build_keyword_index(
         ids=ids, texts=(texts.get(int(pk), "") for pk in ids), k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B
     )
+    authors = build_keyword_index(
+        ids=ids, token_lists=(names.get(int(pk), []) for pk in ids), k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B
+    )
+    files = index.save(directory)
+    files += authors.save(directory, subdir=AUTHORS_SUBDIR)
+    words = spelling_words(plain)
+    (directory / SUBDIR).mkdir(parents=True, exist_ok=True)
+    (directory / SUBDIR / WORDS_FILE).write_text("".join(f"{w} {c}\n" for w, c in words), encoding="utf-8")
+    files.append(f"{SUBDIR}/{WORDS_FILE}")
+    titles.sort()
+    for name, column in zip(TITLE_FILES, ([h for h, _ in titles], [pk for _, pk in titles]), strict=True):
+        np.save(directory / SUBDIR / name, np.asarray(column, dtype=np.int64), allow_pickle=False)
+        files.append(f"{SUBDIR}/{name}")
     facts: dict[str, object] = {
         "backend": "bm25s", "count": len(index), "k1": index.k1, "b": index.b,
-        "title_weight": settings.SEARCH_BM25_TITLE_WEIGHT,
+        "title_weight": settings.SEARCH_BM25_TITLE_WEIGHT, "authors": len(authors), "spelling_words": len(words),
     }
-    return index.save(directory), facts
+    return files, facts

@@ -14,19 +14,20 @@ row as it is now.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from django.conf import settings
 from django.db.models import QuerySet
 
 from papers.models import Paper
+from papers.normalize import normalize_title
 from papers.selectors import CuratedRelated, related_links_for
-from search import embedder, explain
+from search import embedder, explain, latex, navigation, spelling
 from search.index_store import LoadedIndex, current_index
 from search.keyword import analyze
 from search.models import PaperEmbedding
-from search.ranking import Fused, check_weight, fuse
+from search.ranking import Floor, Fused, check_weight, fuse
 
 MAX_RESULTS = 1000  # deepest rank a reader can page to
 MODES = ("dense", "keyword", "hybrid")
@@ -46,9 +47,13 @@ class SearchFilters:
     year_to: int | None = None
     categories: tuple[str, ...] = ()
     author: str = ""
+    title: str = ""  # words the title must contain, in order (the ``title:`` prefix)
+    # The author's papers, looked up in the author-name field (name variants included); set by
+    # ``with_author_field``. Without it ``author`` is matched as a whole name in the database.
+    author_pks: frozenset[int] | None = None
 
     def __bool__(self) -> bool:
-        return bool(self.year_from or self.year_to or self.categories or self.author)
+        return bool(self.year_from or self.year_to or self.categories or self.author or self.title)
 
     def apply(self, papers: QuerySet[Paper]) -> QuerySet[Paper]:
         """The papers that pass every filter (categories: any of them; author: a full name)."""
@@ -63,9 +68,23 @@ class SearchFilters:
             for category in self.categories:
                 any_category |= Q(category_key__contains=f" {category.strip()} ")
             papers = papers.filter(any_category)
-        if self.author.strip():
+        if self.author_pks is not None:
+            papers = papers.filter(pk__in=sorted(self.author_pks))
+        elif self.author.strip():
             papers = papers.filter(author_key__contains=f"; {self.author.strip().casefold()};")
+        if self.title.strip():
+            papers = papers.filter(normalized_title__contains=normalize_title(self.title))
         return papers
+
+    def with_author_field(self, index: LoadedIndex | None) -> SearchFilters:
+        """These filters with ``author`` resolved through the author-name field of the index, so
+        "R. Timofte", "Timofte, Radu" and "radu timofte" find the same papers."""
+        if not self.author.strip() or self.author_pks is not None or index is None or index.keyword is None:
+            return self
+        if index.keyword.authors is None:
+            return self
+        exact, variant = navigation.author_positions(self.author, index.keyword, surname_only=True)
+        return replace(self, author_pks=frozenset(int(pk) for pk in np.concatenate([exact, variant])))
 
 
 @dataclass
@@ -89,6 +108,8 @@ class Hit:
     score: float
     rank: int
     explanation: Explanation | None = None
+    reason: str = ""  # why it is listed first: the query named it (an id, a title, an author)
+    curated: bool = False  # pinned by a curator (related papers)
 
 
 @dataclass
@@ -105,6 +126,10 @@ class SearchPage:
     weight: float | None = None  # the dense share used (hybrid only)
     sort: str = "relevance"
     notice: str = ""  # shown to the reader, e.g. that only the start of the query was embedded
+    correction: spelling.Correction | None = None  # set when misspelt words were corrected
+    navigation: navigation.Navigation | None = None  # the papers the query named, shown first
+    listing: bool = False  # prefixes only (``author:x``): the matching papers, newest first
+    suggestions: list[str] = field(default_factory=list)  # other searches, when nothing matched
 
     @property
     def num_pages(self) -> int:
@@ -191,6 +216,55 @@ def _matching(filters: SearchFilters | None) -> tuple[QuerySet[Paper], np.ndarra
     return papers, None
 
 
+class _Evidence:
+    """The relevance floor of one query over the whole collection (search/ranking.py Floor).
+
+    ``coverage``: every paper's share of the query's idf weight; ``dense_ok``: the papers whose
+    cosine reaches the floor (from one dense search MAX_RESULTS deep, which the ranking reuses).
+    ``count`` is how many papers pass (at most MAX_RESULTS beyond what is exact) and ``reach``
+    how deep each side must be read so that every passing paper is among the candidates.
+    """
+
+    def __init__(self, index: LoadedIndex, *, floor: Floor, query_vector: np.ndarray | None, terms: list[str],
+                 bm25: np.ndarray | None, subset: np.ndarray | None, pool: int) -> None:
+        self.floor = floor
+        self.index = index
+        self.dense_top: list[tuple[int, float]] = []
+        dense_ok = np.zeros(0, dtype=np.int64)
+        if floor.dense is not None and query_vector is not None:
+            self.dense_top = index.vectors.search(query_vector, min(pool, MAX_RESULTS), subset=subset)[0]
+            dense_ok = np.asarray([pk for pk, score in self.dense_top if score >= floor.dense], dtype=np.int64)
+        keyword = index.keyword
+        self.coverage = np.zeros(0, dtype=np.float32)
+        words_ok = np.zeros(0, dtype=np.int64)
+        keyword_reach = 0
+        if floor.words is not None and keyword is not None and len(keyword) and terms:
+            self.coverage = keyword.coverage(terms)
+            passing = self.coverage >= floor.words
+            if subset is not None:
+                positions, found = keyword.positions(subset)
+                inside = np.zeros(len(keyword), dtype=bool)
+                inside[positions[found]] = True
+                passing &= inside
+            words_ok = np.asarray(keyword.ids[passing], dtype=np.int64)
+            if len(words_ok) and bm25 is not None:
+                # The keyword side must be read down to its weakest passing paper.
+                weakest = float(bm25[passing].min())
+                keyword_reach = int((bm25 >= weakest).sum())
+        best_dense = self.dense_top[0][1] if self.dense_top else None
+        self.open = floor.opens(best_dense, float(self.coverage.max()) if len(self.coverage) else 0.0)
+        self.count = len(np.union1d(dense_ok, words_ok)) if self.open else 0
+        self.reach = max(len(dense_ok), keyword_reach) if self.open else 0
+
+    def passes(self, fused: list[Fused]) -> list[Fused]:
+        if not self.open:
+            return []
+        coverage: dict[int, float] = {}
+        if len(self.coverage) and self.index.keyword is not None:
+            coverage = self.index.keyword.scores_at(self.coverage, [f.pk for f in fused])
+        return [f for f in fused if self.floor.passes(f.dense, coverage.get(f.pk, 0.0))]
+
+
 def _candidates(
     index: LoadedIndex,
     *,
@@ -200,16 +274,24 @@ def _candidates(
     weight: float,
     depth: int,
     subset: np.ndarray | None,
+    bm25: np.ndarray | None = None,
+    dense_top: list[tuple[int, float]] | None = None,
 ) -> list[Fused]:
-    """Each side's top ``depth`` (within ``subset``), fused; best first."""
+    """Each side's top ``depth`` (within ``subset``), fused; best first.
+
+    ``bm25``: every paper's BM25 score when already computed; ``dense_top``: the dense side's
+    ranking when already searched at least ``depth`` deep (the floor's search)."""
     dense: dict[int, float] = {}
     keyword: dict[int, float] = {}
     if mode != "keyword" and query_vector is not None:
-        dense = dict(index.vectors.search(query_vector, depth, subset=subset)[0])
-    bm25 = None
+        if dense_top is not None and (len(dense_top) >= depth or len(dense_top) < MAX_RESULTS):
+            dense = dict(dense_top[:depth])
+        else:
+            dense = dict(index.vectors.search(query_vector, depth, subset=subset)[0])
     if mode != "dense" and index.keyword is not None:
         # Every paper's BM25 score, computed once for both the top-k and the exact scores below.
-        bm25 = index.keyword.scores(terms)
+        if bm25 is None:
+            bm25 = index.keyword.scores(terms)
         keyword = dict(index.keyword.top(bm25, depth, subset=subset))
     if mode == "dense":
         return [Fused(pk, s, s, None, s, 0.0) for pk, s in sorted(dense.items(), key=lambda x: (-x[1], x[0]))]
@@ -242,9 +324,14 @@ def _rank(
     needed: int,
     exclude: frozenset[int] = frozenset(),
     rows: dict[int, Paper] | None = None,
+    floor: bool = False,
+    first: tuple[int, ...] = (),
 ) -> tuple[list[Fused], int] | None:
     """Ranked, visible, filter-passing results (at least ``needed`` when they exist) and a total.
 
+    ``first``: papers the query names (search/navigation.py), put first in this order when they
+    are visible and pass the filters, checked in the same query as the ranking.
+    ``floor``: only results above the relevance floor (search/ranking.py) are ranked and counted.
     ``rows``: filled with the rows of checked papers when ``needed`` is at most ROWS_WITH_CHECK
     (callers fetch only what is missing). Returns None when no index build is being served yet.
     """
@@ -253,24 +340,43 @@ def _rank(
         return None
     papers, subset = _matching(filters)
     pool = len(subset) if subset is not None else len(index.vectors)
-    depth = max(CANDIDATE_STEP, -(-(needed + len(exclude)) // CANDIDATE_STEP) * CANDIDATE_STEP)
+    depth = max(CANDIDATE_STEP, -(-(needed + len(exclude) + len(first)) // CANDIDATE_STEP) * CANDIDATE_STEP)
+    named = [Fused(pk, 0.0, None, None, 0.0, 0.0) for pk in dict.fromkeys(first) if pk not in exclude]
+    exclude = exclude | frozenset(first)
+    bm25 = index.keyword.scores(terms) if mode != "dense" and index.keyword is not None else None
+    evidence = (
+        _Evidence(index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, subset=subset, pool=pool)
+        if floor else None
+    )
     while True:
-        fused = _candidates(index, query_vector=query_vector, terms=terms, mode=mode, weight=weight, depth=depth, subset=subset)
-        # Where the whole pool is ranked the total counts every result, so all are checked;
+        fused = _candidates(
+            index, query_vector=query_vector, terms=terms, mode=mode, weight=weight, depth=depth, subset=subset,
+            bm25=bm25, dense_top=evidence.dense_top if evidence is not None else None,
+        )
+        if evidence is not None:
+            fused = evidence.passes(fused)
+        if named:
+            fused = named + [f for f in fused if f.pk not in exclude]
+        # Where every candidate is ranked the total counts every result, so all are checked;
         # otherwise only as many as the page needs (the rest are never shown or counted).
-        partial = depth < pool
+        complete = depth >= pool or (evidence is not None and depth >= evidence.reach)
         ranked = _checked(
-            fused, papers, exclude=exclude, needed=needed if partial else None,
-            rows=rows if partial and needed <= ROWS_WITH_CHECK else None,
+            fused, papers, exclude=exclude if not named else frozenset(), needed=None if complete else needed,
+            rows=rows if not complete and needed <= ROWS_WITH_CHECK else None,
         )
         # Over-fetch: papers hidden since the build or outside a broad filter were dropped, so
         # read deeper until the page is full or the index has nothing more to give.
-        if len(ranked) >= needed or depth >= pool:
+        if len(ranked) >= needed or complete:
             break
         depth = min(pool, depth * 4)
-    total = _total(
-        index, ranked=ranked, mode=mode, terms=terms, papers=papers, filtered=bool(filters), subset=subset, depth=depth, pool=pool
-    )
+    if complete:
+        total = min(len(ranked), MAX_RESULTS)
+    else:
+        found = sum(1 for f in ranked[: len(named)] if f.pk in {n.pk for n in named})
+        counted = evidence.count if evidence is not None else _total(
+            index, ranked=ranked, mode=mode, terms=terms, papers=papers, filtered=bool(filters), subset=subset, depth=depth, pool=pool
+        )
+        total = min(found + counted, MAX_RESULTS)
     return ranked[:MAX_RESULTS], total
 
 
@@ -286,7 +392,7 @@ def _total(
     depth: int,
     pool: int,
 ) -> int:
-    """How many results a reader can page through (at most MAX_RESULTS).
+    """How many results a reader can page through without the floor (at most MAX_RESULTS).
 
     Exact when the whole pool was ranked or the filter was searched exactly; for a broad
     filter over-fetched in keyword mode it is the smaller of the two counts (an upper bound).
@@ -309,15 +415,90 @@ def _total(
     return min(matching, MAX_RESULTS)
 
 
-def ranked_ids(*, query: str, mode: str = "hybrid", weight: float | None = None, limit: int = 100) -> list[int]:
-    """Just the ranking of ``semantic_search`` (no page, no explanations): used by eval_search."""
+@dataclass
+class Resolved:
+    """What a typed query became: its prefixes, its spelling, the papers it names, its ranking."""
+
+    text: str  # the free text searched (prefixes removed, spelling corrected)
+    filters: SearchFilters | None
+    correction: spelling.Correction | None = None
+    navigation: navigation.Navigation = field(default_factory=navigation.Navigation)
+    ranked: list[Fused] = field(default_factory=list)
+    total: int = 0
+    query_vector: np.ndarray | None = None
+    terms: list[str] = field(default_factory=list)
+    listing: bool = False  # prefixes only: the matching papers, newest first
+
+
+def _resolve(
+    *, query: str, mode: str, weight: float, filters: SearchFilters | None, needed: int, floor: bool, correct: bool,
+    rows: dict[int, Paper] | None = None,
+) -> Resolved | None:
+    """Prefixes, then navigation (ids, DOIs, titles, author names), then spelling, then ranking."""
+    index = current_index()
+    if index is None:
+        return None
+    parsed = navigation.parse(query)
+    if parsed.has_prefixes:
+        base = filters or SearchFilters()
+        filters = replace(
+            base,
+            author=parsed.author or base.author,
+            title=parsed.title or base.title,
+            categories=tuple(dict.fromkeys(base.categories + parsed.categories)),
+        )
+    if filters is not None:
+        filters = filters.with_author_field(index)
+    resolved = Resolved(text=parsed.text, filters=filters)
+    if not parsed.text:
+        resolved.listing = True
+        listed = list(
+            (filters.apply(Paper.objects.visible()) if filters else Paper.objects.none())
+            .order_by("-published", "-pk").values_list("pk", flat=True)[:MAX_RESULTS]
+        )
+        resolved.ranked = [Fused(pk, 0.0, None, None, 0.0, 0.0) for pk in listed]
+        resolved.total = len(listed)
+        return resolved
+    papers = filters.apply(Paper.objects.visible()) if filters else Paper.objects.visible()
+    resolved.navigation = navigation.navigate(parsed.text, index=index.keyword, papers=papers)
+    text = parsed.text
+    if correct and not resolved.navigation:
+        resolved.correction = spelling.correct(text, index.keyword)
+        text = resolved.correction.corrected
+    resolved.text = text
+    resolved.query_vector = embedder.encode_query(text) if mode != "keyword" else None
+    resolved.terms = analyze(text)
+    result = _rank(
+        query_vector=resolved.query_vector, terms=resolved.terms, mode=mode, weight=weight, filters=filters,
+        needed=needed, rows=rows, floor=floor, first=tuple(resolved.navigation.pks),
+    )
+    if result is None:
+        return None
+    resolved.ranked, resolved.total = result
+    return resolved
+
+
+def ranked_ids(
+    *, query: str, mode: str = "hybrid", weight: float | None = None, limit: int = 100, floor: bool = True, correct: bool = True
+) -> list[int]:
+    """Just the ranking of ``semantic_search`` (no page, no explanations): used by eval_search.
+
+    ``floor`` and ``correct`` (spelling) are on as in the product; off measures the ranking alone."""
     query = _check_query(query)
     weight_value = _check(mode=mode, weight=weight, sort="relevance", page=1, page_size=min(limit, MAX_RESULTS))
     if not query:
         return []
-    query_vector = embedder.encode_query(query) if mode != "keyword" else None
-    result = _rank(query_vector=query_vector, terms=analyze(query), mode=mode, weight=weight_value, filters=None, needed=limit)
-    return [f.pk for f in (result or ([], 0))[0][:limit]]
+    resolved = _resolve(query=query, mode=mode, weight=weight_value, filters=None, needed=limit, floor=floor, correct=correct)
+    return [f.pk for f in (resolved.ranked if resolved else [])[:limit]]
+
+
+def search_total(*, query: str, mode: str = "hybrid") -> int:
+    """How many results a query reports (the relevance floor's count): used by the nonsense benchmark."""
+    resolved = _resolve(
+        query=_check_query(query), mode=mode, weight=_check(mode=mode, weight=None, sort="relevance", page=1, page_size=10),
+        filters=None, needed=10, floor=True, correct=True,
+    )
+    return resolved.total if resolved else 0
 
 
 # --- pages ------------------------------------------------------------------------------------
@@ -352,7 +533,9 @@ def _hits(
         if index is not None and index.keyword is not None and mode == "dense"
         else {}
     )
-    abstracts = [papers[f.pk].abstract for f in window]
+    # What the reader sees: LaTeX rendered as text; highlighting and sentences work on that.
+    titles = {f.pk: latex.to_text(papers[f.pk].title) for f in window}
+    abstracts = [latex.to_text(papers[f.pk].abstract) for f in window]
     # Each title and abstract is tokenised once, for matching, highlighting and best sentences.
     abstract_words = [explain.spans(abstract) for abstract in abstracts]
     idf = index.keyword.idf(wanted) if index is not None and index.keyword is not None else None
@@ -362,9 +545,10 @@ def _hits(
     hits = []
     for i, (fused, sentence, words) in enumerate(zip(window, best, abstract_words, strict=True)):
         paper = papers[fused.pk]
-        title_words = explain.spans(paper.title)
+        title, abstract = titles[fused.pk], abstracts[i]
+        title_words = explain.spans(title)
         matched = explain.matched_terms(
-            wanted, title=paper.title, abstract=paper.abstract, title_words=title_words, abstract_words=words
+            wanted, title=title, abstract=abstract, title_words=title_words, abstract_words=words
         )
         matched_set = {term for term, word in wanted.items() if word in matched}
         keyword_score = fused.keyword if fused.keyword is not None else keyword_scores.get(fused.pk)
@@ -378,8 +562,8 @@ def _hits(
                     dense=fused.dense,
                     keyword=keyword_score,
                     matched_terms=matched,
-                    title_html=explain.highlight(paper.title, matched_set, words=title_words),
-                    abstract_html=explain.highlight(paper.abstract, matched_set, words=words),
+                    title_html=explain.highlight(title, matched_set, words=title_words),
+                    abstract_html=explain.highlight(abstract, matched_set, words=words),
                     best_sentence=sentence,
                     summary=explain.summary(
                         mode=mode,
@@ -429,6 +613,8 @@ def semantic_search(
     filters: SearchFilters | None = None,
     sort: str = "relevance",
     sentence_by_meaning: bool = True,
+    floor: bool = True,
+    correct: bool = True,
 ) -> SearchPage:
     """Rank visible papers for a query.
 
@@ -436,6 +622,10 @@ def semantic_search(
     dense share in hybrid fusion, 0 = keyword order, 1 = dense order (default
     SEARCH_HYBRID_WEIGHT); filters: exact facets that still fill every page they can;
     sort: "relevance" or "newest" (the most relevant SEARCH_NEWEST_POOL matches by date).
+    The query may carry ``author:``, ``title:`` and ``cat:`` prefixes (extra filters); an arXiv
+    id or URL, a DOI, an exact title or an author's name puts the papers it names first.
+    ``floor``: only results above the relevance floor are listed and counted (``total``);
+    ``correct``: words the collection lacks are corrected to ones it holds (``correction``).
     Raises ValueError for an unknown mode or sort, a weight outside [0, 1], a bad page or a
     query over SEARCH_MAX_QUERY_CHARS. A query longer than the model window is embedded from
     its start (``truncated`` and ``notice`` say so); the keyword side reads all of it.
@@ -456,26 +646,43 @@ def semantic_search(
     if current_index() is None:
         result.index_ready = False
         return result
-    query_vector = embedder.encode_query(query) if mode != "keyword" else None
-    terms = analyze(query)
     needed = min(MAX_RESULTS, page * page_size) if sort == "relevance" else settings.SEARCH_NEWEST_POOL
     rows: dict[int, Paper] = {}
-    ranked_total = _rank(
-        query_vector=query_vector, terms=terms, mode=mode, weight=weight_value, filters=filters, needed=needed, rows=rows
+    resolved = _resolve(
+        query=query, mode=mode, weight=weight_value, filters=filters, needed=needed, floor=floor, correct=correct, rows=rows
     )
-    if ranked_total is None:
+    if resolved is None:
         result.index_ready = False
         return result
-    ranked, result.total = ranked_total
-    if sort == "newest":
+    ranked, result.total = resolved.ranked, resolved.total
+    result.correction = resolved.correction if resolved.correction else None
+    result.navigation = resolved.navigation
+    result.listing = resolved.listing
+    if sort == "newest" and not resolved.listing:
         ranked = _by_newest(ranked)
         result.total = len(ranked)
     start = (page - 1) * page_size
     result.hits = _hits(
-        ranked[start : start + page_size], start=start, mode=mode, query=query,
-        query_vector=query_vector, index=current_index(), terms=terms, sentence_by_meaning=sentence_by_meaning, rows=rows,
+        ranked[start : start + page_size], start=start, mode=mode, query=resolved.text,
+        query_vector=resolved.query_vector, index=current_index(), terms=resolved.terms,
+        sentence_by_meaning=sentence_by_meaning, rows=rows,
     )
-    if mode != "keyword" and embedder.is_truncated(query):
+    if resolved.navigation:
+        named = set(resolved.navigation.pks)
+        label = {
+            "arxiv": "The arXiv id you entered", "doi": "The DOI you entered", "title": "The exact title you entered",
+            "author": f"A paper by {resolved.navigation.author}",
+        }[resolved.navigation.kind]
+        for hit in result.hits:
+            if hit.paper.pk in named:
+                hit.reason = label
+    if resolved.listing:
+        for hit in result.hits:
+            hit.explanation = None
+    elif not result.total:
+        index = current_index()
+        result.suggestions = spelling.suggestions(resolved.text, index.keyword if index else None)
+    if mode != "keyword" and not resolved.listing and embedder.is_truncated(resolved.text):
         result.truncated = True
         result.notice = (
             f"Only the first {embedder.get_model().max_seq_length} tokens of this {len(query):,}-character query "
@@ -533,7 +740,10 @@ def _pinned_first(curated: CuratedRelated, hits: list[Hit], *, vector: np.ndarra
         for row in PaperEmbedding.objects.filter(paper_id__in=[p.pk for p in pins], model=embedder.model_name()):
             scores[row.paper_id] = float(row.as_array() @ vector.reshape(-1))
     pinned = [
-        Hit(paper=p, score=scores.get(p.pk, 0.0), rank=0, explanation=Explanation(dense=scores.get(p.pk), summary="Pinned by a curator"))
+        Hit(
+            paper=p, score=scores.get(p.pk, 0.0), rank=0, curated=True,
+            explanation=Explanation(dense=scores.get(p.pk), summary="Pinned by a curator"),
+        )
         for p in pins
     ]
     merged = (pinned + hits)[:k]
@@ -552,5 +762,7 @@ def similar_to_text(
     """
     return semantic_search(
         query=text, page=1, page_size=k or settings.RELATED_COUNT, mode="hybrid", filters=filters,
-        sentence_by_meaning=sentence_by_meaning,
+        # A pasted text is taken as written, and its nearest papers are listed with their
+        # similarity whatever it is (a neighbour list, not a set of matches: no floor).
+        sentence_by_meaning=sentence_by_meaning, correct=False, floor=False,
     )

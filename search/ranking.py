@@ -33,6 +33,48 @@ class Fused(NamedTuple):  # a tuple: several times cheaper to make than a frozen
     keyword_part: float  # what the keyword side added to ``score``
 
 
+# The relevance floor (calibrated on SciFact's train split, docs/relevance.md). A query has any
+# result at all only when its best paper is clearly a match (the gate): its meaning this close
+# to the query's (cosine) ...
+GATE_DENSE = 0.35
+# ... or this share of the query's words in it, each word weighted by its idf (so "diffusion"
+# counts far more than "models"; a word the collection lacks counts as the rarest word).
+GATE_WORDS = 0.40
+# Past the gate, a result counts when it reaches either of these lower bars.
+FLOOR_DENSE = 0.25
+FLOOR_WORDS = 0.20
+
+
+class Floor(NamedTuple):
+    """Which evidence a mode uses and how much of it makes a match (None: not used)."""
+
+    dense: float | None
+    words: float | None
+    gate_dense: float | None
+    gate_words: float | None
+
+    @classmethod
+    def for_mode(cls, mode: str) -> Floor:
+        dense, words = mode != "keyword", mode != "dense"
+        return cls(
+            dense=FLOOR_DENSE if dense else None,
+            words=FLOOR_WORDS if words else None,
+            gate_dense=GATE_DENSE if dense else None,
+            gate_words=GATE_WORDS if words else None,
+        )
+
+    def opens(self, best_dense: float | None, best_coverage: float) -> bool:
+        """Whether the query's best evidence shows it matches anything at all."""
+        if self.gate_dense is not None and best_dense is not None and best_dense >= self.gate_dense:
+            return True
+        return self.gate_words is not None and best_coverage >= self.gate_words
+
+    def passes(self, dense: float | None, coverage: float) -> bool:
+        if self.dense is not None and dense is not None and dense >= self.dense:
+            return True
+        return self.words is not None and coverage >= self.words
+
+
 def check_weight(weight: float) -> float:
     """The weight as a float in [0, 1], or ValueError with a message a reader can act on."""
     try:

@@ -6,7 +6,8 @@ return only the part of the page that changes.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect, QueryDict
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponsePermanentRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_http_methods
@@ -15,9 +16,13 @@ from django_htmx.http import push_url
 from papers.bibtex import citation_key, paper_bibtex
 from papers.models import Paper
 from papers.selectors import featured_papers, merged_target, paper_get, recent_papers
-from search.forms import SIMILAR_COUNT, RelatedForm, SearchForm, SimilarForm
+from search import browse
+from search.forms import MAX_PAGE, SIMILAR_COUNT, RelatedForm, SearchForm, SimilarForm
 from search.index_store import RETRY_AFTER_SECONDS, IndexUnavailable, reader, require_index
 from search.queries import related_papers, semantic_search, similar_to_text
+
+EXPORT_COUNT = 100  # "export these results as BibTeX": the first this many results
+MAX_NAME_CHARS = 200
 
 # The text a "papers like this one" search starts from: about what the model reads of it.
 LIKE_THIS_CHARS = 1000
@@ -61,7 +66,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 def search(request: HttpRequest) -> HttpResponse:
     form = SearchForm(request.GET)
-    context: dict[str, object] = {"form": form, "query": "", "results": None, "error": ""}
+    context: dict[str, object] = {"form": form, "query": "", "results": None, "error": "", "weight_default": settings.SEARCH_HYBRID_WEIGHT}
     status = 200
     if not form.is_valid():
         context["error"], status = form.error_message(), 400
@@ -152,6 +157,53 @@ def similar(request: HttpRequest) -> HttpResponse:
             if not found.index_ready:
                 context["unavailable"], status = reader.unavailable_reason(), 503
     return _unavailable_retry(_render_region(request, "search/similar.html", "search/_similar_results.html", context, status))
+
+
+def search_bibtex(request: HttpRequest) -> HttpResponse:
+    """The first EXPORT_COUNT results of a search (same query, mode and filters) as one .bib file."""
+    form = SearchForm(request.GET)
+    if not form.is_valid():
+        return HttpResponseBadRequest(form.error_message(), content_type="text/plain; charset=utf-8")
+    kwargs = form.search_kwargs() | {"page": 1, "page_size": EXPORT_COUNT}
+    if not kwargs["query"]:
+        return HttpResponseBadRequest("Give a search (q) to export its results.", content_type="text/plain; charset=utf-8")
+    try:
+        found = semantic_search(**kwargs, sentence_by_meaning=False)  # type: ignore[arg-type]
+    except ValueError as exc:
+        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+    body = "\n".join(paper_bibtex(paper=hit.paper) for hit in found.hits)
+    response = HttpResponse(body, content_type="application/x-bibtex; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="paperscope-results.bib"'
+    return response
+
+
+def _page_number(request: HttpRequest) -> int | None:
+    value = request.GET.get("page", "1") or "1"
+    return int(value) if value.isdigit() and 1 <= int(value) <= MAX_PAGE else None
+
+
+def author(request: HttpRequest, name: str) -> HttpResponse:
+    """/authors/<name>/: their papers newest first, frequent co-authors, papers like their work."""
+    page = _page_number(request)
+    if len(name) > MAX_NAME_CHARS or page is None:
+        return render(request, "search/author.html", {"error": "That is not an author name or page we can show.", "name": name[:80]}, status=400)
+    profile = browse.author_profile(name=name, page=page)
+    if profile is None:
+        raise Http404("No paper in this collection lists that author")
+    return render(request, "search/author.html", {"profile": profile, "name": name})
+
+
+def browse_category(request: HttpRequest, category: str) -> HttpResponse:
+    """/browse/<category>?week=2025-W14: a category's papers week by week (default: its latest week)."""
+    if len(category) > 100:
+        return render(request, "search/browse.html", {"error": "That category name is too long.", "category": category[:40]}, status=400)
+    try:
+        listing = browse.browse_category(category=category, week=request.GET.get("week", "")[:20])
+    except ValueError as exc:
+        return render(request, "search/browse.html", {"error": f"Week: {exc}.", "category": category}, status=400)
+    if not listing.total_in_category:
+        raise Http404("No paper in this collection has that category")
+    return render(request, "search/browse.html", {"listing": listing, "category": category})
 
 
 @require_http_methods(["GET", "HEAD"])

@@ -16,9 +16,10 @@ def test_it_shows_everything_known_about_the_paper(client: Client, reader_collec
     html = client.get(f"/papers/{pk}/").content.decode()
 
     assert "Generating Data-Driven Reasoning Rubrics for Domain-Adaptive Reward Modeling</h1>" in html
-    assert "Kate Sanders, Nathaniel Weir, Sapana Chaudhary" in html
+    # Every author's name leads to their page.
+    assert '<a class="author" href="/authors/Kate%20Sanders/">Kate Sanders</a>, <a class="author" href="/authors/Nathaniel%20Weir/">Nathaniel Weir</a>' in html
     assert '<time datetime="2026-02-09">9 February 2026</time>' in html
-    assert '<span class="tag">cs.CL</span>' in html and '<span class="tag">cs.AI</span>' in html
+    assert 'href="/browse/cs.CL" title="Browse cs.CL week by week">cs.CL</a>' in html and 'href="/browse/cs.AI"' in html
     assert 'href="https://arxiv.org/abs/2602.06795"' in html
     assert 'href="https://arxiv.org/pdf/2602.06795"' in html
     assert "An impediment to using Large Language Models" in html

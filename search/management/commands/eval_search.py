@@ -57,6 +57,15 @@ class Command(BaseCommand):
             "--compare-keyword-backends", action="store_true",
             help="instead: compare bm25s with SQLite FTS5 (and PostgreSQL full-text with --postgres) on keyword quality and latency",
         )
+        parser.add_argument(
+            "--robustness", action="store_true",
+            help="also: misspelt queries (seeded typos) and nonsense queries, with the relevance floor and spelling off and on",
+        )
+        parser.add_argument(
+            "--calibrate-floor", action="store_true",
+            help="also: the evidence of relevant papers and of nonsense queries over a grid of relevance floors (use a train split)",
+        )
+        parser.add_argument("--seed", type=int, default=17, help="seed of the typos and nonsense queries (default 17)")
         parser.add_argument("--postgres", default="", help="PostgreSQL URL for --compare-keyword-backends (a TEMPORARY table)")
         parser.add_argument(INSIDE_FLAG, dest="inside", type=Path, help=argparse.SUPPRESS)
 
@@ -91,6 +100,10 @@ class Command(BaseCommand):
             command += ["--mode", mode]
         if weights:
             command += ["--weights", ",".join(str(w) for w in weights)]
+        for flag in ("robustness", "calibrate_floor"):
+            if options[flag]:
+                command.append("--" + flag.replace("_", "-"))
+        command += ["--seed", str(options["seed"])]
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
@@ -115,6 +128,14 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"first page with explanations (hybrid, 10 hits, {page['queries']} queries): "
                 f"p50 {page['p50_ms']:.1f} ms, p95 {page['p95_ms']:.1f} ms"
+            )
+        if result.get("robustness"):
+            robust = result["robustness"]
+            self.stdout.write(evaluation.table(robust["rows"]))
+            nonsense = robust["nonsense"]
+            self.stdout.write(
+                f"typo loss (nDCG@10, clean - typos): floor+spelling off {robust['typo_loss_off']:.4f}, on {robust['typo_loss_on']:.4f}; "
+                f"nonsense queries with total 0: {nonsense['total_zero']}/{nonsense['queries']} ({nonsense['share_total_zero']:.1%})"
             )
         self.stdout.write(json.dumps(result, indent=2))
         if options["json_out"]:
@@ -163,6 +184,14 @@ class Command(BaseCommand):
                 rows.append(row)
                 self.stderr.write(evaluation.table([row]).splitlines()[-1])
         page = evaluation.page_latency(dataset=dataset) if "hybrid" in modes else None
+        robustness = (
+            evaluation.robustness_evaluate(dataset=dataset, doc_of=prepared.doc_of, seed=options["seed"])
+            if options["robustness"] else None
+        )
+        calibration = (
+            evaluation.floor_calibrate(dataset=dataset, doc_of=prepared.doc_of, seed=options["seed"])
+            if options["calibrate_floor"] else None
+        )
         result = {
             "dataset": str(dataset.path),
             "split": dataset.split,
@@ -184,6 +213,8 @@ class Command(BaseCommand):
             },
             "results": rows,
             "page_with_explanations": page,
+            "robustness": robustness,
+            "floor_calibration": calibration,
         }
         result_file.write_text(json.dumps(result))
 
