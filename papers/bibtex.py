@@ -7,7 +7,8 @@ import string
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection
+from django.db.models import Exists
 
 from papers.models import Paper
 
@@ -76,21 +77,31 @@ def _assign(paper: Paper) -> str:
     """Give a paper its citation key: its base key, or the base with the first free suffix.
 
     First come, first served, and never changed afterwards, so a key a reader already cited
-    stays valid; the unique column settles two processes assigning the same key at once.
+    stays valid. The common case (the base key is free) is one UPDATE guarded by NOT EXISTS;
+    the unique column settles two processes that pick the same key in the same instant.
     """
     base = base_key(paper)
+    key = base
     for _attempt in range(5):
+        try:
+            updated = (
+                Paper.objects.filter(pk=paper.pk, citation_key__isnull=True)
+                .exclude(Exists(Paper.objects.filter(citation_key=key)))
+                .update(citation_key=key)
+            )
+        except IntegrityError:
+            if connection.in_atomic_block:
+                raise  # the caller's transaction is unusable now; only autocommit can retry
+            updated = 0
+        if updated:
+            paper.citation_key = key
+            return key
+        stored = Paper.objects.filter(pk=paper.pk).values_list("citation_key", flat=True).first()
+        if stored:  # another process gave this paper its key first
+            paper.citation_key = stored
+            return stored
         taken = set(Paper.objects.filter(citation_key__startswith=base).values_list("citation_key", flat=True))
         key = next((base + s for s in _suffixes() if base + s not in taken), f"{base}{paper.pk}")
-        try:
-            with transaction.atomic():
-                updated = Paper.objects.filter(pk=paper.pk, citation_key__isnull=True).update(citation_key=key)
-        except IntegrityError:
-            continue  # another process took this key a moment ago: look again
-        if not updated:  # another process gave this paper its key first
-            key = Paper.objects.filter(pk=paper.pk).values_list("citation_key", flat=True).first() or key
-        paper.citation_key = key
-        return key
     raise RuntimeError(f"could not give paper {paper.pk} a citation key")  # pragma: no cover - 5 races in a row
 
 
