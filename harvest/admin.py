@@ -13,7 +13,7 @@ from harvest.models import HarvestSource
 
 @admin.register(HarvestSource)
 class HarvestSourceAdmin(admin.ModelAdmin):
-    list_display = ("name", "set_spec", "categories", "enabled", "every_hours", "status", "cursor", "last_finished", "last_summary")
+    list_display = ("name", "set_spec", "enabled", "status", "cursor", "last_finished", "last_summary")
     list_filter = ("enabled", "status")
     search_fields = ("name", "set_spec", "categories")
     actions = ("harvest_now", "enable", "disable")
