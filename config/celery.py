@@ -14,7 +14,7 @@ import logging
 import os
 from typing import Any
 
-from celery import Celery
+from celery import Celery, bootsteps
 from celery.signals import celeryd_init
 from kombu import Queue
 
@@ -66,6 +66,31 @@ def _survive_a_lost_redis_connection() -> None:
 
 
 _survive_a_lost_redis_connection()
+
+
+class ReconcileOnConnect(bootsteps.StartStopStep):
+    """Ask for a reconcile each time this worker's consumer (re)connects to the broker.
+
+    A consumer starts when the worker starts (perhaps replacing one that was lost with the
+    batches it held) and again after every broker reconnection (perhaps to a Redis that came
+    back empty): both are when work may have been lost, and waiting for beat's next run left
+    papers unembedded for minutes (RECONCILE_INTERVAL is 300 s). ``min_age=0``: nothing lost
+    is left for later; a batch another worker holds right now may run twice, which is harmless.
+    """
+
+    requires = {"celery.worker.consumer.tasks:Tasks"}
+
+    def start(self, c: Any) -> None:
+        try:
+            c.app.send_task(
+                "search.tasks.reconcile", kwargs={"min_age": 0, "reason": "worker connected"},
+                queue=INDEX_QUEUE, expires=600,
+            )
+        except Exception as exc:  # the broker went away again: the next connection asks again
+            logger.warning("could not ask for a reconcile on connecting (%s)", exc)
+
+
+app.steps["consumer"].add(ReconcileOnConnect)
 
 
 @app.on_after_configure.connect

@@ -3,8 +3,8 @@
 /healthz says the process answers HTTP; it touches nothing else, so a database outage never
 gets healthy web processes restarted. /readyz says this process can serve searches now:
 database reachable and migrated, broker reachable (when one is configured), an index build
-loaded, and that build not lagging behind the vectors in the database for longer than
-INDEX_MAX_LAG seconds. Each failing check names its reason; any failure answers 503.
+loaded, that build not lagging behind the vectors in the database for longer than
+INDEX_MAX_LAG seconds, and no paper waiting for its embedding longer than EMBED_MAX_LAG. Each failing check names its reason; any failure answers 503.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def readiness() -> tuple[int, dict[str, Any]]:
     if settings.REDIS_URL:
         checks["broker"] = _check_broker()
     checks["index"] = _check_index(database_ok=checks["database"]["ok"])
+    if checks["database"]["ok"]:
+        checks["embedding"] = _check_embedding()
     ok = all(check["ok"] for check in checks.values())
     body: dict[str, Any] = {"status": "ready" if ok else "not ready", "checks": checks}
     if not ok:
@@ -85,7 +87,7 @@ def _check_index(*, database_ok: bool) -> Check:
 
     published = current_build_id()
     if published is None:
-        return {"ok": False, "reason": f"no index build published under {settings.INDEX_DIR} yet (run build_index)"}
+        return {"ok": False, "reason": reader.unavailable_reason()}
     loaded = current_index()
     if loaded is None:
         # Searches answer 503 with this same sentence; a rebuild has been asked for.
@@ -105,6 +107,41 @@ def _check_index(*, database_ok: bool) -> Check:
             f"{check['unindexed']} vector(s) stored since the build {check['lag_s']} s ago are not in the index "
             f"(INDEX_MAX_LAG={settings.INDEX_MAX_LAG}); is a Celery worker running?"
         )
+    return check
+
+
+_backlog: tuple[float, Check] | None = None  # (monotonic time, check): probes come every few seconds
+_BACKLOG_TTL = 10.0
+
+
+def _check_embedding() -> Check:
+    """Papers waiting for their vector: how many, and how long the oldest has waited.
+
+    Fails when the oldest has waited longer than EMBED_MAX_LAG seconds while a broker is
+    configured (a worker is expected to embed them; in the embedded default imports embed
+    inline). Papers reconcile has given up on (EMBED_MAX_ATTEMPTS failures) do not count:
+    index_status lists them with their errors.
+    """
+    global _backlog
+    now = time.monotonic()
+    if _backlog is not None and now - _backlog[0] < _BACKLOG_TTL:
+        return _backlog[1]
+    from search.selectors import embedding_backlog
+
+    try:
+        waiting, oldest = embedding_backlog(max_attempts=settings.EMBED_MAX_ATTEMPTS)
+    except Exception as exc:
+        return {"ok": True, "error": _short(exc)}  # the database check reports a real outage
+    waited = round((dt.datetime.now(dt.timezone.utc) - oldest).total_seconds()) if oldest else 0
+    check: Check = {"ok": True, "waiting": waiting, "oldest_wait_s": waited}
+    limit = settings.EMBED_MAX_LAG
+    if settings.REDIS_URL and limit > 0 and waited > limit:
+        check["ok"] = False
+        check["reason"] = (
+            f"{waiting} paper(s) waiting for their embedding, the oldest for {waited} s (EMBED_MAX_LAG={limit}); "
+            "is a Celery worker running? (reconcile re-queues lost batches whenever a worker connects)"
+        )
+    _backlog = (now, check)
     return check
 
 

@@ -406,6 +406,10 @@ SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # absolute link
 # /readyz fails when vectors stored more than this many seconds ago are still not in the
 # serving index (0: never). Generous: a stale index beats no search at all.
 INDEX_MAX_LAG = env.int("INDEX_MAX_LAG", default=3600)
+# /readyz fails when a paper has waited longer than this many seconds for its embedding while a
+# broker is configured (0: never): two reconcile intervals, so only a lag that reconcile (run on
+# schedule and whenever a worker connects) did not cure shows. Below it, /readyz reports the backlog.
+EMBED_MAX_LAG = env.int("EMBED_MAX_LAG", default=600)
 
 # Logs: one JSON object per line with the request id (LOG_FORMAT=text for people at a terminal).
 LOG_FORMAT = env.str("LOG_FORMAT", default="json" if PUBLIC else "text")

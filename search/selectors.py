@@ -49,6 +49,16 @@ def papers_to_reembed(*, min_age: float, max_attempts: int) -> list[int]:
     )
 
 
+def embedding_backlog(*, max_attempts: int) -> tuple[int, dt.datetime | None]:
+    """Papers waiting for a vector (not given up on after ``max_attempts`` failures), and when
+    the longest-waiting one last changed (None when none waits): /readyz's embedding lag."""
+    from django.db.models import Count, Min
+
+    given_up = EmbeddingFailure.objects.filter(model=embedder.model_name(), attempts__gte=max_attempts).values("paper_id")
+    found = _needing_embedding().exclude(pk__in=given_up).aggregate(n=Count("pk"), oldest=Min("updated"))
+    return found["n"], found["oldest"]
+
+
 @dataclass
 class IndexDrift:
     """How the current build differs from the database (empty lists and no problem: they agree)."""

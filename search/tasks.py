@@ -136,18 +136,24 @@ def build_index(self: Task, full: bool = False) -> str | None:
 
 
 @shared_task(bind=True, acks_late=True)
-def reconcile(self: Task) -> dict[str, Any]:
+def reconcile(self: Task, min_age: float | None = None, reason: str = "schedule") -> dict[str, Any]:
     """Re-queue papers whose vector is missing or stale; ask for a build when index and database disagree.
 
-    Run by celery beat every RECONCILE_INTERVAL seconds. Papers still waiting in the embed
-    queue are left to the tasks already there; what a restarted Redis or a killed worker lost
-    is queued again (a duplicate is harmless: it finds the vector stored and skips).
+    Run by celery beat every RECONCILE_INTERVAL seconds, and by every worker each time it
+    connects to the broker (config.celery.ReconcileOnConnect: a worker started after one was
+    lost, or a broker that came back empty) with ``min_age=0``, so recovery does not wait for
+    the schedule. Papers whose batch is still waiting in the embed queue are left to it; what a
+    restarted Redis or a killed worker lost (its batches are invisible in Redis until the
+    visibility timeout) is queued again. A batch another worker is embedding right now may be
+    queued twice: harmless, the second finds the vectors stored and skips them.
     """
-    waiting = selectors.queued_tasks().get("embed", 0)
-    ids: list[int] = []
-    if not waiting:
-        ids = selectors.papers_to_reembed(min_age=settings.RECONCILE_MIN_AGE, max_attempts=settings.EMBED_MAX_ATTEMPTS)
-        enqueue_embedding(ids)
+    if min_age is None:
+        min_age = settings.RECONCILE_MIN_AGE
+    queued = _queued_embedding_ids()
+    ids = selectors.papers_to_reembed(min_age=min_age, max_attempts=settings.EMBED_MAX_ATTEMPTS)
+    ids = [i for i in ids if i not in queued]
+    enqueue_embedding(ids)
+    waiting = len(queued)
     # Checksums every file of the current build: damage after the web processes loaded it
     # (bytes overwritten under their mapping) is recorded, so they stop serving it now.
     drift = selectors.index_drift()
@@ -158,7 +164,8 @@ def reconcile(self: Task) -> dict[str, Any]:
         # A damaged current build cannot be a base: the build starts from scratch by itself.
         request_index_build(rescue=True)
     report = {
-        "queued_before": waiting,
+        "reason": reason,
+        "already_queued": waiting,  # papers whose batch waits in the queue
         "enqueued": len(ids),
         "missing": len(drift.missing),
         "stale": len(drift.stale),
@@ -168,6 +175,37 @@ def reconcile(self: Task) -> dict[str, Any]:
     }
     logger.info("reconcile: %s", report)
     return report
+
+
+def _queued_embedding_ids() -> set[int]:
+    """Paper ids in embed tasks waiting in the broker's queue (empty without Redis).
+
+    kombu keeps each queue as Redis lists of JSON messages whose body (base64 JSON) is
+    ``[args, kwargs, options]`` and embed_papers' first argument is the list of ids.
+    """
+    import base64
+    import json
+
+    from config.celery import EMBED_QUEUE
+
+    client = services.redis_client()
+    if client is None:
+        return set()
+    ids: set[int] = set()
+    try:
+        for name in [EMBED_QUEUE, *(f"{EMBED_QUEUE}\x06\x16{p}" for p in (3, 6, 9))]:
+            for raw in client.lrange(name, 0, -1):
+                try:
+                    message = json.loads(raw)
+                    if message.get("headers", {}).get("task") != embed_papers.name:
+                        continue
+                    args = json.loads(base64.b64decode(message["body"]))[0]
+                    ids.update(int(i) for i in args[0])
+                except (ValueError, KeyError, IndexError, TypeError):  # not a message of ours
+                    continue
+    except RedisError as exc:
+        logger.warning("could not read the embed queue (%s); reconcile treats it as empty", exc)
+    return ids
 
 
 def request_index_build(*, full: bool = False, rescue: bool = False) -> None:

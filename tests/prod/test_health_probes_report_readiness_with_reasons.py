@@ -28,7 +28,7 @@ def test_readyz_is_503_with_a_reason_before_any_index_is_built(client: Client) -
     body = response.json()
     assert body["checks"]["database"]["ok"] is True
     assert body["checks"]["index"]["ok"] is False
-    assert any("no index build published" in reason and "build_index" in reason for reason in body["reasons"])
+    assert any("has not been built yet" in reason and "build_index" in reason for reason in body["reasons"])
 
 
 def test_readyz_is_200_once_an_index_is_loaded(client: Client, listing_index: list[int]) -> None:
@@ -134,3 +134,67 @@ def test_web_serves_from_a_read_only_index_directory(client: Client, listing_ind
 
 def test_probes_refuse_other_methods(client: Client) -> None:
     assert client.post("/healthz").status_code == 405
+
+
+@pytest.fixture
+def production_readiness(settings):  # type: ignore[no-untyped-def]
+    """A broker configured (a worker is expected to embed), every other knob at its default."""
+    from config import health
+
+    settings.REDIS_URL = settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/15"
+    health._backlog = None
+    yield settings
+    health._backlog = None
+
+
+def test_readyz_reports_the_embedding_backlog_and_fails_past_embed_max_lag(  # type: ignore[no-untyped-def]
+    client: Client, listing_index: list[int], paper_factory, production_readiness
+) -> None:
+    """At the production default (EMBED_MAX_LAG=600 s): papers a lost worker or a wiped Redis left
+    unembedded make /readyz say so once they have waited that long, not "ready"."""
+    from config import health
+    from papers.models import Paper
+
+    assert production_readiness.EMBED_MAX_LAG == 600
+    waiting = [paper_factory(title=f"Lost with the worker {n}") for n in range(3)]
+    first = client.get("/readyz")
+    assert first.status_code == 200, first.json()
+    backlog = first.json()["checks"]["embedding"]
+    assert backlog["ok"] is True and backlog["waiting"] == 3 and backlog["oldest_wait_s"] < 600
+
+    Paper.objects.filter(pk__in=[p.pk for p in waiting]).update(updated=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=700))
+    health._backlog = None  # the next probe, past the 10 s the answer is kept for
+    late = client.get("/readyz")
+    assert late.status_code == 503
+    body = late.json()
+    assert body["checks"]["embedding"]["oldest_wait_s"] >= 700
+    (reason,) = [r for r in body["reasons"] if r.startswith("embedding:")]
+    assert "3 paper(s) waiting for their embedding" in reason and "EMBED_MAX_LAG=600" in reason and "Celery worker" in reason
+
+
+def test_papers_reconcile_gave_up_on_do_not_hold_readiness_hostage(  # type: ignore[no-untyped-def]
+    client: Client, listing_index: list[int], paper_factory, production_readiness
+) -> None:
+    from papers.models import Paper
+    from search.models import EmbeddingFailure
+
+    broken = paper_factory(title="Crashes the model")
+    Paper.objects.filter(pk=broken.pk).update(updated=dt.datetime.now(dt.UTC) - dt.timedelta(days=2))
+    EmbeddingFailure.objects.create(paper=broken, model=production_readiness.EMBEDDING_MODEL_NAME, error="boom",
+                                    attempts=production_readiness.EMBED_MAX_ATTEMPTS)
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.json()
+    assert response.json()["checks"]["embedding"]["waiting"] == 0
+
+
+def test_without_a_broker_the_backlog_is_reported_but_never_fails(client: Client, listing_index: list[int], paper_factory) -> None:  # type: ignore[no-untyped-def]
+    from config import health
+    from papers.models import Paper
+
+    health._backlog = None
+    old = paper_factory(title="Imported with --no-embed")
+    Paper.objects.filter(pk=old.pk).update(updated=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["checks"]["embedding"]["waiting"] == 1
+    health._backlog = None

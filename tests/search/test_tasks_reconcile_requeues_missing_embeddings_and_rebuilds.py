@@ -44,7 +44,7 @@ def test_reconcile_embeds_what_was_lost_and_the_index_catches_up(listing_index: 
     assert PaperEmbedding.objects.filter(paper_id__in=[lost.pk, listing_index[0]]).count() == 2
     assert index_drift().clean  # the embed task asked for the build (inline in the embedded default)
     assert reconcile.delay().get() == {
-        "queued_before": 0, "enqueued": 0, "missing": 0, "stale": 0, "extra": 0, "problem": "", "build_requested": False,
+        "reason": "schedule", "already_queued": 0, "enqueued": 0, "missing": 0, "stale": 0, "extra": 0, "problem": "", "build_requested": False,
     }
 
 
