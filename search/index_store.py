@@ -350,10 +350,7 @@ class IndexReader:
             return
         self._rebuild_asked_at = now
         try:
-            from search.embedder import model_name
-            from search.models import PaperEmbedding
-
-            if build_id is None and not PaperEmbedding.objects.filter(model=model_name()).exists():
+            if build_id is None and not _vectors_stored():
                 return  # nothing embedded yet: the first import asks for the first build itself
             from search.tasks import request_index_build
 
@@ -370,7 +367,9 @@ class IndexReader:
         """Why no build is served (for 503 pages, the API and /readyz)."""
         build_id = current_build_id()
         if build_id is None:
-            return "The search index has not been built yet; it is built as soon as papers are embedded."
+            if _vectors_stored():
+                return f"The search index is being rebuilt from the stored vectors (no build published under {settings.INDEX_DIR})."
+            return "The search index has not been built yet; it is built as soon as papers are embedded (or run build_index)."
         refused = self._refused.get(build_id, "it could not be loaded")
         return f"The search index is being rebuilt from the stored vectors (build {build_id} refused: {refused})."
 
@@ -395,6 +394,14 @@ class IndexReader:
         with self._lock:
             self._loaded, self._checked_at, self._refused = None, 0.0, {}
             self._rebuild_asked_at = -REBUILD_REQUEST_INTERVAL
+
+
+def _vectors_stored() -> bool:
+    """Whether the database holds vectors a build can be made from (no build yet otherwise)."""
+    from search.embedder import model_name
+    from search.models import PaperEmbedding
+
+    return PaperEmbedding.objects.filter(model=model_name()).exists()
 
 
 def _quietly(function: Any) -> Any:
