@@ -17,6 +17,7 @@ import math
 import re
 import statistics
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -514,3 +515,155 @@ def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17)
         "floors": floors,
         "gates": gates,
     }
+
+
+# --- navigational queries: ids, URLs, titles, author names (issue 17) -------------------------
+
+
+def arxiv_records(path: Path, *, limit: int) -> Iterator[dict[str, Any]]:
+    """The first ``limit`` records of the arXiv abstracts corpus (papers.jsonl.gz, sorted by date)."""
+    import gzip
+
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+        for number, line in enumerate(handle):
+            if number >= limit:
+                return
+            if line.strip():
+                yield json.loads(line)
+
+
+def navigation_prepare(*, corpus: Path, limit: int, seed: int = 17) -> int:
+    """Load the first ``limit`` arXiv papers into the (isolated) database, give each a random
+    unit vector (embedding 15k abstracts would take this 2-core machine ~40 minutes; the
+    navigational layers and BM25 do not read vectors, and random ones never pass the relevance
+    floor's cosine bar, so the dense side adds nothing) and build the index."""
+    import datetime as dt
+
+    import numpy as np
+
+    from papers.models import Paper
+    from search import embedder
+    from search.models import PaperEmbedding
+    from search.services import index_build
+
+    if not Paper.objects.exists():
+        rows = []
+        for record in arxiv_records(corpus, limit=limit):
+            paper = Paper(
+                title=str(record.get("title") or ""), abstract=str(record.get("abstract") or ""),
+                authors=list(record.get("authors") or []), categories=list(record.get("categories") or []),
+                published=dt.date.fromisoformat(record["published"]) if record.get("published") else None,
+                arxiv_id=str(record["id"]),
+            )
+            paper.refresh_derived_fields()
+            rows.append(paper)
+        Paper.objects.bulk_create(rows, batch_size=1000)
+    if not PaperEmbedding.objects.exists():
+        rng = np.random.default_rng(seed)
+        papers = list(Paper.objects.order_by("pk").values_list("pk", "content_hash"))
+        dim = embedder.embedding_dim()
+        vectors = rng.standard_normal((len(papers), dim)).astype(np.float32)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        PaperEmbedding.objects.bulk_create(
+            [
+                PaperEmbedding(paper_id=pk, model=embedder.model_name(), dim=dim, vector=v.tobytes(), content_hash=h)
+                for (pk, h), v in zip(papers, vectors, strict=True)
+            ],
+            batch_size=1000,
+        )
+    index_build()
+    return Paper.objects.count()
+
+
+def navigation_evaluate(*, sample: int = 250, authors_sample: int = 300, seed: int = 17) -> dict[str, Any]:
+    """Ids, URLs and exact titles: is the paper first? Author names: precision@5 of their papers.
+
+    Precision@5 of an author with n papers counts their papers among the first min(5, n) results
+    (an author with three papers can fill three places). The name is typed as a paper lists it,
+    as "Surname, Given" and as "G. Surname" (the initial form counts every author who shares the
+    initial and surname as a right answer: that is all the reader said).
+    """
+    import numpy as np
+
+    from papers.models import Paper
+    from papers.normalize import normalize_title
+    from search import authors as names
+    from search.queries import semantic_search
+
+    rng = np.random.default_rng(seed)
+    papers = list(Paper.objects.order_by("pk").values_list("pk", "arxiv_id", "title", "normalized_title", "authors"))
+    chosen = [papers[i] for i in rng.choice(len(papers), size=min(sample, len(papers)), replace=False)]
+    title_counts = Counter(normalized for _, _, _, normalized, _ in papers)
+
+    def first(query: str) -> tuple[int | None, float]:
+        started = time.perf_counter()
+        hits = semantic_search(query=query, page_size=5, sentence_by_meaning=False).hits
+        return (hits[0].paper.pk if hits else None), (time.perf_counter() - started) * 1000
+
+    kinds: dict[str, list[tuple[bool, float]]] = {}
+    forms = {
+        "arxiv id": "{id}", "id with version": "{id}v2", "arXiv:id": "arXiv:{id}",
+        "abs URL": "https://arxiv.org/abs/{id}v1", "pdf URL": "https://arxiv.org/pdf/{id}",
+    }
+    for pk, arxiv_id, title, normalized, _ in chosen:
+        for kind, form in forms.items():
+            found, ms = first(form.format(id=arxiv_id))
+            kinds.setdefault(kind, []).append((found == pk, ms))
+        if title_counts[normalized] == 1:  # a title two papers share cannot name one of them
+            found, ms = first(title)
+            kinds.setdefault("exact title", []).append((found == pk, ms))
+            found, ms = first(title.lower().rstrip("."))
+            kinds.setdefault("title, lower case", []).append((found == pk, ms))
+
+    by_author: dict[str, list[int]] = {}
+    for pk, _, _, _, listed in papers:
+        for name in listed or []:
+            if len(names.name_words(str(name))) >= 2:
+                by_author.setdefault(str(name), []).append(pk)
+    frequent = sorted(name for name, pks in by_author.items() if len(pks) >= 3)
+    picked = [frequent[i] for i in rng.choice(len(frequent), size=min(authors_sample, len(frequent)), replace=False)]
+    listed_by_pk = {pk: listed or [] for pk, _, _, _, listed in papers}
+    precision: dict[str, list[float]] = {}
+    latency: dict[str, list[float]] = {}
+    for name in picked:
+        words = names.name_words(name)
+        variants = {"as listed": name, "Surname, Given": f"{name.split()[-1]}, {' '.join(name.split()[:-1])}"}
+        if len(words[0]) > 1:
+            variants["G. Surname"] = f"{name.split()[0][0]}. {name.split()[-1]}"
+        for form, typed in variants.items():
+            started = time.perf_counter()
+            hits = semantic_search(query=typed, page_size=5, sentence_by_meaning=False).hits
+            latency.setdefault(form, []).append((time.perf_counter() - started) * 1000)
+            if form == "G. Surname":
+                relevant = {pk for pk, listed in listed_by_pk.items() if any(names.same_author(str(n), typed) for n in listed)}
+            else:
+                relevant = set(by_author[name])
+            cut = min(5, len(relevant))
+            precision.setdefault(form, []).append(sum(1 for h in hits[:cut] if h.paper.pk in relevant) / cut)
+    rows = [
+        {"kind": kind, "queries": len(found), "first": round(statistics.fmean(ok for ok, _ in found), 4),
+         "p50_ms": round(percentile([ms for _, ms in found], 0.5), 1), "p95_ms": round(percentile([ms for _, ms in found], 0.95), 1)}
+        for kind, found in kinds.items()
+    ]
+    author_rows = [
+        {"kind": f"author: {form}", "queries": len(values), "precision@5": round(statistics.fmean(values), 4),
+         "all_five_right": round(statistics.fmean(v == 1.0 for v in values), 4),
+         "p50_ms": round(percentile(latency[form], 0.5), 1), "p95_ms": round(percentile(latency[form], 0.95), 1)}
+        for form, values in precision.items()
+    ]
+    identified = [ok for kind, found in kinds.items() for ok, _ in found]
+    return {
+        "papers": len(papers), "seed": seed, "authors_with_3_papers": len(frequent),
+        "id_url_title_first": round(statistics.fmean(identified), 4) if identified else 0.0,
+        "rows": rows, "authors": author_rows,
+    }
+
+
+def navigation_table(result: dict[str, Any]) -> str:
+    lines = [f"{'query kind':<26} {'queries':>7} {'first':>7} {'P@5':>7} {'p50 ms':>8} {'p95 ms':>8}", "-" * 68]
+    for row in result["rows"]:
+        lines.append(f"{row['kind']:<26} {row['queries']:>7} {row['first']:>7.4f} {'':>7} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f}")
+    for row in result["authors"]:
+        lines.append(f"{row['kind']:<26} {row['queries']:>7} {'':>7} {row['precision@5']:>7.4f} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f}")
+    return "\n".join(lines)

@@ -400,7 +400,9 @@ def write_keyword_index(directory: Path, *, ids: np.ndarray, chunk_size: int = 5
     from django.conf import settings
 
     from papers.models import Paper
+    from papers.normalize import normalize_title
     from search.authors import paper_tokens
+    from search.latex import to_text
 
     ids = np.asarray(ids, dtype=np.int64)
     texts: dict[int, str] = {}
@@ -414,6 +416,10 @@ def write_keyword_index(directory: Path, *, ids: np.ndarray, chunk_size: int = 5
             texts[pk] = keyword_text(title, abstract, title_weight=settings.SEARCH_BM25_TITLE_WEIGHT)
             names[pk] = paper_tokens(authors or [])
             titles.append((title_hash(normalized), pk))
+            # A title copied from a page reads as rendered text ("χ = 1000", not "$\chi = 1000$").
+            readable = normalize_title(to_text(title))[:512]
+            if readable != normalized:
+                titles.append((title_hash(readable), pk))
             plain.append(f"{title} {abstract}")
     index = build_keyword_index(
         ids=ids, texts=(texts.get(int(pk), "") for pk in ids), k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B
