@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +17,26 @@ LISTING = DATA_DIR / "hf-papers" / "listing.txt"
 SAMPLE_1K = DATA_DIR / "arxiv-abstracts-115k" / "sample-1k.jsonl"
 
 _vector_cache: dict[str, np.ndarray] = {}
+
+# A test that cannot run because something it needs is missing (PostgreSQL, Redis, Chromium, a
+# Debian tool, ../shared/data) fails instead of skipping: a green run must mean it ran. Skips
+# that are the plan stay skips (a test of the other database pass, a CPU without bf16).
+# PAPERSCOPE_ALLOW_MISSING=1 turns them back into skips for a partial local setup.
+_MISSING = re.compile(
+    r"not installed|not reachable|not available|not checked out|no Redis|is missing|could not start", re.IGNORECASE
+)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not report.skipped or os.environ.get("PAPERSCOPE_ALLOW_MISSING") == "1" or hasattr(report, "wasxfail"):
+        return
+    reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+    if _MISSING.search(reason):
+        report.outcome = "failed"
+        report.longrepr = f"{reason}\n(a missing requirement fails the run; PAPERSCOPE_ALLOW_MISSING=1 skips instead)"
 
 # Browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 CHROMIUM = Path("/usr/bin/chromium")
