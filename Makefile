@@ -7,9 +7,13 @@ export HF_HUB_OFFLINE := 1
 
 .PHONY: run test serve demo-data
 
+# pip itself is pinned too: the venv's bundled pip varies with the Python that made it.
+PIP_VERSION := 26.3
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@echo "==> Creating $(VENV) and installing the pinned requirements (first run only; a few minutes)"
 	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install -q "pip==$(PIP_VERSION)"
 	$(VENV)/bin/pip install -q -r requirements-dev.txt
 	touch $@
 
