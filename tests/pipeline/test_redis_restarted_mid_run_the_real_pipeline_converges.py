@@ -2,7 +2,8 @@
 
 The one fault test that runs the packaged model end to end in worker processes: import ->
 embed (Celery worker) -> build -> search. It also checks that the model loads in each pool
-process after the fork, never in the worker's main process.
+process after the fork, never in the worker's main process. Reconcile runs at its production
+settings: the worker's reconcile on reconnecting re-queues what the restart lost.
 """
 
 from __future__ import annotations
@@ -38,8 +39,6 @@ def test_restarting_redis_mid_run_workers_consume_again_and_the_run_converges(br
             "EMBED_TASK_BATCH": "8",
             "BUILD_DEBOUNCE_SECONDS": "1",
             "BUILD_LOCK_TTL": "5",
-            "RECONCILE_INTERVAL": "3",
-            "RECONCILE_MIN_AGE": "0",
         }
     )
     extra = arxiv_slice(p.tmp / "arxiv.jsonl", 60)
