@@ -103,6 +103,14 @@ def _beat_schedule(sender: Celery, **kwargs: Any) -> None:
     # Harvest sources are checked often; each says itself how often it is harvested (admin).
     check = float(settings.HARVEST_CHECK_INTERVAL)
     sender.add_periodic_task(check, sender.signature("harvest.tasks.harvest_due", expires=check), name="harvest-due")
+    # Library digests (issue 16): daily at LIBRARY_DIGEST_HOUR UTC, weekly on Mondays at the same hour.
+    from celery.schedules import crontab
+
+    hour = int(settings.LIBRARY_DIGEST_HOUR)
+    sender.add_periodic_task(crontab(minute=0, hour=hour), sender.signature("library.tasks.send_digests", args=("daily",)), name="digests-daily")
+    sender.add_periodic_task(
+        crontab(minute=0, hour=hour, day_of_week="mon"), sender.signature("library.tasks.send_digests", args=("weekly",)), name="digests-weekly"
+    )
 
 
 def worker_threads(concurrency: int) -> int:

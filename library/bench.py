@@ -26,6 +26,7 @@ import numpy as np
 from library.recommend import METHODS, direction
 
 BASELINES = ("recent", "bm25-mlt")
+FUSED = ("svm+bm25", "hybrid+bm25")  # a vector method and the BM25 more-like-this, z-scores averaged
 MIN_PAPERS, MAX_PAPERS, LIBRARY_SIZE = 6, 30, 5
 NEGATIVES = 2000  # the SVM's sampled "rest", as library.selectors samples it online
 
@@ -129,6 +130,18 @@ class _MoreLikeThis:
         return np.asarray(self._retriever.get_scores([self._inverse[t] for t in best]), dtype=np.float32)
 
 
+def fuse_z(dense: np.ndarray, keyword: np.ndarray, *, exclude: list[int], depth: int = 100) -> np.ndarray:
+    """Average of the two scores, each z-normalised over its own top ``depth`` (search's zscore fusion)."""
+    out = np.zeros(len(dense), dtype=np.float64)
+    for scores in (dense, keyword):
+        s = scores.astype(np.float64).copy()
+        s[exclude] = -np.inf
+        top = s[np.argpartition(-s, depth)[:depth]]
+        mean, std = float(top.mean()), float(top.std()) or 1.0
+        out += (scores - mean) / std
+    return out / 2
+
+
 def _top(scores: np.ndarray, exclude: list[int], k: int) -> list[int]:
     scores = scores.astype(np.float64).copy()
     scores[exclude] = -np.inf
@@ -142,21 +155,30 @@ def evaluate(subset: Subset, vectors: np.ndarray, *, k: int = 10, seed: int = 0)
     recency = np.asarray([int(re.sub(r"\D", "", p) or 0) for p in subset.published], dtype=np.float64)
     recency = recency + np.arange(len(recency)) * 1e-9  # file order breaks ties, as "newest first" would
     mlt = _MoreLikeThis(subset.texts)
-    results: dict[str, dict[str, list[float]]] = {m: {"hit": [], "recall": [], "ms": []} for m in (*METHODS, *BASELINES)}
+    results: dict[str, dict[str, list[float]]] = {m: {"hit": [], "recall": [], "ms": []} for m in (*METHODS, *BASELINES, *FUSED)}
     for lib in subset.libraries:
         held = set(lib.held_out)
         negatives_pool = np.setdiff1d(np.arange(len(vectors)), lib.library)
         negatives = vectors[rng.choice(negatives_pool, size=min(NEGATIVES, len(negatives_pool)), replace=False)]
-        for method in (*METHODS, *BASELINES):
+        computed: dict[str, np.ndarray] = {}
+        spent: dict[str, float] = {}
+        for method in (*METHODS, *BASELINES, *FUSED):
             started = time.perf_counter()
             if method == "recent":
                 scores = recency
             elif method == "bm25-mlt":
                 scores = mlt.scores(lib.library)
+            elif method in FUSED:
+                dense, keyword = computed[method.split("+")[0]], computed["bm25-mlt"]
+                scores = fuse_z(dense, keyword, exclude=lib.library)
             else:
                 scores = vectors @ direction(method, vectors[lib.library], negatives)
+            computed[method] = scores
+            spent[method] = (time.perf_counter() - started) * 1000
+            if method in FUSED:
+                spent[method] += spent[method.split("+")[0]] + spent["bm25-mlt"]
             top = _top(scores, lib.library, k)
-            results[method]["ms"].append((time.perf_counter() - started) * 1000)
+            results[method]["ms"].append(spent[method])
             found = len(held.intersection(top))
             results[method]["hit"].append(1.0 if found else 0.0)
             results[method]["recall"].append(found / len(held))
