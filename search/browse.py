@@ -59,7 +59,10 @@ def author_profile(*, name: str, page: int = 1) -> AuthorProfile | None:
     pks = _author_pks(name)
     if not pks:
         return None
-    listed = dict(Paper.objects.filter(pk__in=pks).values_list("pk", "authors"))
+    rows_of = {pk: (published, names) for pk, published, names in Paper.objects.filter(pk__in=pks).values_list("pk", "published", "authors")}
+    # Exact-name and initial-only listings together, newest first (undated last).
+    pks = sorted(rows_of, key=lambda pk: (rows_of[pk][0] is None, -(rows_of[pk][0].toordinal() if rows_of[pk][0] else 0), -pk))
+    listed = {pk: names for pk, (_, names) in rows_of.items()}
     spellings: Counter[str] = Counter()
     together: Counter[str] = Counter()
     for pk in pks:
@@ -70,8 +73,10 @@ def author_profile(*, name: str, page: int = 1) -> AuthorProfile | None:
                 together[str(listed_name)] += 1
     shown = pks[(page - 1) * AUTHOR_PAGE_SIZE : page * AUTHOR_PAGE_SIZE]
     rows = Paper.objects.in_bulk(shown)
+    typed = [spelling for spelling in spellings if spelling.casefold() == name.strip().casefold()]
     profile = AuthorProfile(
-        name=spellings.most_common(1)[0][0] if spellings else name,
+        # The name as the link spelt it when a paper lists it so; else the most common spelling.
+        name=typed[0] if typed else (spellings.most_common(1)[0][0] if spellings else name),
         total=len(pks),
         page=page,
         papers=[rows[pk] for pk in shown if pk in rows],

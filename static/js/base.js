@@ -64,3 +64,26 @@
     if (li) li.classList.remove("current");
   });
 })();
+// Every htmx region shows a failed request inside itself (a 400 is swapped in by the server's
+// own message; a 5xx, a 429 or a lost connection would otherwise leave the old content with no
+// word of what happened).
+(function () {
+  "use strict";
+  function say(target, text) {
+    if (!target) return;
+    var note = document.createElement("p");
+    note.className = "notice error";
+    note.setAttribute("role", "alert");
+    note.textContent = text;
+    target.replaceChildren(note);
+  }
+  document.addEventListener("htmx:responseError", function (event) {
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    say(event.detail.target, status === 429
+      ? "Too many requests just now. Wait a moment and try again."
+      : "The server could not answer this request (status " + status + "). Try again in a moment.");
+  });
+  document.addEventListener("htmx:sendError", function (event) {
+    say(event.detail.target, "Paperscope could not be reached. Check your connection and try again.");
+  });
+})();
