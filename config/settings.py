@@ -395,9 +395,10 @@ else:
 LIBRARY_MAX_PAPERS = env.int("LIBRARY_MAX_PAPERS", default=20_000)  # per reader
 LIBRARY_MAX_TAGS = env.int("LIBRARY_MAX_TAGS", default=500)  # per reader
 LIBRARY_IMPORT_MAX_KB = env.int("LIBRARY_IMPORT_MAX_KB", default=2048)  # a pasted list or a .bib upload
-LIBRARY_RECOMMEND_METHOD = env.str("LIBRARY_RECOMMEND_METHOD", default="hybrid")  # centroid | svm | hybrid
-if LIBRARY_RECOMMEND_METHOD not in ("centroid", "svm", "hybrid"):
-    raise ImproperlyConfigured(f"LIBRARY_RECOMMEND_METHOD must be centroid, svm or hybrid, not {LIBRARY_RECOMMEND_METHOD!r}")
+# svm+bm25 ranked best on the pseudo-library benchmark (docs/benchmarks.md, "Recommendations").
+LIBRARY_RECOMMEND_METHOD = env.str("LIBRARY_RECOMMEND_METHOD", default="svm+bm25")
+if LIBRARY_RECOMMEND_METHOD not in ("centroid", "svm", "hybrid", "centroid+bm25", "svm+bm25", "hybrid+bm25"):
+    raise ImproperlyConfigured(f"LIBRARY_RECOMMEND_METHOD must be centroid, svm, hybrid or one of them +bm25, not {LIBRARY_RECOMMEND_METHOD!r}")
 LIBRARY_SVM_NEGATIVES = env.int("LIBRARY_SVM_NEGATIVES", default=2000)  # papers sampled as "the rest"
 LIBRARY_DIGEST_MAX_PAPERS = env.int("LIBRARY_DIGEST_MAX_PAPERS", default=20)  # per saved search or tag per email
 LIBRARY_DIGEST_HOUR = env.int("LIBRARY_DIGEST_HOUR", default=6)  # UTC hour the beat sends digests

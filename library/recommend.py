@@ -14,6 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 METHODS = ("centroid", "svm", "hybrid")
+# A vector method fused with BM25 more-like-this (the library's most distinctive terms as one
+# query): the best on the benchmark, so the default (LIBRARY_RECOMMEND_METHOD).
+FUSED_METHODS = ("svm+bm25", "hybrid+bm25", "centroid+bm25")
+MLT_TERMS = 25
+FUSION_DEPTH = 100  # each side's top-N sets its z-score normalisation, as search's zscore fusion does
 # LinearSVC's C for a few positives against sampled negatives: arxiv-sanity-lite uses 0.01 on
 # tf-idf; on unit sentence vectors 0.1 ranked best on the benchmark's first run (docs).
 SVM_C = 0.1
@@ -67,3 +72,18 @@ def closest_saved(candidate: np.ndarray, saved: np.ndarray, saved_ids: list[int]
     scores = saved @ candidate
     order = np.argsort(-scores)[:k]
     return [(saved_ids[int(i)], float(scores[int(i)])) for i in order]
+
+
+def mlt_terms(texts: list[list[str]], idf: dict[str, float], n: int = MLT_TERMS) -> list[str]:
+    """More-like-this: the ``n`` terms with the highest (count in the saved papers) x idf."""
+    counts: dict[str, int] = {}
+    for terms in texts:
+        for term in terms:
+            counts[term] = counts.get(term, 0) + 1
+    return sorted((t for t in counts if idf.get(t, 0.0) > 0), key=lambda t: -counts[t] * idf[t])[:n]
+
+
+def zscore(values: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """``values`` normalised by the mean and spread of a side's own top scores."""
+    std = float(top.std()) if len(top) else 1.0
+    return (values - (float(top.mean()) if len(top) else 0.0)) / (std or 1.0)

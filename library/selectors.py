@@ -6,6 +6,7 @@ import csv
 import io
 import random
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -13,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from library.models import SavedPaper, SavedSearch, Tag
-from library.recommend import closest_saved, direction
+from library.recommend import FUSION_DEPTH, closest_saved, direction, mlt_terms, zscore
 from papers.bibtex import citation_keys, paper_bibtex
 from papers.models import Paper
 
@@ -131,6 +132,34 @@ def _negatives(index_ids: np.ndarray, exclude: set[int], count: int, seed: int) 
     return _vectors(sample)[1]
 
 
+def _fused(*, index: Any, query: np.ndarray, dense: list[tuple[int, float]], saved_ids: list[int], depth: int) -> list[tuple[int, float]]:
+    """Dense and BM25 more-like-this candidates, each side z-scored over its own top, averaged."""
+    from search.keyword import analyze
+
+    texts = [analyze(f"{p.title} {p.abstract}") for p in Paper.objects.filter(pk__in=saved_ids).only("title", "abstract")]
+    vocabulary = sorted({t for terms in texts for t in terms})
+    terms = mlt_terms(texts, index.keyword.idf(vocabulary))
+    if not terms:
+        return dense
+    keyword_scores = index.keyword.scores(terms)
+    keyword_top = index.keyword.top(keyword_scores, depth)
+    pool = list(dict.fromkeys([pk for pk, _ in dense] + [pk for pk, _ in keyword_top]))
+    pool_ids, pool_vectors = _vectors(pool)
+    dense_all = dict(zip(pool_ids, (pool_vectors @ query).tolist(), strict=True)) if pool_ids else {}
+    keyword_all = index.keyword.scores_at(keyword_scores, pool)
+    dense_top = np.asarray([s for _, s in dense], dtype=np.float64)
+    keyword_top_scores = np.asarray([s for _, s in keyword_top], dtype=np.float64)
+    fused = []
+    for pk in pool:
+        if pk not in dense_all:
+            continue  # no stored vector (being re-embedded): wait for it
+        d = float(zscore(np.asarray([dense_all[pk]]), dense_top)[0])
+        w = float(zscore(np.asarray([keyword_all.get(pk, 0.0)]), keyword_top_scores)[0])
+        fused.append((pk, (d + w) / 2))
+    fused.sort(key=lambda item: -item[1])
+    return fused
+
+
 def recommendations(
     *, user: AbstractBaseUser, tag: Tag | None = None, k: int = 10, recent: bool = False, method: str | None = None,
     exclude: set[int] | None = None,
@@ -158,11 +187,16 @@ def recommendations(
     if not ids:
         return Recommendations(items=[], method=method, based_on=0)
     negatives = _negatives(index.vectors.ids(), set(in_library), settings.LIBRARY_SVM_NEGATIVES, seed=hash((user.pk, tag.pk if tag else 0)))
-    query = direction(method, matrix, negatives if len(negatives) else None)
+    vector_method, _, keyword_side = method.partition("+")
+    query = direction(vector_method, matrix, negatives if len(negatives) else None)
     want = k * 5 if recent else k
-    depth = want + len(in_library) + 20
-    ranked = index.vectors.search(query.reshape(1, -1).astype(np.float32), min(depth, max(1, len(index.vectors))))[0]
-    candidates = [(int(pk), float(s)) for pk, s in ranked if pk >= 0 and int(pk) not in in_library]
+    depth = max(FUSION_DEPTH, want + len(in_library) + 20)
+    dense = [(int(pk), float(s)) for pk, s in index.vectors.search(query.reshape(1, -1).astype(np.float32), min(depth, max(1, len(index.vectors))))[0] if pk >= 0]
+    if keyword_side and index.keyword is not None:
+        ranked = _fused(index=index, query=query, dense=dense, saved_ids=ids, depth=depth)
+    else:
+        ranked = dense
+    candidates = [(pk, s) for pk, s in ranked if pk not in in_library]
     visible = Paper.objects.visible().in_bulk([pk for pk, _ in candidates])
     chosen = [(visible[pk], s) for pk, s in candidates if pk in visible][:want]
     if recent:
