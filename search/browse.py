@@ -18,7 +18,7 @@ from papers.models import Paper
 from search import authors, embedder, navigation
 from search.index_store import current_index
 from search.models import PaperEmbedding
-from search.queries import Hit, _rank, _rows, Explanation
+from search.queries import Explanation, Hit, _rank, _rows
 
 AUTHOR_PAGE_SIZE = 20
 COAUTHORS = 12

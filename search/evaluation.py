@@ -470,10 +470,10 @@ def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17)
     that nearly every relevant paper passes and nonsense finds nothing (docs/relevance.md)."""
     import numpy as np
 
+    from search import embedder
     from search.index_store import current_index
     from search.keyword import analyze
     from search.queries import _rank
-    from search import embedder
 
     index = current_index()
     assert index is not None and index.keyword is not None
@@ -587,7 +587,6 @@ def navigation_evaluate(*, sample: int = 250, authors_sample: int = 300, seed: i
     import numpy as np
 
     from papers.models import Paper
-    from papers.normalize import normalize_title
     from search import authors as names
     from search.queries import semantic_search
 

@@ -60,6 +60,6 @@ def to_text(text: str) -> str:
     try:
         nodes = latexwalker.LatexWalker(source, latex_context=walker_context, tolerant_parsing=True).get_latex_nodes()[0]
         converted = converter.nodelist_to_text(nodes)
-    except Exception:  # pylatexenc raises several kinds on odd input; the text as imported is still readable
-        return text
+    except (latexwalker.LatexWalkerError, ValueError, IndexError, KeyError, TypeError, RecursionError):
+        return text  # odd markup: the text as imported is still readable
     return " ".join(converted.split()) or text

@@ -7,7 +7,14 @@ return only the part of the page that changes.
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponsePermanentRedirect, QueryDict
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponsePermanentRedirect,
+    QueryDict,
+)
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_http_methods
@@ -18,7 +25,12 @@ from papers.models import Paper
 from papers.selectors import featured_papers, merged_target, paper_get, recent_papers
 from search import browse
 from search.forms import MAX_PAGE, SIMILAR_COUNT, RelatedForm, SearchForm, SimilarForm
-from search.index_store import RETRY_AFTER_SECONDS, IndexUnavailable, reader, require_index
+from search.index_store import (
+    RETRY_AFTER_SECONDS,
+    IndexUnavailable,
+    reader,
+    require_index,
+)
 from search.queries import related_papers, semantic_search, similar_to_text
 
 EXPORT_COUNT = 100  # "export these results as BibTeX": the first this many results

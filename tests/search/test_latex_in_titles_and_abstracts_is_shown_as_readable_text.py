@@ -35,7 +35,7 @@ def test_pages_show_the_readable_text_and_search_still_matches(client: Client, p
 
     page = client.get(paper.get_absolute_url()).content.decode()
     assert '<h1 id="paper-title">Magnetised turbulence with Athena++ at χ = 1000</h1>' in page
-    abstract = re.search(r'<p class="abstract">(.*?)</p>', page, re.S).group(1)  # type: ignore[union-attr]
+    abstract = re.search(r'<p class="abstract">(.*?)</p>', page, re.DOTALL).group(1)  # type: ignore[union-attr]
     assert "\\" not in abstract and "χ = 1000" in abstract
     # BibTeX is LaTeX itself: there the title keeps its markup.
     assert "\\texttt{Athena++}" in page.split('id="bibtex"')[1]
