@@ -424,7 +424,14 @@ LOGGING = {
         "json": {"()": "config.logs.JsonFormatter"},
         "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"]}},
+    # The handler has the level too: bm25s sets its own logger to DEBUG when it is imported
+    # (after this config), which would print its per-build DEBUG lines at LOG_LEVEL=INFO.
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["request_id"],
+            "level": env.str("LOG_LEVEL", default="INFO"),
+        },
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}, **quiet_loggers(tasks_in_process=CELERY_TASK_ALWAYS_EAGER)},
 }
