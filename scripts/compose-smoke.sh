@@ -270,6 +270,29 @@ for s in held:
 print(f"    nginx closed all 9 slow connections within {time.monotonic() - started + 1:.0f} s of their last byte")
 EOF
 
+# The same slow clients straight at gunicorn, from inside the web container (what the stack
+# had before nginx): recorded, not asserted; it shows what the proxy is there for.
+note "for comparison, the same slow clients straight at gunicorn (inside the web container):"
+compose exec -T web python - <<'EOF' 2>&1 | sed 's/^/    /' || true
+import socket, time, urllib.request
+
+held = [socket.create_connection(("127.0.0.1", 8000), timeout=5) for _ in range(8)]
+for s in held:
+    s.sendall(b"G")
+post = socket.create_connection(("127.0.0.1", 8000), timeout=5)
+post.sendall(b"POST /api/similar HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{")
+held.append(post)
+time.sleep(1)
+started = time.monotonic()
+try:
+    urllib.request.urlopen("http://127.0.0.1:8000/healthz", timeout=10)
+    print(f"gunicorn alone: /healthz answered in {(time.monotonic() - started) * 1000:.0f} ms")
+except OSError as exc:
+    print(f"gunicorn alone: /healthz did not answer within {time.monotonic() - started:.0f} s ({exc})")
+for s in held:
+    s.close()
+EOF
+
 # --- 10. Restart the whole stack --------------------------------------------------------------
 step "restart the whole stack (docker compose down; up -d): data kept in the volumes"
 build_before=$(status_json | field build_id)
