@@ -88,7 +88,7 @@ class PaperItemOut(Schema):
 
 class SearchOut(Schema):
     query: str
-    total: int = Field(description="Number of ranked results that can be paged through.")
+    total: int = Field(description="Number of results above the relevance floor (at most 1000): the papers that really match; 0 when none does.")
     page: int
     page_size: int
     num_pages: int
