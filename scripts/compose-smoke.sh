@@ -140,7 +140,8 @@ POSTGRES_IMAGE=paperscope-standin-postgres:bookworm
 REDIS_IMAGE=paperscope-standin-redis:bookworm
 NGINX_IMAGE=paperscope-standin-nginx:bookworm
 HTTP_PORT=$HTTP_PORT
-TRUSTED_PROXY_COUNT=1
+# No TLS proxy on the host here: nginx is the only proxy in front of gunicorn.
+COMPOSE_PROXY_HOPS=1
 EOF
 
 teardown() {
