@@ -52,7 +52,7 @@ deploy-check: $(VENV)/.installed
 
 security-lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check --isolated --no-cache --select S --output-format concise \
-	  --config '$(SECURITY_LINT_IGNORES)' config papers search scripts manage.py
+	  --config '$(SECURITY_LINT_IGNORES)' config papers search harvest accounts library scripts manage.py
 	$(VENV)/bin/hadolint Dockerfile
 
 audit: $(VENV)/.installed
