@@ -1,9 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path, re_path
 
+from library import api as library_api
 from search import views
 from search.api import api, not_found
 from search.feeds import SearchAtomFeed, SearchRssFeed
+
+# The library's routes join the one API (and its OpenAPI spec) here, so search never imports library.
+api.add_router("/library/", library_api.router)
 
 urlpatterns = [
     path("", views.home, name="home"),
