@@ -87,7 +87,12 @@ def quiet_library_noise() -> None:
 
 def quiet_loggers(*, tasks_in_process: bool) -> dict[str, dict[str, str]]:
     """Levels for LOGGING["loggers"] that drop the chatter above and keep real warnings."""
-    levels = {"faiss.loader": {"level": "WARNING"}}
+    levels = {
+        "faiss.loader": {"level": "WARNING"},
+        # The development server's own access line repeats paperscope.request's line (which has
+        # the request id); its 4xx/5xx are logged by django.request as well.
+        "django.server": {"level": "ERROR"},
+    }
     if tasks_in_process:
         # "Task search.tasks.embed_papers[...] succeeded in 0.4s": no Celery is running.
         levels["celery.app.trace"] = {"level": "WARNING"}
