@@ -31,7 +31,7 @@ def curated_from_history(apps, schema_editor):
             fields = (message.get("changed") or {}).get("fields", []) if isinstance(message, dict) else []
             for label in fields:
                 if (name := names.get(str(label).casefold())) is not None:
-                    by = entry.user.get_username() if entry.user_id else "curator"
+                    by = (getattr(entry.user, "username", "") if entry.user_id else "") or "curator"
                     curated.setdefault(pk, {})[name] = {
                         "origin": "curator", "by": by, "at": entry.action_time.replace(microsecond=0).isoformat(),
                         "note": "from the admin history",
