@@ -32,8 +32,10 @@ WORDS_FILE = "words.txt"
 # Exact-title lookup without the database: 64-bit hashes of each paper's normalised title,
 # sorted, with the paper ids in the same order (binary-searched, memory-mapped).
 TITLE_FILES = ("titles.hash.npy", "titles.ids.npy")
-SPELLING_MIN_COUNT = 2
-_WORD = re.compile(r"(?u)\b[^\W\d_]{3,}\b")
+# Spelling suggestions: words of four or more letters seen at least three times. At 115k papers
+# that is ~69k words, which symspellpy loads in ~3 s and ~31 MB per process (docs/relevance.md).
+SPELLING_MIN_COUNT = 3
+_WORD = re.compile(r"(?u)\b[^\W\d_]{4,}\b")
 # The vocabulary as sorted UTF-8 terms (one byte blob + offsets) and their bm25s token ids:
 # memory-mapped and binary-searched, where bm25s's own JSON vocabulary becomes a Python dict
 # (and a set) in every web process (~30 MB at 115k papers, growing with the vocabulary).
@@ -378,7 +380,7 @@ def title_hash(normalized: str) -> int:
 
 
 def spelling_words(texts: Iterable[str], *, min_count: int = SPELLING_MIN_COUNT) -> list[tuple[str, int]]:
-    """Lower-cased words of three or more letters and how often they occur, most frequent first.
+    """Lower-cased words of four or more letters and how often they occur, most frequent first.
 
     What spelling correction may suggest (search/spelling.py): only words the collection holds,
     at least ``min_count`` times, so a one-off typo in an abstract is never offered.
