@@ -35,6 +35,10 @@ from papers.upsert import papers_upsert
 logger = logging.getLogger(__name__)
 COUNT_NAMES = ("pages", "created", "queued", "updated", "merged", "unchanged", "rejected", "warnings", "deleted", "other_categories")
 MAX_KEPT_REJECTS = 200
+STATE_FIELDS = (
+    "cursor", "window_from", "window_until", "window_max_datestamp", "resumption_token", "lease_holder",
+    "lease_renewed", "status", "last_finished", "last_error", "last_counts", "last_rejected", "total_counts",
+)
 
 
 class HarvestBusy(RuntimeError):
@@ -246,7 +250,8 @@ def harvest_run(
             totals[name] = totals.get(name, 0) + result.counts[name]
         source.total_counts = totals
         source.lease_holder, source.lease_renewed = "", None
-        source.save()
+        # Only the state: a curator may have changed the schedule while this harvest ran.
+        source.save(update_fields=[*STATE_FIELDS])
         client.close()
     return result
 
