@@ -405,11 +405,17 @@ def _vectors_stored() -> bool:
 
 
 def _quietly(function: Any) -> Any:
+    """``function`` for a background thread: errors logged, its database connection closed."""
+
     def run(**kwargs: Any) -> None:
+        from django.db import connection
+
         try:
             function(**kwargs)
         except Exception:
             logger.exception("index rebuild failed")
+        finally:
+            connection.close()  # this thread's own connection; nothing else would close it
 
     return run
 
