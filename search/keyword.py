@@ -220,6 +220,18 @@ class KeywordIndex:
             result[self.postings(term)] += idf[term]
         return result / total if total > 0 else result
 
+    def known_share(self, terms: list[str]) -> float:
+        """The share of the query's idf weight (as ``coverage`` weighs it) that words the
+        collection holds carry: near 0 for random letters, 1 for a query of known words."""
+        distinct = list(dict.fromkeys(terms))
+        if not distinct or self.retriever is None:
+            return 0.0
+        rarest = float(np.log(1.0 + (len(self.ids) - 1 + 0.5) / 1.5))
+        idf = self.idf(distinct)
+        known = sum(idf[t] for t in distinct if self.token_id(t) is not None)
+        unknown = rarest * sum(1 for t in distinct if self.token_id(t) is None)
+        return known / (known + unknown) if known + unknown > 0 else 0.0
+
     def known_terms(self, terms: Iterable[str]) -> list[str]:
         """The distinct terms that occur somewhere in the collection, in query order."""
         return [t for t in dict.fromkeys(terms) if self.token_id(t) is not None]

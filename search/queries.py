@@ -252,7 +252,8 @@ class _Evidence:
                 weakest = float(bm25[passing].min())
                 keyword_reach = int((bm25 >= weakest).sum())
         best_dense = self.dense_top[0][1] if self.dense_top else None
-        self.open = floor.opens(best_dense, float(self.coverage.max()) if len(self.coverage) else 0.0)
+        known = keyword.known_share(terms) if floor.words is not None and keyword is not None and terms else 0.0
+        self.open = floor.opens(best_dense, float(self.coverage.max()) if len(self.coverage) else 0.0, known)
         self.count = len(np.union1d(dense_ok, words_ok)) if self.open else 0
         self.reach = max(len(dense_ok), keyword_reach) if self.open else 0
 

@@ -43,6 +43,11 @@ GATE_WORDS = 0.40
 # Past the gate, a result counts when it reaches either of these lower bars.
 FLOOR_DENSE = 0.25
 FLOOR_WORDS = 0.20
+# A long question of known words ("does there exist a good basic treatment of the dynamics of
+# re-entry ...") rarely has a paper holding 40% of it: when at least this share of the query's
+# weight is in words the collection knows, the gate opens at FLOOR_WORDS. Random letters are
+# unknown words, so they never get this lower gate.
+GATE_KNOWN_SHARE = 0.5
 
 
 class Floor(NamedTuple):
@@ -63,11 +68,14 @@ class Floor(NamedTuple):
             gate_words=GATE_WORDS if words else None,
         )
 
-    def opens(self, best_dense: float | None, best_coverage: float) -> bool:
+    def opens(self, best_dense: float | None, best_coverage: float, known_share: float = 0.0) -> bool:
         """Whether the query's best evidence shows it matches anything at all."""
         if self.gate_dense is not None and best_dense is not None and best_dense >= self.gate_dense:
             return True
-        return self.gate_words is not None and best_coverage >= self.gate_words
+        if self.gate_words is None or self.words is None:
+            return False
+        gate = self.words if known_share >= GATE_KNOWN_SHARE else self.gate_words
+        return best_coverage >= gate
 
     def passes(self, dense: float | None, coverage: float) -> bool:
         if self.dense is not None and dense is not None and dense >= self.dense:
