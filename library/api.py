@@ -18,7 +18,15 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 
 from library import selectors, services
-from library.models import NOTE_MAX, QUERY_MAX, TAG_MAX, ApiToken, SavedPaper, SavedSearch, Tag
+from library.models import (
+    NOTE_MAX,
+    QUERY_MAX,
+    TAG_MAX,
+    ApiToken,
+    SavedPaper,
+    SavedSearch,
+    Tag,
+)
 from search.api import ErrorOut, PaperItemOut
 from search.explain import bounded
 

@@ -190,3 +190,19 @@ def evaluate(subset: Subset, vectors: np.ndarray, *, k: int = 10, seed: int = 0)
         }
         for method, r in results.items()
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name with its family and model numbers (every benchmark number is recorded with it)."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    import platform
+
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    return f"{name} (family {fields['cpu family']} model {fields['model']})" if "cpu family" in fields else name

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+from library.bench import cpu_model
 
 
 def _rss_mb() -> float:
@@ -151,7 +152,7 @@ class Command(BaseCommand):
             "emails_in_outbox": len(mail.outbox), "papers_sent": summary.papers, "failures": len(summary.failures),
             "seconds": round(seconds, 1), "ms_per_saved_search": round(1000 * seconds / max(1, options["searches"]), 1),
             "rss_before_mb": round(rss_before, 0), "peak_rss_mb": round(peak, 0),
-            "setup_seconds": float(os.environ.get("BENCH_SETUP_SECONDS", "0")), "cpu": platform.processor() or platform.machine(),
+            "setup_seconds": float(os.environ.get("BENCH_SETUP_SECONDS", "0")), "cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)),
             "embedding_backend": settings.EMBEDDING_BACKEND, "index_kind": settings.INDEX_KIND,
         }
         text = json.dumps(result, indent=2)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-import platform
+import os
 import time
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
+
+from library.bench import cpu_model
 
 
 class Command(BaseCommand):
@@ -36,7 +38,7 @@ class Command(BaseCommand):
             "corpus": str(ARXIV_115K.name), "subset_papers": len(subset.ids), "pseudo_libraries": len(subset.libraries),
             "held_out_papers": sum(len(lib.held_out) for lib in subset.libraries),
             "library_size": 5, "k": k, "seed": options["seed"], "model": settings.EMBEDDING_MODEL_NAME,
-            "cpu": platform.processor() or platform.machine(), "methods": scores,
+            "cpu": cpu_model(), "cores": len(os.sched_getaffinity(0)), "methods": scores,
             "best": max(scores, key=lambda m: (scores[m][f"recall@{k}"], scores[m][f"hit@{k}"])),
             "seconds": round(time.perf_counter() - started, 1),
         }
