@@ -78,3 +78,16 @@ def test_bad_input_is_a_400_with_a_message(ada_client: Client, reader_collection
     response = ada_client.post(f"/library/papers/{pid}/edit", {"tags": "", "note": "n" * 10_001})
     assert response.status_code == 400
     assert ada_client.post("/library/papers/999999/save").status_code == 404
+
+
+def test_save_this_search_carries_the_query_and_filters_into_the_form(ada_client: Client, reader_collection: dict[str, int]) -> None:
+    page = ada_client.get("/search", {"q": "reward models", "mode": "dense", "year_from": 2025, "category": "cs.CL"}).content.decode()
+    assert "Save this search" in page
+    form = ada_client.get("/library/searches", {"q": "reward models", "mode": "dense", "year_from": 2025, "category": "cs.CL"}).content.decode()
+    assert 'value="reward models"' in form and 'value="2025"' in form and 'value="cs.CL"' in form
+    response = ada_client.post("/library/searches", {"query": "reward models", "mode": "dense", "year_from": 2025, "categories": "cs.CL", "digest": "weekly"})
+    assert response.status_code == 302
+    from library.models import SavedSearch
+
+    saved = SavedSearch.objects.get()
+    assert (saved.query, saved.mode, saved.year_from, saved.categories, saved.digest) == ("reward models", "dense", 2025, ["cs.CL"], "weekly")
