@@ -108,7 +108,10 @@ def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
     if not loaded_before and _model_loaded_here():
         _log_model_load()
     if summary.embedded:
-        request_index_build()
+        # rescue: a build scheduled by an earlier batch that never started (lost with a killed
+        # worker: its delayed message waits out the visibility timeout) must not absorb this
+        # request; compose-smoke saw the index wait for beat's next reconcile (~4 min) for it.
+        request_index_build(rescue=True)
     return {"embedded": summary.embedded, "skipped": summary.skipped, "missing": summary.missing, "failed": 0}
 
 
