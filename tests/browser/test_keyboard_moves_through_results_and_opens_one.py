@@ -54,4 +54,4 @@ def test_tab_order_goes_from_the_search_box_through_the_filters_to_the_results(p
         page.keyboard.press("Tab")
         order.append(page.evaluate("document.activeElement.id || document.activeElement.textContent.trim().slice(0, 20)"))
 
-    assert order[:9] == ["Search", "Filters and sort", "year_from", "year_to", "category", "author", "sort", "mode", "Apply"]
+    assert order[:10] == ["Search", "Filters and sort", "year_from", "year_to", "category", "author", "sort", "mode", "weight", "Apply"]
