@@ -91,3 +91,15 @@ def test_save_this_search_carries_the_query_and_filters_into_the_form(ada_client
 
     saved = SavedSearch.objects.get()
     assert (saved.query, saved.mode, saved.year_from, saved.categories, saved.digest) == ("reward models", "dense", 2025, ["cs.CL"], "weekly")
+
+
+def test_library_pages_make_a_fixed_number_of_queries(ada_client: Client, ada: Any, reader_collection: dict[str, int], django_assert_max_num_queries: Any) -> None:
+    from papers.models import Paper
+
+    for pk in Paper.objects.values_list("pk", flat=True)[:40]:
+        ada_client.post(f"/library/papers/{pk}/save", {"tags": "one, two"})
+    tag = Tag.objects.get(user=ada, name="one")
+    for url in ("/library/", f"/library/tags/{tag.pk}/", "/library/export.csv", "/library/export.bib"):
+        ada_client.get(url)  # citation keys are given on the first export
+        with django_assert_max_num_queries(8):
+            assert ada_client.get(url).status_code == 200, url
