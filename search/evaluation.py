@@ -590,6 +590,7 @@ def navigation_evaluate(*, sample: int = 250, authors_sample: int = 300, seed: i
     from search import authors as names
     from search.queries import semantic_search
 
+    speller = speller_cost()  # first, in a process that has not loaded it yet
     rng = np.random.default_rng(seed)
     papers = list(Paper.objects.order_by("pk").values_list("pk", "arxiv_id", "title", "normalized_title", "authors"))
     chosen = [papers[i] for i in rng.choice(len(papers), size=min(sample, len(papers)), replace=False)]
@@ -625,6 +626,7 @@ def navigation_evaluate(*, sample: int = 250, authors_sample: int = 300, seed: i
     listed_by_pk = {pk: listed or [] for pk, _, _, _, listed in papers}
     precision: dict[str, list[float]] = {}
     latency: dict[str, list[float]] = {}
+    misses: list[dict[str, Any]] = []
     for name in picked:
         words = names.name_words(name)
         variants = {"as listed": name, "Surname, Given": f"{name.split()[-1]}, {' '.join(name.split()[:-1])}"}
@@ -640,6 +642,11 @@ def navigation_evaluate(*, sample: int = 250, authors_sample: int = 300, seed: i
                 relevant = set(by_author[name])
             cut = min(5, len(relevant))
             precision.setdefault(form, []).append(sum(1 for h in hits[:cut] if h.paper.pk in relevant) / cut)
+            if form == "as listed" and precision[form][-1] < 1.0:
+                # Who took the places: the names on the wrong papers that look like the typed one.
+                wrong = [h.paper.pk for h in hits[:cut] if h.paper.pk not in relevant]
+                lookalikes = sorted({str(n) for pk in wrong for n in listed_by_pk.get(pk, []) if names.same_author(str(n), typed)})
+                misses.append({"typed": typed, "papers": len(relevant), "precision@5": precision[form][-1], "listed_instead": lookalikes[:5]})
     rows = [
         {"kind": kind, "queries": len(found), "first": round(statistics.fmean(ok for ok, _ in found), 4),
          "p50_ms": round(percentile([ms for _, ms in found], 0.5), 1), "p95_ms": round(percentile([ms for _, ms in found], 0.95), 1)}
@@ -655,12 +662,43 @@ def navigation_evaluate(*, sample: int = 250, authors_sample: int = 300, seed: i
     return {
         "papers": len(papers), "seed": seed, "authors_with_3_papers": len(frequent),
         "id_url_title_first": round(statistics.fmean(identified), 4) if identified else 0.0,
-        "rows": rows, "authors": author_rows,
+        "rows": rows, "authors": author_rows, "author_misses": misses, "speller": speller,
     }
 
 
+def speller_cost() -> dict[str, Any]:
+    """Words in the current build's spelling dictionary, the time one process spends loading them
+    (as a web process's first misspelt query pays) and the memory the loaded dictionary holds."""
+    import tracemalloc
+
+    from search import spelling
+    from search.index_store import current_index
+
+    index = current_index()
+    if index is None or index.keyword is None or index.keyword.words_file is None:
+        return {}
+    with open(index.keyword.words_file, encoding="utf-8") as handle:
+        words = sum(1 for _ in handle)
+
+    spelling._speller.cache_clear()
+    started = time.perf_counter()
+    spelling.speller_for(index.keyword)
+    load_s = time.perf_counter() - started
+    # Loaded again under tracemalloc for the bytes it holds (tracing slows the load itself).
+    spelling._speller.cache_clear()
+    tracemalloc.start()
+    spelling.speller_for(index.keyword)
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return {"words": words, "load_s": round(load_s, 2), "held_mb": round(held / 2**20, 1)}
+
+
 def navigation_table(result: dict[str, Any]) -> str:
-    lines = [f"{'query kind':<26} {'queries':>7} {'first':>7} {'P@5':>7} {'p50 ms':>8} {'p95 ms':>8}", "-" * 68]
+    speller = result.get("speller") or {}
+    lines = [
+        (f"spelling dictionary: {speller.get('words', 0)} words, loaded in {speller.get('load_s', 0.0)} s, "
+         f"holding {speller.get('held_mb', 0.0)} MB"),
+    ] + [f"{'query kind':<26} {'queries':>7} {'first':>7} {'P@5':>7} {'p50 ms':>8} {'p95 ms':>8}", "-" * 68]
     for row in result["rows"]:
         lines.append(f"{row['kind']:<26} {row['queries']:>7} {row['first']:>7.4f} {'':>7} {row['p50_ms']:>8.1f} {row['p95_ms']:>8.1f}")
     for row in result["authors"]:
