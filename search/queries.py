@@ -677,6 +677,8 @@ def semantic_search(
         for hit in result.hits:
             if hit.paper.pk in named:
                 hit.reason = label
+                if hit.explanation is not None:  # the API's one-line summary says the same
+                    hit.explanation.summary = f"{label}; listed first"
     if resolved.listing:
         for hit in result.hits:
             hit.explanation = None
