@@ -94,6 +94,9 @@ class SearchOut(Schema):
     num_pages: int
     elapsed_ms: float
     truncated: bool = Field(description="True when the query was longer than the model reads.")
+    corrected_query: str | None = Field(
+        None, description="The query as searched when misspelt words were corrected to words of the collection; null otherwise."
+    )
     results: list[PaperItemOut]
 
 
@@ -275,6 +278,7 @@ def search(
         "num_pages": found.num_pages,
         "elapsed_ms": round(found.elapsed_ms, 2),
         "truncated": found.truncated,
+        "corrected_query": found.correction.corrected if found.correction else None,
         "results": [_item(request, hit) for hit in found.hits],
     })
 

@@ -43,3 +43,13 @@ def test_a_correction_never_turns_nonsense_into_results(reader_collection: dict[
     page = semantic_search(query="qwzxkvbn flurbleglorp")
 
     assert page.total == 0
+
+
+@pytest.mark.django_db
+def test_the_api_says_which_query_it_searched(client: Client, reader_collection: dict[str, int]) -> None:
+    corrected = client.get("/api/search", {"q": "generativ proces rewrad modles"}).json()
+    exact = client.get("/api/search", {"q": "generative process reward models"}).json()
+
+    assert corrected["corrected_query"].lower() == "generative process reward models"
+    assert exact["corrected_query"] is None
+    assert [r["id"] for r in corrected["results"][:3]] == [r["id"] for r in exact["results"][:3]]
