@@ -1,4 +1,4 @@
-"""Screenshots (desktop and phone, light and dark) of the pages issue 17 added or changed: a search
+"""Screenshots (desktop and phone, light and dark) of the pages issue 17 added or changed: home, a search
 naming a paper, a corrected search with the filters open, a search with no match, an author
 page and a browse page. None scrolls sideways on a phone; every control has a label."""
 
@@ -12,6 +12,11 @@ from tests.browser.test_screenshots_and_layout_on_desktop_and_phone import _chec
 
 
 def _visit_all(page: Page, name: str) -> None:
+    page.goto("/")
+    expect(page.locator("#q")).to_have_attribute("enterkeyhint", "search")
+    _check(page)
+    screenshot(page, f"home-{name}")
+
     page.goto("/search?q=2504.00891")
     expect(page.locator("#results .named-label").first).to_have_text("The arXiv id you entered")
     _check(page)
