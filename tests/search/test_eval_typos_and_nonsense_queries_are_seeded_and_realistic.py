@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.evaluation import KEYBOARD_NEIGHBOURS, misspell, nonsense_queries, typo_queries
+from search.evaluation import (
+    KEYBOARD_NEIGHBOURS,
+    misspell,
+    nonsense_queries,
+    typo_queries,
+)
 
 QUERIES = {str(i): text for i, text in enumerate([
     "A deficiency of vitamin B12 increases blood levels of homocysteine.",
