@@ -27,6 +27,9 @@ _PREFIX = re.compile(r"""(?i)\b(author|title|cat):\s*("[^"]*"|'[^']*'|\S+)""")
 MAX_ID_CHARS = 300
 MAX_TITLE_CHARS = 512
 MAX_AUTHOR_PAPERS = 1000  # an author listed on more papers is shown by their newest 1000
+# Ids one author lookup may hand to "pk IN (...)": below SQLite's variable limit (32,766) even for a
+# surname as common as "author:wang" in a large collection.
+MAX_AUTHOR_IDS = 20_000
 
 
 @dataclass(frozen=True)
@@ -120,11 +123,11 @@ def author_positions(name: str, index: KeywordIndex | None, *, surname_only: boo
     found = [
         np.unique(np.concatenate([field_index.postings(t) for t in tokens] or [empty])) for tokens in (exact, variant)
     ]
-    exact_ids = field_index.ids[found[0]] if len(found[0]) else empty
+    exact_ids = field_index.ids[found[0][:MAX_AUTHOR_IDS]] if len(found[0]) else empty
     if not len(exact_ids):
         # "Radu Timofte" but the collection only has "R. Timofte": that is the best there is.
-        return (field_index.ids[found[1]] if len(found[1]) else empty), empty
-    variant_ids = np.setdiff1d(field_index.ids[found[1]], exact_ids) if len(found[1]) else empty
+        return (field_index.ids[found[1][:MAX_AUTHOR_IDS]] if len(found[1]) else empty), empty
+    variant_ids = np.setdiff1d(field_index.ids[found[1]], exact_ids)[: MAX_AUTHOR_IDS - len(exact_ids)] if len(found[1]) else empty
     return exact_ids, variant_ids
 
 
@@ -132,7 +135,7 @@ def _newest(pks: np.ndarray, papers: QuerySet[Paper], limit: int) -> list[int]:
     if not len(pks):
         return []
     return list(
-        papers.filter(pk__in=[int(pk) for pk in pks[:50_000]]).order_by("-published", "-pk").values_list("pk", flat=True)[:limit]
+        papers.filter(pk__in=[int(pk) for pk in pks[:MAX_AUTHOR_IDS]]).order_by("-published", "-pk").values_list("pk", flat=True)[:limit]
     )
 
 
