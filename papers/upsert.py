@@ -144,13 +144,16 @@ class _BatchIndex:
         """The paper a curator merged ``paper`` into (itself when not merged)."""
         return self.by_pk.get(paper.merged_into_id, paper) if paper.merged_into_id else paper
 
-    def match(self, record: PaperRecord, title: str, abstract: str) -> tuple[Paper | None, str]:
+    def match(self, record: PaperRecord, title: str) -> tuple[Paper | None, str]:
         """The paper ``record`` is, and how it was found ("arxiv", "doi", "title" or "")."""
         if record.arxiv_id and record.arxiv_id in self.by_arxiv:
             return self.by_arxiv[record.arxiv_id], "arxiv"
         if record.doi and record.doi in self.by_doi:
             return self.by_doi[record.doi], "doi"
-        for paper in self.by_title.get(title, []):
+        candidates = self.by_title.get(title, [])
+        # Normalising an abstract is the costly part of an import: only where a title matches.
+        abstract = normalize_abstract(record.abstract) if candidates else ""
+        for paper in candidates:
             if record.arxiv_id and paper.arxiv_id and paper.arxiv_id != record.arxiv_id:
                 continue  # same title, different identifiers: different papers (e.g. re-submissions)
             if record.doi and paper.doi and paper.doi != record.doi:
@@ -239,10 +242,10 @@ def _upsert_batch(records: list[PaperRecord], *, source: str, touched: set[int])
     """One batch in one transaction; ``touched`` holds the pks this import wrote before."""
     summary = ImportSummary()
     at = prov.stamp()
-    keys = [(normalize_title(r.title), normalize_abstract(r.abstract)) for r in records]
+    keys = [normalize_title(r.title) for r in records]
     arxiv_ids = {r.arxiv_id for r in records if r.arxiv_id}
     dois = {r.doi for r in records if r.doi}
-    titles = {title for title, _ in keys} - {""}
+    titles = set(keys) - {""}
     existing = list(
         Paper.objects.filter(
             Q(arxiv_id__in=arxiv_ids) | Q(doi__in=dois) | Q(normalized_title__in=titles) | Q(source_title_key__in=titles)
@@ -258,9 +261,9 @@ def _upsert_batch(records: list[PaperRecord], *, source: str, touched: set[int])
     queue: list[tuple[Paper, Paper]] = []
     seen: dict[int, Paper] = {}  # id() of every paper this batch wrote (new ones have no pk yet)
 
-    for record, (title, abstract) in zip(records, keys, strict=True):
+    for record, title in zip(records, keys, strict=True):
         summary.warnings.extend(f"{record.source}: {warning}" for warning in record.warnings)
-        match, how = index.match(record, title, abstract)
+        match, how = index.match(record, title)
         if match is None:
             paper = _new_paper(record, source=source, at=at)
             similar = index.same_title(title, besides=paper)

@@ -189,9 +189,12 @@ def _capped(
         warnings.append(f"authors: a name longer than {LIMITS['author']} characters was cut")
         authors = tuple(a if len(a) <= LIMITS["author"] else _cut(a, LIMITS["author"]) for a in authors)
     long_categories = [c for c in categories if len(c) > LIMITS["category"]]
-    if long_categories or len(categories) > LIMITS["categories"]:
-        warnings.append(f"categories: kept {LIMITS['categories']} of at most {LIMITS['category']} characters each")
-        categories = tuple(c for c in categories if len(c) <= LIMITS["category"])[: LIMITS["categories"]]
+    if long_categories:
+        warnings.append(f"categories: dropped {len(long_categories)} longer than {LIMITS['category']} characters ({long_categories[0][:40]!r}…)")
+        categories = tuple(c for c in categories if len(c) <= LIMITS["category"])
+    if len(categories) > LIMITS["categories"]:
+        warnings.append(f"categories: {len(categories)} given, kept the first {LIMITS['categories']}")
+        categories = categories[: LIMITS["categories"]]
     unsafe = sorted(
         k
         for k, v in links.items()
