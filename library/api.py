@@ -114,7 +114,7 @@ class SavedSearchIn(Schema):
     year_to: int | None = Field(None, ge=1000, le=3000)
     categories: list[str] = Field(default_factory=list, max_length=20)
     author: str = Field("", max_length=200)
-    floor: float = Field(0.0, ge=-1000, le=1000, description="Only papers scoring at least this go into digests and feeds.")
+    floor: float = Field(0.2, ge=-1, le=1, description="Least meaning similarity (cosine) of a paper to the query for digests and feeds.")
     digest: str = Field("never", pattern="^(never|daily|weekly)$")
 
 
@@ -126,7 +126,7 @@ class SavedSearchPatch(Schema):
     year_to: int | None = Field(None, ge=1000, le=3000)
     categories: list[str] | None = Field(None, max_length=20)
     author: str | None = Field(None, max_length=200)
-    floor: float | None = Field(None, ge=-1000, le=1000)
+    floor: float | None = Field(None, ge=-1, le=1)
     digest: str | None = Field(None, pattern="^(never|daily|weekly)$")
 
 

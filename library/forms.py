@@ -41,7 +41,7 @@ class SavedSearchForm(forms.Form):
     year_to = forms.IntegerField(required=False, min_value=1000, max_value=3000)
     categories = forms.CharField(required=False, max_length=400)
     author = forms.CharField(required=False, max_length=NAME_MAX)
-    floor = forms.FloatField(required=False, min_value=-1000, max_value=1000)
+    floor = forms.FloatField(required=False, min_value=-1, max_value=1, help_text="Least meaning similarity (cosine) of a paper to the query for digests and feeds; 0.2 by default.")
     digest = forms.ChoiceField(choices=Frequency.choices, required=False)
 
 

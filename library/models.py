@@ -73,8 +73,8 @@ class SavedSearch(models.Model):
     year_to = models.PositiveSmallIntegerField(null=True, blank=True)
     categories = models.JSONField(default=list, blank=True)
     author = models.CharField(max_length=NAME_MAX, blank=True)
-    # Only papers scoring at least this (the fused score of the search's mode) go into a digest.
-    floor = models.FloatField(default=0.0)
+    # Only papers at least this similar in meaning to the query (cosine, -1..1) go into digests and feeds.
+    floor = models.FloatField(default=0.2)
     digest = models.CharField(max_length=10, choices=Frequency.choices, default=Frequency.NEVER)
     feed_token = models.CharField(max_length=64, unique=True, default=new_token)
     created = models.DateTimeField(auto_now_add=True)

@@ -307,8 +307,8 @@ def _clean_search(values: dict[str, Any]) -> dict[str, Any]:
             value = [str(c).strip()[:40] for c in (value if isinstance(value, list) else str(value).split(",")) if str(c).strip()][:20]
         elif key == "floor":
             value = float(value)
-            if not -1000 <= value <= 1000:
-                raise LibraryError("The relevance floor is between -1000 and 1000.")
+            if not -1 <= value <= 1:
+                raise LibraryError("The relevance floor is a meaning similarity between -1 and 1.")
         elif key == "digest":
             value = _frequency(str(value))
         clean[key] = value

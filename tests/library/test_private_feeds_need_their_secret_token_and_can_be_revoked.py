@@ -22,7 +22,7 @@ def _entries(response: Any) -> list[ET.Element]:
 
 
 def test_search_and_tag_feeds_work_with_the_token_only(ada: Any, ada_client: Client, reader_collection: dict[str, int], paper_factory: Any) -> None:
-    search = saved_search_create(user=ada, query="reward models for aligning language models with human preferences", floor=-1000)
+    search = saved_search_create(user=ada, query="reward models for aligning language models with human preferences", floor=-1)
     saved_paper_add(user=ada, paper_id=reader_collection["2503.19523"], tags=["feedtag"])
     tag = Tag.objects.get(user=ada)
     client = Client()  # a feed reader: no session
@@ -48,7 +48,7 @@ def test_markup_in_an_abstract_reaches_the_reader_as_text(ada: Any, reader_colle
     evil = Paper.objects.create(title="Reward models with markup", abstract='<img src=x onerror="alert(1)"> reward models for aligning language models')
     embeddings_update(paper_ids=[evil.pk])
     index_build()
-    search = saved_search_create(user=ada, query="reward models for aligning language models", floor=-1000)
+    search = saved_search_create(user=ada, query="reward models for aligning language models", floor=-1)
     response = Client().get(f"/library/feeds/search/{search.feed_token}.atom")
     summaries = [e.find(f"{ATOM}summary").text or "" for e in _entries(response)]  # type: ignore[union-attr]
     evil_summary = next(s for s in summaries if "onerror" in s)

@@ -123,7 +123,7 @@ class Command(BaseCommand):
         users = User.objects.bulk_create([User(username=f"reader{n}", email=f"reader{n}@example.org") for n in range(options["searches"])])
         queries = [corpus[i].title for i in rng.sample(range(len(corpus)), options["searches"])]
         SavedSearch.objects.bulk_create([
-            SavedSearch(user=u, name=q[:200], query=q[:2000], digest="daily", floor=0.0) for u, q in zip(users, queries, strict=True)
+            SavedSearch(user=u, name=q[:200], query=q[:2000], digest="daily", floor=0.2) for u, q in zip(users, queries, strict=True)
         ])
 
     def _run(self, options: dict[str, Any]) -> None:
