@@ -161,8 +161,13 @@ trap teardown EXIT
 cd "$STACK"
 
 step "docker build paperscope:latest (--network none, base $BASE_IMAGE, wheelhouse)"
+previous=$(docker image inspect -f '{{.Id}}' paperscope:latest 2>/dev/null || true)
 docker build --network none --build-arg "BASE_IMAGE=$BASE_IMAGE" --build-arg WHEELHOUSE=.wheelhouse \
     -t paperscope:latest . >"$WORK/build.log" 2>&1 || { tail -n 40 "$WORK/build.log"; fail "docker build failed ($WORK/build.log)"; }
+# Disk: each image is ~2.8 GB; the one this build replaced goes (its layers stay as build cache).
+if [ -n "$previous" ] && [ "$previous" != "$(docker image inspect -f '{{.Id}}' paperscope:latest)" ]; then
+    docker rmi "$previous" >/dev/null 2>&1 || true
+fi
 note "$(docker image inspect paperscope:latest --format '{{.Id}} {{.Size}} bytes')"
 
 # --- 6. Up, healthy ----------------------------------------------------------------------------
