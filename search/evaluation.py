@@ -535,9 +535,9 @@ def arxiv_records(path: Path, *, limit: int) -> Iterator[dict[str, Any]]:
 
 def navigation_prepare(*, corpus: Path, limit: int, seed: int = 17) -> int:
     """Load the first ``limit`` arXiv papers into the (isolated) database, give each a random
-    unit vector (embedding 15k abstracts would take this 2-core machine ~40 minutes; the
-    navigational layers and BM25 do not read vectors, and random ones never pass the relevance
-    floor's cosine bar, so the dense side adds nothing) and build the index."""
+    unit vector (embedding is the slow step on a small machine; the navigational layers and BM25
+    do not read vectors, and random ones never pass the relevance floor's cosine bar, so the
+    dense side adds nothing) and build the index."""
     import datetime as dt
 
     import numpy as np
