@@ -354,10 +354,14 @@ def _rank(
             index, query_vector=query_vector, terms=terms, mode=mode, weight=weight, depth=depth, subset=subset,
             bm25=bm25, dense_top=evidence.dense_top if evidence is not None else None,
         )
+        if named:
+            # A named paper the ranking also found keeps its scores (shown and sent by the API).
+            found = {f.pk: f for f in fused if f.pk in exclude}
+            first_ones = [found.get(n.pk, n) for n in named]
         if evidence is not None:
             fused = evidence.passes(fused)
         if named:
-            fused = named + [f for f in fused if f.pk not in exclude]
+            fused = first_ones + [f for f in fused if f.pk not in exclude]
         # Where every candidate is ranked the total counts every result, so all are checked;
         # otherwise only as many as the page needs (the rest are never shown or counted).
         complete = depth >= pool or (evidence is not None and depth >= evidence.reach)
