@@ -12,6 +12,7 @@ other imported text), so markup in an abstract is never run.
 from __future__ import annotations
 
 import functools
+import logging
 import re
 
 # A text without a backslash or a dollar has no markup worth parsing (most abstracts).
@@ -31,6 +32,10 @@ MAX_CHARS = 20_000  # longer texts are shown as imported: parsing them is not wo
 @functools.lru_cache(maxsize=1)
 def _converter():  # type: ignore[no-untyped-def]
     from pylatexenc import latex2text, latexwalker, macrospec
+
+    # In tolerant mode pylatexenc logs every odd brace it forgives at INFO: one log line per page
+    # view of such an abstract says nothing an operator can act on.
+    logging.getLogger("pylatexenc").setLevel(logging.WARNING)
 
     walker_context = latexwalker.get_default_latex_context_db()
     walker_context.add_context_category(
