@@ -168,7 +168,8 @@ def recommendations(
 
     The saved papers' stored vectors become one direction (library.recommend, chosen by
     LIBRARY_RECOMMEND_METHOD, measured in docs/benchmarks.md); the served FAISS index returns
-    the papers closest along it. recent=True orders the best 5k by date, newest first.
+    the papers closest along it, fused with a BM25 more-like-this of the saved papers' most
+    distinctive terms for the ``+bm25`` methods (the default). recent=True orders the best 5 x k by date, newest first.
     Each item names the saved papers it is closest to.
     """
     from search.index_store import current_index
