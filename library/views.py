@@ -40,6 +40,7 @@ from library.models import ApiToken, SavedSearch, Tag
 from papers.models import Paper
 
 UNSUBSCRIBE_SALT = "library.unsubscribe"
+SHOWN = 500  # papers listed on a library page, most recently saved first (search or export for the rest)
 
 
 def _library_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -146,9 +147,11 @@ def _tag(request: HttpRequest, tag_id: int | None) -> Tag | None:
 def home(request: HttpRequest, tag_id: int | None = None) -> HttpResponse:
     tag = _tag(request, tag_id)
     query = request.GET.get("q", "")[: selectors.MAX_LIBRARY_QUERY]
-    saved = list(selectors.library_papers(user=_user(request), tag=tag, query=query)[:500])
+    papers = selectors.library_papers(user=_user(request), tag=tag, query=query)
+    saved = list(papers[:SHOWN])
+    total = len(saved) if len(saved) < SHOWN else papers.count()
     return render(request, "library/home.html", {
-        "tag": tag, "saved": saved, "q": query, "tags": selectors.tags_with_counts(user=_user(request)),
+        "tag": tag, "saved": saved, "q": query, "total": total, "shown": SHOWN, "tags": selectors.tags_with_counts(user=_user(request)),
         "tag_form": TagForm(initial={"name": tag.name, "digest": tag.digest}) if tag else None,
         "site_url": request.build_absolute_uri("/")[:-1],
     })
