@@ -165,7 +165,10 @@ def reconcile(self: Task, min_age: float | None = None, reason: str = "schedule"
     build = bool(drift.problem or drift.buildable)
     if build:
         # A damaged current build cannot be a base: the build starts from scratch by itself.
-        request_index_build(rescue=True)
+        # On a worker's (re)connect a pending build request may belong to a build lost with the
+        # worker before it, however young: take it over (at worst one build more). compose-smoke
+        # saw the index wait ~4 min for beat otherwise.
+        request_index_build(rescue=True, takeover=reason != "schedule")
     report = {
         "reason": reason,
         "already_queued": waiting,  # papers whose batch waits in the queue
@@ -211,16 +214,17 @@ def _queued_embedding_ids() -> set[int]:
     return ids
 
 
-def request_index_build(*, full: bool = False, rescue: bool = False) -> None:
+def request_index_build(*, full: bool = False, rescue: bool = False, takeover: bool = False) -> None:
     """Ask for an index build: debounced and coalesced with a broker, inline in the embedded default.
 
     ``rescue`` (reconcile): if the pending build has not started long after its debounce delay,
     it was probably lost with a killed worker; schedule another instead of waiting for it.
+    ``takeover``: schedule one even if the pending build is young (it may already be lost).
     """
     if settings.CELERY_TASK_ALWAYS_EAGER:
         build_index.delay(full=full)
         return
-    stale_after = 3 * max(1.0, settings.BUILD_DEBOUNCE_SECONDS) if rescue else None
+    stale_after = 0.0 if takeover else 3 * max(1.0, settings.BUILD_DEBOUNCE_SECONDS) if rescue else None
     try:
         if services.build_request_mark(stale_after=stale_after) or full:
             build_index.apply_async(kwargs={"full": full}, countdown=settings.BUILD_DEBOUNCE_SECONDS)
