@@ -15,7 +15,7 @@
 #     SIGKILL while it embeds, then started again; every paper embedded; verify_index clean.
 #  8. Searches through the published port (nginx -> gunicorn).
 #  9. Slow clients against the stack as deployed: 8 connections that send one byte and a POST
-#     whose body never completes; /healthz and a search must still answer within 2 s.
+#     whose body never completes; /healthz must still answer within 2 s and a search within 10 s.
 # 10. The whole stack restarted (down, up): the papers and the index kept in the volumes.
 # 11. Torn down (volumes too), also on failure (SMOKE_KEEP=1 keeps everything for a look).
 #
@@ -252,16 +252,21 @@ post = socket.create_connection(("127.0.0.1", port), timeout=5)
 post.sendall(f"POST /api/similar HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"text\": \"".encode())
 held.append(post)
 time.sleep(1)
-worst = 0.0
-for round_ in range(5):  # bounded: 5 rounds, 2 s timeouts
-    for path in ("/healthz", "/api/search?q=graph+neural+networks"):
+# /healthz must answer at once; a search may take its CPU time (2 shared cores here).
+limits = {"/healthz": 2.0, "/api/search?q=graph+neural+networks": 10.0}
+worst = dict.fromkeys(limits, 0.0)
+for round_ in range(5):  # bounded: 5 rounds
+    for path, limit in limits.items():
         started = time.monotonic()
         request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers={"Host": host, "X-Forwarded-Proto": "https"})
-        with urllib.request.urlopen(request, timeout=2) as response:
+        with urllib.request.urlopen(request, timeout=limit) as response:
             assert response.status == 200, (path, response.status)
-        worst = max(worst, time.monotonic() - started)
+        worst[path] = max(worst[path], time.monotonic() - started)
     time.sleep(0.5)
-print(f"    while 9 slow clients were held open: /healthz and /api/search answered 200, slowest {worst * 1000:.0f} ms")
+print(
+    "    while 9 slow clients were held open, 5 rounds all 200: slowest /healthz "
+    f"{worst['/healthz'] * 1000:.0f} ms (limit 2 s), slowest search {max(v for k, v in worst.items() if k != '/healthz') * 1000:.0f} ms (limit 10 s)"
+)
 # nginx drops them after client_header_timeout / client_body_timeout (10 s): within 20 s.
 started = time.monotonic()
 for s in held:
