@@ -46,7 +46,12 @@ class TokenAuth(HttpBearer):
 
 
 router = Router(tags=["library"], auth=[django_auth, TokenAuth()])
-_ERRORS: dict[int, Any] = {400: ErrorOut, 404: ErrorOut}
+# Every route answers 401 {"detail"} without a session or a valid token (documented, so clients
+# and the schema-based fuzz test know it).
+_UNAUTHORIZED: dict[int, Any] = {401: ErrorOut}
+_ERRORS: dict[int, Any] = {400: ErrorOut, 404: ErrorOut, **_UNAUTHORIZED}
+# A write with the browser session needs its CSRF token: 403 {"detail"} without it.
+_WRITE: dict[int, Any] = {403: ErrorOut}
 
 
 def _user(request: HttpRequest) -> AbstractBaseUser:
@@ -169,14 +174,14 @@ def _tag(user: AbstractBaseUser, name: str) -> Tag | None:
 
 
 # --- saved papers ------------------------------------------------------------------------------------
-@router.get("/papers", response=list[SavedPaperOut], summary="Saved papers (optionally one tag's, searched)")
+@router.get("/papers", response={200: list[SavedPaperOut], **_UNAUTHORIZED}, summary="Saved papers (optionally one tag's, searched)")
 def list_papers(request: HttpRequest, tag: str = Query("", max_length=TAG_MAX), q: str = Query("", max_length=500),
                 limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0)) -> list[dict[str, Any]]:
     rows = selectors.library_papers(user=_user(request), tag=_tag(_user(request), tag), query=q)[offset : offset + limit]
     return [_saved_out(request, row) for row in rows]
 
 
-@router.post("/papers", response={201: SavedPaperOut, 200: SavedPaperOut, **_ERRORS}, summary="Save a paper (with tags, a note)")
+@router.post("/papers", response={201: SavedPaperOut, 200: SavedPaperOut, **_ERRORS, **_WRITE}, summary="Save a paper (with tags, a note)")
 def save_paper(request: HttpRequest, payload: SaveIn) -> tuple[int, dict[str, Any]]:
     tags = _call(services.tags_parse, text=payload.tags)
     saved, created = _call(services.saved_paper_add, user=_user(request), paper_id=payload.paper_id, tags=tags, note=payload.note)
@@ -184,21 +189,21 @@ def save_paper(request: HttpRequest, payload: SaveIn) -> tuple[int, dict[str, An
     return (201 if created else 200), _saved_out(request, saved)
 
 
-@router.patch("/papers/{paper_id}", response={200: SavedPaperOut, **_ERRORS}, summary="Replace a saved paper's tags and/or note")
+@router.patch("/papers/{paper_id}", response={200: SavedPaperOut, **_ERRORS, **_WRITE}, summary="Replace a saved paper's tags and/or note")
 def update_paper(request: HttpRequest, paper_id: int, payload: UpdateIn) -> dict[str, Any]:
     tags = _call(services.tags_parse, text=payload.tags) if payload.tags is not None else None
     _call(services.saved_paper_update, user=_user(request), paper_id=paper_id, tags=tags, note=payload.note)
     return _saved_out(request, selectors.library_papers(user=_user(request)).get(paper_id=paper_id))
 
 
-@router.delete("/papers/{paper_id}", response={204: None, 404: ErrorOut}, summary="Remove a paper from the library")
+@router.delete("/papers/{paper_id}", response={204: None, 404: ErrorOut, **_UNAUTHORIZED, **_WRITE}, summary="Remove a paper from the library")
 def remove_paper(request: HttpRequest, paper_id: int) -> tuple[int, None]:
     if not services.saved_paper_remove(user=_user(request), paper_id=paper_id):
         raise HttpError(404, "This paper is not in your library.")
     return 204, None
 
 
-@router.get("/tags", response=list[TagOut], summary="Your tags with their paper counts")
+@router.get("/tags", response={200: list[TagOut], **_UNAUTHORIZED}, summary="Your tags with their paper counts")
 def list_tags(request: HttpRequest) -> list[dict[str, Any]]:
     return [{"id": t.pk, "name": t.name, "papers": t.count, "digest": t.digest} for t in selectors.tags_with_counts(user=_user(request))]
 
@@ -224,18 +229,18 @@ def recommendations(request: HttpRequest, tag: str = Query("", max_length=TAG_MA
 
 
 # --- saved searches -------------------------------------------------------------------------------------
-@router.get("/searches", response=list[SavedSearchOut], summary="Your saved searches")
+@router.get("/searches", response={200: list[SavedSearchOut], **_UNAUTHORIZED}, summary="Your saved searches")
 def list_searches(request: HttpRequest) -> list[dict[str, Any]]:
     return [_search_out(request, s) for s in selectors.saved_searches(user=_user(request))]
 
 
-@router.post("/searches", response={201: SavedSearchOut, **_ERRORS}, summary="Save a search")
+@router.post("/searches", response={201: SavedSearchOut, **_ERRORS, **_WRITE}, summary="Save a search")
 def create_search(request: HttpRequest, payload: SavedSearchIn) -> tuple[int, dict[str, Any]]:
     search = _call(services.saved_search_create, user=_user(request), **payload.dict(exclude_none=True))
     return 201, _search_out(request, search)
 
 
-@router.get("/searches/{search_id}", response={200: SavedSearchOut, 404: ErrorOut}, summary="One saved search")
+@router.get("/searches/{search_id}", response={200: SavedSearchOut, 404: ErrorOut, **_UNAUTHORIZED}, summary="One saved search")
 def get_search(request: HttpRequest, search_id: int) -> dict[str, Any]:
     search = selectors.saved_searches(user=_user(request)).filter(pk=search_id).first()
     if search is None:
@@ -243,13 +248,13 @@ def get_search(request: HttpRequest, search_id: int) -> dict[str, Any]:
     return _search_out(request, search)
 
 
-@router.patch("/searches/{search_id}", response={200: SavedSearchOut, **_ERRORS}, summary="Change a saved search")
+@router.patch("/searches/{search_id}", response={200: SavedSearchOut, **_ERRORS, **_WRITE}, summary="Change a saved search")
 def update_search(request: HttpRequest, search_id: int, payload: SavedSearchPatch) -> dict[str, Any]:
     search = _call(services.saved_search_update, user=_user(request), search_id=search_id, **payload.dict(exclude_none=True))
     return _search_out(request, search)
 
 
-@router.delete("/searches/{search_id}", response={204: None, 404: ErrorOut}, summary="Delete a saved search")
+@router.delete("/searches/{search_id}", response={204: None, 404: ErrorOut, **_UNAUTHORIZED, **_WRITE}, summary="Delete a saved search")
 def delete_search(request: HttpRequest, search_id: int) -> tuple[int, None]:
     _call(services.saved_search_delete, user=_user(request), search_id=search_id)
     return 204, None
