@@ -87,11 +87,15 @@ class Navigation:
 def _identifier(text: str, papers: QuerySet[Paper]) -> Navigation:
     if len(text) > MAX_ID_CHARS or len(text.split()) != 1:
         return Navigation()
+    # Exact matches use the columns' unique indexes (iexact reads every row on SQLite); the import
+    # stores both normalised the same way.
     if arxiv_id := normalize_arxiv_id(text):
-        pks = list(papers.filter(arxiv_id__iexact=arxiv_id).values_list("pk", flat=True)[:1])
+        pks = list(papers.filter(arxiv_id=arxiv_id).values_list("pk", flat=True)[:1])
         return Navigation(pks=pks, kind="arxiv")
     if doi := normalize_doi(text):
-        pks = list(papers.filter(doi__iexact=doi).values_list("pk", flat=True)[:1])
+        pks = list(papers.filter(doi=doi).values_list("pk", flat=True)[:1])
+        if not pks:  # a DOI stored with capitals by an older import
+            pks = list(papers.filter(doi__iexact=doi).values_list("pk", flat=True)[:1])
         return Navigation(pks=pks, kind="doi")
     return Navigation()
 
