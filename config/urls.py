@@ -18,7 +18,7 @@ urlpatterns = [
     path("papers/<int:paper_id>/bibtex.bib", views.paper_bibtex_download, name="paper_bibtex"),
     path("similar", views.similar, name="similar"),
     path("search/results.bib", views.search_bibtex, name="search_bibtex"),
-    path("authors/<str:name>/", views.author, name="author"),
+    path("authors/<path:name>/", views.author, name="author"),  # a name may hold "/" (imported text)
     path("browse/<str:category>", views.browse_category, name="browse"),
     path("api/", api.urls),
     re_path(r"^api/(?P<path>.*)$", not_found),  # unknown API paths answer in JSON, like the API

@@ -476,7 +476,8 @@ def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17)
     from search.queries import _rank
 
     index = current_index()
-    assert index is not None and index.keyword is not None
+    if index is None or index.keyword is None:
+        raise RuntimeError("no index build with a keyword index to calibrate on")
 
     def evidence(text: str) -> list[tuple[int, float, float]]:
         vector = embedder.encode_query(text)
