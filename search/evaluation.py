@@ -168,6 +168,30 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
+def _score_queries(
+    *, queries: dict[str, str], qrels: dict[str, dict[str, int]], doc_of: dict[int, str], rank: Callable[[str], list[int]]
+) -> dict[str, Any]:
+    """Rank each query with ``rank`` (timed) and score it against the qrels: the one scoring loop."""
+    ndcg, recall, mrr, latencies = [], [], [], []
+    for qid, text in queries.items():
+        started = time.perf_counter()
+        ranked = rank(text)
+        latencies.append((time.perf_counter() - started) * 1000)
+        docs = [doc_of.get(pk, "") for pk in ranked]
+        gains = qrels[qid]
+        ndcg.append(ndcg_at(docs, gains, 10))
+        recall.append(recall_at(docs, gains, 100))
+        mrr.append(mrr_at(docs, gains, 10))
+    return {
+        "queries": len(queries),
+        "ndcg@10": round(statistics.fmean(ndcg), 4) if ndcg else 0.0,
+        "recall@100": round(statistics.fmean(recall), 4) if recall else 0.0,
+        "mrr@10": round(statistics.fmean(mrr), 4) if mrr else 0.0,
+        "p50_ms": round(percentile(latencies, 0.5), 2),
+        "p95_ms": round(percentile(latencies, 0.95), 2),
+    }
+
+
 def mode_evaluate(
     *, dataset: Dataset, doc_of: dict[int, str], mode: str, weight: float | None = None, depth: int = 100
 ) -> dict[str, Any]:
@@ -178,26 +202,11 @@ def mode_evaluate(
     """
     from search.queries import ranked_ids
 
-    ndcg, recall, mrr, latencies = [], [], [], []
-    for qid, text in dataset.queries.items():
-        started = time.perf_counter()
-        ranked = ranked_ids(query=text, mode=mode, weight=weight, limit=depth)
-        latencies.append((time.perf_counter() - started) * 1000)
-        docs = [doc_of.get(pk, "") for pk in ranked]
-        gains = dataset.qrels[qid]
-        ndcg.append(ndcg_at(docs, gains, 10))
-        recall.append(recall_at(docs, gains, 100))
-        mrr.append(mrr_at(docs, gains, 10))
-    return {
-        "mode": mode,
-        "weight": weight,
-        "queries": len(dataset.queries),
-        "ndcg@10": round(statistics.fmean(ndcg), 4) if ndcg else 0.0,
-        "recall@100": round(statistics.fmean(recall), 4) if recall else 0.0,
-        "mrr@10": round(statistics.fmean(mrr), 4) if mrr else 0.0,
-        "p50_ms": round(percentile(latencies, 0.5), 2),
-        "p95_ms": round(percentile(latencies, 0.95), 2),
-    }
+    scores = _score_queries(
+        queries=dataset.queries, qrels=dataset.qrels, doc_of=doc_of,
+        rank=lambda text: ranked_ids(query=text, mode=mode, weight=weight, limit=depth),
+    )
+    return {"mode": mode, "weight": weight, **scores}
 
 
 def page_latency(*, dataset: Dataset, queries: int = 100) -> dict[str, Any]:
@@ -415,22 +424,11 @@ def ranking_evaluate(
     """``mode_evaluate`` over given query texts, with the floor and spelling on or off."""
     from search.queries import ranked_ids
 
-    ndcg, recall, mrr, latencies = [], [], [], []
-    for qid, text in queries.items():
-        started = time.perf_counter()
-        ranked = ranked_ids(query=text, mode=mode, limit=100, floor=floor, correct=correct)
-        latencies.append((time.perf_counter() - started) * 1000)
-        docs = [doc_of.get(pk, "") for pk in ranked]
-        gains = dataset.qrels[qid]
-        ndcg.append(ndcg_at(docs, gains, 10))
-        recall.append(recall_at(docs, gains, 100))
-        mrr.append(mrr_at(docs, gains, 10))
-    return {
-        "mode": name, "weight": None, "queries": len(queries), "floor": floor, "spelling": correct,
-        "ndcg@10": round(statistics.fmean(ndcg), 4), "recall@100": round(statistics.fmean(recall), 4),
-        "mrr@10": round(statistics.fmean(mrr), 4),
-        "p50_ms": round(percentile(latencies, 0.5), 2), "p95_ms": round(percentile(latencies, 0.95), 2),
-    }
+    scores = _score_queries(
+        queries=queries, qrels=dataset.qrels, doc_of=doc_of,
+        rank=lambda text: ranked_ids(query=text, mode=mode, limit=100, floor=floor, correct=correct),
+    )
+    return {"mode": name, "weight": None, "floor": floor, "spelling": correct, **scores}
 
 
 def nonsense_evaluate(*, count: int = 200, seed: int = 17, mode: str = "hybrid") -> dict[str, Any]:
