@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 from django.db import transaction
 from django.db.models import Q
@@ -14,7 +14,7 @@ from django.db.models import Q
 from papers import provenance as prov
 from papers.models import DuplicateCandidate, ImportJob, Paper, RelatedLink
 from papers.records import PaperRecord, RecordError
-from papers.signals import papers_changed, papers_merged, papers_visibility_changed
+from papers.signals import import_job_created, papers_changed, papers_merged, papers_visibility_changed
 from papers.upsert import ImportSummary, papers_upsert
 
 __all__ = ["ImportSummary", "papers_import", "papers_upsert"]
@@ -397,13 +397,8 @@ def import_job_create(*, name: str, data: bytes, fmt: str = "auto", user: object
         created_by=user if getattr(user, "pk", None) else None,  # type: ignore[misc]
     )
     pk = job.pk
-
-    def enqueue() -> None:
-        from papers.tasks import import_job_run as task
-
-        task.delay(pk)
-
-    transaction.on_commit(enqueue)
+    # papers.apps runs the task for it (papers.tasks imports this module: no import back).
+    transaction.on_commit(lambda: import_job_created.send(sender=ImportJob, job_id=pk))
     return job
 
 

@@ -14,6 +14,10 @@ class SearchConfig(AppConfig):
         papers_visibility_changed.connect(_on_visibility_changed, dispatch_uid="search.visibility")
         papers_merged.connect(_on_papers_merged, dispatch_uid="search.merged")  # issue 6
 
+        from search.signals import index_rebuild_wanted
+
+        index_rebuild_wanted.connect(_on_index_rebuild_wanted, dispatch_uid="search.rebuild_wanted")
+
 
 def _on_papers_changed(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
     from search.tasks import enqueue_embedding
@@ -35,3 +39,10 @@ def _on_papers_merged(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
 
     PaperEmbedding.objects.filter(paper_id__in=paper_ids).delete()
     EmbeddingFailure.objects.filter(paper_id__in=paper_ids).delete()
+
+
+def _on_index_rebuild_wanted(sender: Any, **kwargs: Any) -> None:
+    # The reader (search.index_store) has nothing servable; tasks decide how a build runs.
+    from search.tasks import request_index_build
+
+    request_index_build(rescue=True)

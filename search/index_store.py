@@ -352,13 +352,13 @@ class IndexReader:
         try:
             if build_id is None and not _vectors_stored():
                 return  # nothing embedded yet: the first import asks for the first build itself
-            from search.tasks import request_index_build
+            from search.signals import index_rebuild_wanted
 
             if settings.CELERY_TASK_ALWAYS_EAGER:
                 # Embedded default: the build runs in this process; not inside the request.
-                threading.Thread(target=_quietly(request_index_build), kwargs={"rescue": True}, name="index-rebuild", daemon=True).start()
+                threading.Thread(target=_quietly(index_rebuild_wanted.send), kwargs={"sender": None}, name="index-rebuild", daemon=True).start()
             else:
-                request_index_build(rescue=True)
+                index_rebuild_wanted.send(sender=None)
             logger.warning("no servable index build (%s): asked for a rebuild from the stored vectors", build_id or "none published")
         except Exception:  # asking is best effort: reconcile asks again on its schedule
             logger.exception("could not ask for an index rebuild")

@@ -126,7 +126,7 @@ def queued_tasks() -> dict[str, int]:
     from redis.exceptions import RedisError
 
     from config.celery import EMBED_QUEUE, INDEX_QUEUE
-    from search.services import redis_client
+    from search.coordination import redis_client
 
     client = redis_client()
     if client is None:

@@ -23,7 +23,7 @@ from django.db import InterfaceError, OperationalError
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
-from search import embedder, index_store, selectors, services
+from search import coordination, embedder, index_store, selectors, services
 
 logger = logging.getLogger(__name__)
 
@@ -60,10 +60,10 @@ def _log_model_load() -> None:
 def _deliveries(task_id: str | None) -> int:
     """How many times this message has been started (0 without Redis): a batch is redelivered
     when its process dies, so one that keeps killing its process must not loop forever."""
-    client = services.redis_client()
+    client = coordination.redis_client()
     if client is None or not task_id:
         return 0
-    key = f"{services.REDIS_PREFIX}:deliveries:{task_id}"
+    key = f"{coordination.REDIS_PREFIX}:deliveries:{task_id}"
     try:
         count = int(client.incr(key))
         client.expire(key, 86_400)
@@ -124,12 +124,12 @@ def build_index(self: Task, full: bool = False) -> str | None:
     """
     try:
         build = services.index_build(full=full, if_changed=not full, wait=60.0 if self.request.is_eager else 0.0)
-    except services.BuildBusy:
+    except coordination.BuildBusy:
         if self.request.is_eager:
             logger.info("index build already running; request coalesced into it")
             return None
         try:
-            services.build_request_mark(refresh=True)
+            coordination.build_request_mark(refresh=True)
         except RedisError as exc:
             logger.warning("could not re-arm the build request (%s)", exc)
         raise self.retry(countdown=max(1.0, settings.BUILD_DEBOUNCE_SECONDS)) from None
@@ -194,7 +194,7 @@ def _queued_embedding_ids() -> set[int]:
 
     from config.celery import EMBED_QUEUE
 
-    client = services.redis_client()
+    client = coordination.redis_client()
     if client is None:
         return set()
     ids: set[int] = set()
@@ -226,7 +226,7 @@ def request_index_build(*, full: bool = False, rescue: bool = False, takeover: b
         return
     stale_after = 0.0 if takeover else 3 * max(1.0, settings.BUILD_DEBOUNCE_SECONDS) if rescue else None
     try:
-        if services.build_request_mark(stale_after=stale_after) or full:
+        if coordination.build_request_mark(stale_after=stale_after) or full:
             build_index.apply_async(kwargs={"full": full}, countdown=settings.BUILD_DEBOUNCE_SECONDS)
     except (RedisError, BrokerUnavailable) as exc:
         # The papers are stored; reconcile asks again once Redis is back.

@@ -73,7 +73,7 @@ def _say(**facts: Any) -> None:
 
 
 def install(args: argparse.Namespace) -> None:
-    from search import embedder, index_store, services
+    from search import coordination, embedder, index_store
 
     if args.fast:
         embedder.encode = _fast_encode  # type: ignore[assignment]
@@ -107,7 +107,7 @@ def install(args: argparse.Namespace) -> None:
 
         index_store.BuildWriter.finish = finish  # type: ignore[method-assign]
     if args.trace_lock:
-        real_lock = services.builder_lock
+        real_lock = coordination.builder_lock
 
         @contextlib.contextmanager
         def traced(*, wait: float = 0.0) -> Iterator[None]:
@@ -118,7 +118,7 @@ def install(args: argparse.Namespace) -> None:
                 finally:
                     _say(event="unlocking")
 
-        services.builder_lock = traced  # type: ignore[assignment]
+        coordination.builder_lock = traced  # type: ignore[assignment]
 
 
 def main(argv: list[str]) -> None:

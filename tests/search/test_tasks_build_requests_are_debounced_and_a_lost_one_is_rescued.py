@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from search import services
+from search import coordination
 from tests.pipeline.harness import RedisServer
 
 
@@ -25,20 +25,20 @@ def redis_settings(tmp_path: Path, settings) -> Iterator[RedisServer]:  # type: 
 
 
 def test_only_the_first_of_many_requests_schedules_a_build(redis_settings: RedisServer) -> None:
-    assert services.build_request_mark() is True
-    assert not any(services.build_request_mark() for _ in range(10_000))
-    services.build_request_clear()  # what a build does once it holds the lock
-    assert services.build_request_mark() is True
+    assert coordination.build_request_mark() is True
+    assert not any(coordination.build_request_mark() for _ in range(10_000))
+    coordination.build_request_clear()  # what a build does once it holds the lock
+    assert coordination.build_request_mark() is True
 
 
 def test_a_pending_build_that_never_started_is_replaced_by_reconcile(redis_settings: RedisServer) -> None:
-    assert services.build_request_mark() is True
-    assert services.build_request_mark(stale_after=3) is False  # scheduled a moment ago: wait for it
-    redis_settings.client().set(services.BUILD_PENDING_KEY, str(time.time() - 10))
-    assert services.build_request_mark(stale_after=3) is True
-    assert services.build_request_mark(stale_after=3) is False  # and the replacement is pending now
+    assert coordination.build_request_mark() is True
+    assert coordination.build_request_mark(stale_after=3) is False  # scheduled a moment ago: wait for it
+    redis_settings.client().set(coordination.BUILD_PENDING_KEY, str(time.time() - 10))
+    assert coordination.build_request_mark(stale_after=3) is True
+    assert coordination.build_request_mark(stale_after=3) is False  # and the replacement is pending now
 
 
 def test_without_redis_every_request_builds_inline(settings) -> None:  # type: ignore[no-untyped-def]
     settings.REDIS_URL = ""
-    assert services.build_request_mark() and services.build_request_mark()
+    assert coordination.build_request_mark() and coordination.build_request_mark()

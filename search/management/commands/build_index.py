@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from search.services import BuildBusy, index_build
+from search.coordination import BuildBusy
+from search.services import index_build
 
 
 class Command(BaseCommand):
