@@ -273,9 +273,7 @@ def _store_page(source: HarvestSource, page: Page, result: HarvestResult, reject
     for name in ("created", "queued", "updated", "merged", "unchanged"):
         result.counts[name] += getattr(summary, name)
     result.counts["warnings"] += len(summary.warnings)
-    for warning in summary.warnings:
-        where, _, reason = warning.partition(": ")
-        rejected.append({"source": where, "reason": f"warning: {reason}"})
+    rejected.extend({"source": w.source, "reason": f"warning: {w.reason}"} for w in summary.warnings)
 
 
 def sources_due(*, now: dt.datetime | None = None) -> list[HarvestSource]:

@@ -450,8 +450,7 @@ def import_job_run(*, job_id: int, progress_interval: float = 0.5) -> ImportJob 
             counts[f"{name}_count"] += getattr(summary, name)
         counts["warning_count"] += len(summary.warnings)
         for warning in summary.warnings[: max(0, max_errors - len(warnings))]:
-            where, _, reason = warning.partition(": ")
-            warnings.append({"source": where, "reason": reason})
+            warnings.append({"source": warning.source, "reason": warning.reason})
         save_progress(force=True)
 
     status, message = ImportJob.Status.DONE, ""

@@ -34,7 +34,7 @@ from django.db.models import Q
 from papers import provenance as prov
 from papers.models import DuplicateCandidate, Paper
 from papers.normalize import normalize_title
-from papers.records import PaperRecord
+from papers.records import PaperRecord, RecordError
 from papers.signals import papers_changed
 
 IMPORT_BATCH_SIZE = 1000
@@ -61,7 +61,7 @@ class ImportSummary:
     unchanged: int = 0
     curated_kept: int = 0
     errors: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[RecordError] = field(default_factory=list)  # (file:line, what was cut or unreadable)
     changed_ids: list[int] = field(default_factory=list, repr=False)
 
     @property
@@ -188,8 +188,6 @@ def _apply(paper: Paper, record: PaperRecord, index: _BatchIndex, *, source: str
         entry = provenance.get(name) or {}
         if name == "links":
             value = {**(current or {}), **value} if (strong or not current) else {**value, **(current or {})}
-            if redirected:
-                value = {**value, **(current or {})}
         if prov.is_curated(provenance, name):
             says = entry.get("source_says")
             if value != current:
@@ -262,7 +260,7 @@ def _upsert_batch(records: list[PaperRecord], *, source: str, touched: set[int])
     seen: dict[int, Paper] = {}  # id() of every paper this batch wrote (new ones have no pk yet)
 
     for record, title in zip(records, keys, strict=True):
-        summary.warnings.extend(f"{record.source}: {warning}" for warning in record.warnings)
+        summary.warnings.extend(RecordError(record.source, warning) for warning in record.warnings)
         match, how = index.match(record, title)
         if match is None:
             paper = _new_paper(record, source=source, at=at)

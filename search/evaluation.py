@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import re
 import statistics
 import time
@@ -100,6 +101,32 @@ class Prepared:
     build_s: float
     embed_s: float
     doc_of: dict[int, str] = field(default_factory=dict)  # Paper pk -> BEIR _id
+
+
+def run_in_workspace(*, command: list[str], workspace: Path, result_file: Path) -> dict[str, Any]:
+    """Run an evaluation command in its own process on ``workspace``'s database and index, and
+    return the JSON it wrote to ``result_file``. Raises RuntimeError when it fails.
+
+    Its own SQLite file and INDEX_DIR keep the operator's collection untouched; tasks run in
+    process (no REDIS_URL) so nothing is queued on a live broker.
+    """
+    import subprocess  # noqa: S404 - our own manage.py, arguments built by the calling command
+
+    from django.conf import settings
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": f"sqlite:///{workspace / WORKSPACE_DB}",
+        "INDEX_DIR": str(workspace / "index"),
+        "REDIS_URL": "",
+    }
+    completed = subprocess.run(command, env=env, cwd=settings.BASE_DIR, check=False)  # noqa: S603
+    if completed.returncode != 0 or not result_file.is_file():
+        raise RuntimeError(f"evaluation failed (exit {completed.returncode}); see the output above")
+    result = json.loads(result_file.read_text())
+    result_file.unlink()
+    return result
 
 
 def collection_prepare(*, corpus: Path, progress: Callable[[int, int], None] | None = None, batch: int = 256) -> Prepared:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -57,16 +56,11 @@ class Command(BaseCommand):
             "--papers", str(options["papers"]), "--sample", str(options["sample"]), "--authors", str(options["authors"]),
             "--seed", str(options["seed"]), INSIDE_FLAG, str(result_file),
         ]
-        env = {
-            **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"sqlite:///{workspace / evaluation.WORKSPACE_DB}", "INDEX_DIR": str(workspace / "index"), "REDIS_URL": "",
-        }
         self.stderr.write(f"workspace {workspace}")
-        completed = subprocess.run(command, env=env, cwd=settings.BASE_DIR, check=False)
-        if completed.returncode != 0 or not result_file.is_file():
-            raise CommandError(f"evaluation failed (exit {completed.returncode}); see the output above")
-        result = json.loads(result_file.read_text())
-        result_file.unlink()
+        try:
+            result = evaluation.run_in_workspace(command=command, workspace=workspace, result_file=result_file)
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{result['papers']} papers (first of {corpus.name}), seed {result['seed']}, "
             f"{result['authors_with_3_papers']} authors with 3+ papers; id/URL/title first: {result['id_url_title_first']:.2%}"

@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,19 +103,11 @@ class Command(BaseCommand):
             if options[flag]:
                 command.append("--" + flag.replace("_", "-"))
         command += ["--seed", str(options["seed"])]
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": f"sqlite:///{workspace / evaluation.WORKSPACE_DB}",
-            "INDEX_DIR": str(workspace / "index"),
-            "REDIS_URL": "",  # tasks in-process: nothing is queued on a live broker
-        }
         self.stderr.write(f"workspace {workspace}")
-        completed = subprocess.run(command, env=env, cwd=settings.BASE_DIR, check=False)
-        if completed.returncode != 0 or not result_file.is_file():
-            raise CommandError(f"evaluation failed (exit {completed.returncode}); see the output above")
-        result = json.loads(result_file.read_text())
-        result_file.unlink()
+        try:
+            result = evaluation.run_in_workspace(command=command, workspace=workspace, result_file=result_file)
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(
             f"{result['dataset']} split={result['split']} queries={result['queries']} docs={result['docs']} "
             f"model={result['model']} fusion={result['settings']['fusion']} "
