@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -23,6 +25,11 @@ class HarvestSourceAdmin(admin.ModelAdmin):
         ("Schedule", {"fields": ("enabled", "every_hours", "start_date")}),
         ("State", {"fields": ("status", "cursor", "position", "last_started", "last_finished", "last_error", "last_summary", "totals", "rejected")}),
     )
+
+    def get_fieldsets(self, request: HttpRequest, obj: HarvestSource | None = None) -> Any:
+        # A source being added has no state yet: the form shows only what a curator sets.
+        fieldsets = super().get_fieldsets(request, obj)
+        return fieldsets if obj is not None else [f for f in fieldsets if f[0] != "State"]
 
     @admin.display(description="last run")
     def last_summary(self, source: HarvestSource) -> str:

@@ -299,8 +299,10 @@ class PaperAdmin(admin.ModelAdmin):
                 said = f"curator {entry.get('by', '')}{note}, {entry.get('at', '')}"
             elif entry.get("origin") == "source":
                 said = f"{entry.get('source', '')} ({entry.get('record', '')}), {entry.get('at', '')}"
+            elif getattr(paper, name) in (None, "", [], {}):
+                said = "empty"
             else:
-                said = "not recorded (stored before provenance was kept, or empty)"
+                said = "not recorded (stored before provenance was kept)"
             rows.append((name, said))
         body = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
         return format_html('<table class="ps-provenance">{}</table>', body)

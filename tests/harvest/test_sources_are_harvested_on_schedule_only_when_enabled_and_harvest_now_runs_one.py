@@ -78,3 +78,10 @@ def test_harvest_now_in_the_admin_harvests_the_source_and_the_list_shows_the_res
     assert "6 created" in page and "2 page(s)" in page
     detail = admin_client.get(reverse("admin:harvest_harvestsource_change", args=[source.pk])).content.decode()
     assert "Harvested up to" in detail and date_format(dt.date(2026, 11, 20)) in detail
+
+
+@pytest.mark.django_db
+def test_adding_a_source_asks_only_for_what_a_curator_sets(admin_client: Client) -> None:
+    page = admin_client.get(reverse("admin:harvest_harvestsource_add")).content.decode()
+    assert 'name="set_spec"' in page and 'name="enabled"' in page and 'name="every_hours"' in page
+    assert "Harvested up to" not in page and "Interrupted harvest" not in page
