@@ -18,6 +18,7 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 
 from library import selectors, services
+from search.modes import DEFAULT_MODE, Mode
 from library.models import (
     NOTE_MAX,
     QUERY_MAX,
@@ -114,7 +115,7 @@ class RecommendationsOut(Schema):
 class SavedSearchIn(Schema):
     name: str | None = Field(None, max_length=200)
     query: str = Field(max_length=QUERY_MAX)
-    mode: str = Field("hybrid", pattern="^(dense|keyword|hybrid)$")
+    mode: Mode = DEFAULT_MODE
     year_from: int | None = Field(None, ge=1000, le=3000)
     year_to: int | None = Field(None, ge=1000, le=3000)
     categories: list[str] = Field(default_factory=list, max_length=20)

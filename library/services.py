@@ -29,6 +29,7 @@ from library.models import (
     new_token,
 )
 from papers.models import Paper
+from search.modes import MODES
 from papers.normalize import normalize_arxiv_id, normalize_doi
 
 MAX_TAGS_PER_PAPER = 20
@@ -297,8 +298,8 @@ def _clean_search(values: dict[str, Any]) -> dict[str, Any]:
                 raise LibraryError(f"A saved query has at most {QUERY_MAX:,} characters.")
         elif key in ("name", "author"):
             value = " ".join(str(value).split())[:NAME_MAX]
-        elif key == "mode" and value not in ("dense", "keyword", "hybrid"):
-            raise LibraryError("Mode must be dense, keyword or hybrid.")
+        elif key == "mode" and value not in MODES:
+            raise LibraryError(f"Mode must be one of {', '.join(MODES)}.")
         elif key in ("year_from", "year_to"):
             value = int(value) if value not in ("", None) else None
             if value is not None and not 1000 <= value <= 3000:

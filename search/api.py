@@ -22,6 +22,7 @@ from papers.normalize import normalize_arxiv_id
 from papers.selectors import merged_target, paper_get
 from search.explain import RESULT_SENTENCE_CHARS, RESULT_TITLE_CHARS, bounded, bounded_html
 from search.forms import MAX_FACET_CHARS, MAX_PAGE, MAX_YEAR, MIN_YEAR, paper_by_arxiv_id, search_filters
+from search.modes import Mode, RelatedSort, Sort
 from search.index_store import IndexUnavailable, reader, require_index
 from search.queries import Hit, SearchFilters, related_papers, semantic_search, similar_to_text
 from search.selectors import index_status
@@ -233,13 +234,13 @@ _ERRORS = {400: ErrorOut, 422: ValidationErrorOut}
 def search(
     request: HttpRequest,
     q: str = Query(..., min_length=1, max_length=MAX_QUERY_CHARS, description="A question, keywords or an abstract."),
-    mode: Literal["hybrid", "dense", "keyword"] | None = Query(None, description="Ranking (default: hybrid)."),
+    mode: Mode | None = Query(None, description="Ranking (default: hybrid)."),
     weight: float | None = Query(None, ge=0, le=1, description="Share of semantic similarity in hybrid mode."),
     year_from: int | None = Year,
     year_to: int | None = Year,
     category: str = Query("", max_length=MAX_FACET_CHARS, description="e.g. cs.CL; several separated by commas."),
     author: str = Query("", max_length=MAX_FACET_CHARS, description="An author's name."),
-    sort: Literal["relevance", "newest"] = "relevance",
+    sort: Sort = "relevance",
     page: int = Query(1, ge=1, le=MAX_PAGE),
     page_size: int = Query(settings.SEARCH_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE),
     sentence_by_meaning: bool = Query(
@@ -310,7 +311,7 @@ def related(
     request: HttpRequest,
     paper_id: int,
     k: int = Query(settings.RELATED_COUNT, ge=1, le=MAX_PAGE_SIZE),
-    sort: Literal["similarity", "newest"] = "similarity",
+    sort: RelatedSort = "similarity",
     year_from: int | None = Year,
     year_to: int | None = Year,
     category: str = Facet,

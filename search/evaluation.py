@@ -26,7 +26,7 @@ from typing import Any
 
 from search.index_store import sha256_file
 
-MODES = ("dense", "keyword", "hybrid")
+MODES = ("dense", "keyword", "hybrid")  # search.modes.MODES, in the order reports list them
 WORKSPACE_DB = "eval.sqlite3"
 
 

@@ -14,11 +14,9 @@ from django.core.validators import MaxLengthValidator
 
 from papers.models import Paper
 from papers.normalize import normalize_arxiv_id
+from search.modes import MODES, RELATED_SORT_LABELS, RELATED_SORTS, SORT_LABELS, SORTS
 from search.queries import SearchFilters
 
-MODES = ("hybrid", "dense", "keyword")
-SORTS = ("relevance", "newest")
-RELATED_SORTS = ("similarity", "newest")
 MIN_YEAR, MAX_YEAR = 1900, 2100
 MAX_PAGE = 100
 MAX_FACET_CHARS = 200
@@ -78,7 +76,7 @@ class SearchForm(FilterFields):
     mode = forms.ChoiceField(required=False, choices=[(m, m.capitalize()) for m in MODES], label="Mode")
     weight = forms.FloatField(required=False, min_value=0.0, max_value=1.0, label="Weight")
     sort = forms.ChoiceField(
-        required=False, choices=[("relevance", "Relevance"), ("newest", "Newest first")], label="Sort by"
+        required=False, choices=[(s, SORT_LABELS[s]) for s in SORTS], label="Sort by"
     )
     page = forms.IntegerField(required=False, min_value=1, max_value=MAX_PAGE, label="Page")
     # "off": search exactly what was typed ("search instead for ..." after a spelling correction).
@@ -116,7 +114,7 @@ class RelatedForm(FilterFields):
     """Narrowing and ordering the related papers on a paper page."""
 
     sort = forms.ChoiceField(
-        required=False, choices=[("similarity", "Most similar"), ("newest", "Newest first")], label="Sort by"
+        required=False, choices=[(s, RELATED_SORT_LABELS[s]) for s in RELATED_SORTS], label="Sort by"
     )
 
 

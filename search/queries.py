@@ -26,12 +26,11 @@ from papers.selectors import CuratedRelated, related_links_for
 from search import embedder, explain, latex, navigation, spelling
 from search.index_store import LoadedIndex, current_index
 from search.keyword import analyze
+from search.modes import MODES, RELATED_SORTS, SORTS
 from search.models import PaperEmbedding
 from search.ranking import Floor, Fused, check_weight, fuse
 
 MAX_RESULTS = 1000  # deepest rank a reader can page to
-MODES = ("dense", "keyword", "hybrid")
-SORTS = ("relevance", "newest")
 CANDIDATE_STEP = 100  # each side is read this deep at least (and in steps of it)
 # Up to this many needed results, the candidate check loads whole rows, which the page then
 # shows: one query instead of a check and a fetch (most requests are a first page).
@@ -705,8 +704,8 @@ def related_papers(*, paper: Paper, k: int | None = None, filters: SearchFilters
     sort: "similarity" (closest first) or "newest" (the k closest, newest first).
     """
     k = k or settings.RELATED_COUNT
-    if sort not in ("similarity", "newest"):
-        raise ValueError(f"sort must be 'similarity' or 'newest', not {sort!r}")
+    if sort not in RELATED_SORTS:
+        raise ValueError(f"sort must be one of {', '.join(RELATED_SORTS)}, not {sort!r}")
     curated = related_links_for(paper=paper)  # issue 6: the curator's pins and suppressions
     stored = PaperEmbedding.objects.filter(paper=paper, model=embedder.model_name()).first()
     if stored is None:
