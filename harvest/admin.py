@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.contrib import admin, messages
@@ -66,7 +67,7 @@ class HarvestSourceAdmin(admin.ModelAdmin):
 
         sources = list(queryset)
         for source in sources:
-            transaction.on_commit(lambda pk=source.pk: harvest_source.delay(pk))
+            transaction.on_commit(functools.partial(harvest_source.delay, source.pk))
             self.log_change(request, source, "Harvest now (admin action).")
         ids = sources
         self.message_user(request, f"Harvest queued for {len(ids)} source(s); the state columns show how it goes.", messages.SUCCESS)

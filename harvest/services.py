@@ -122,10 +122,17 @@ def _window(source: HarvestSource, *, from_date: dt.date | None, until: dt.date 
         source.window_until, source.window_max_datestamp = None, None
 
 
+def _window_from(source: HarvestSource) -> dt.date:
+    """The first day of the window being harvested (``_window`` always sets it)."""
+    if source.window_from is None:
+        raise RuntimeError(f"harvest source {source.name!r} has no window; _window sets one first")
+    return source.window_from
+
+
 def _query(source: HarvestSource) -> dict[str, str]:
     if source.resumption_token:
         return {"verb": "ListRecords", "resumptionToken": source.resumption_token}
-    query = {"verb": "ListRecords", "metadataPrefix": "arXiv", "from": source.window_from.isoformat()}
+    query = {"verb": "ListRecords", "metadataPrefix": "arXiv", "from": _window_from(source).isoformat()}
     if source.window_until:
         query["until"] = source.window_until.isoformat()
     if source.set_spec:
@@ -197,7 +204,7 @@ def harvest_run(
     _window(source, from_date=from_date, until=until, today=today)
     result = HarvestResult(
         source=source.name,
-        window=(source.window_from.isoformat(), source.window_until.isoformat() if source.window_until else "now"),
+        window=(_window_from(source).isoformat(), source.window_until.isoformat() if source.window_until else "now"),
     )
     rejected: list[dict[str, str]] = []
     delay = settings.HARVEST_PAGE_DELAY if page_delay is None else page_delay
@@ -230,7 +237,7 @@ def harvest_run(
             if delay:
                 time.sleep(delay)
         result.complete = True
-        reached = source.window_max_datestamp or source.window_until or source.window_from
+        reached = source.window_max_datestamp or source.window_until or _window_from(source)
         source.cursor = max(reached, source.cursor) if source.cursor else reached
         source.window_from = source.window_until = source.window_max_datestamp = None
         source.status = HarvestSource.Status.OK

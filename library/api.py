@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.http import HttpRequest
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema
@@ -18,7 +18,6 @@ from ninja.errors import HttpError
 from ninja.security import HttpBearer, django_auth
 
 from library import selectors, services
-from search.modes import DEFAULT_MODE, Mode
 from library.models import (
     NOTE_MAX,
     QUERY_MAX,
@@ -30,12 +29,13 @@ from library.models import (
 )
 from search.api import ErrorOut, PaperItemOut
 from search.explain import bounded
+from search.modes import DEFAULT_MODE, Mode
 
 
 class TokenAuth(HttpBearer):
     openapi_scheme = "bearer"
 
-    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
+    def authenticate(self, request: HttpRequest, token: str) -> User | None:
         if not token.startswith("ps_") or len(token) > 100:
             return None
         row = ApiToken.objects.select_related("user").filter(digest=ApiToken.hash(token)).first()
@@ -55,8 +55,12 @@ _ERRORS: dict[int, Any] = {400: ErrorOut, 404: ErrorOut, **_UNAUTHORIZED}
 _WRITE: dict[int, Any] = {403: ErrorOut}
 
 
-def _user(request: HttpRequest) -> AbstractBaseUser:
-    return request.auth  # type: ignore[attr-defined, no-any-return]
+def _user(request: HttpRequest) -> User:
+    """The reader the session or the personal token authenticated (every route requires one)."""
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise HttpError(401, "Sign in or send a personal token.")
+    return user
 
 
 def _call(fn: Any, **kwargs: Any) -> Any:
@@ -165,7 +169,7 @@ def _search_out(request: HttpRequest, search: SavedSearch) -> dict[str, Any]:
     return fields | {"feed_url": request.build_absolute_uri(reverse("library:search_feed", args=[search.feed_token]))}
 
 
-def _tag(user: AbstractBaseUser, name: str) -> Tag | None:
+def _tag(user: User, name: str) -> Tag | None:
     if not name:
         return None
     tag = selectors.tag_for(user=user, name=name[:TAG_MAX])

@@ -26,7 +26,7 @@ from library.models import Delivery, DigestRun, Frequency, SavedSearch, Tag
 from papers.models import Paper
 
 logger = logging.getLogger(__name__)
-PERIOD = {Frequency.DAILY: dt.timedelta(days=1), Frequency.WEEKLY: dt.timedelta(days=7)}
+PERIOD: dict[str, dt.timedelta] = {Frequency.DAILY: dt.timedelta(days=1), Frequency.WEEKLY: dt.timedelta(days=7)}
 
 
 @dataclass

@@ -47,7 +47,7 @@ class _PaperFeed(Feed):
 
 
 class SavedSearchFeed(_PaperFeed):
-    def get_object(self, request: HttpRequest, token: str) -> SavedSearch:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, token: str) -> SavedSearch:
         search = selectors.feed_search(token=token)
         if search is None:
             raise Http404("No such feed.")
@@ -69,7 +69,7 @@ class SavedSearchFeed(_PaperFeed):
 
 
 class TagFeed(_PaperFeed):
-    def get_object(self, request: HttpRequest, token: str) -> Tag:  # type: ignore[override]
+    def get_object(self, request: HttpRequest, token: str) -> Tag:
         tag = selectors.feed_tag(token=token)
         if tag is None:
             raise Http404("No such feed.")

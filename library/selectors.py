@@ -6,11 +6,11 @@ import csv
 import io
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from library.models import SavedPaper, SavedSearch, Tag
@@ -18,25 +18,32 @@ from library.recommend import FUSION_DEPTH, closest_saved, direction, mlt_terms,
 from papers.bibtex import citation_keys, paper_bibtex
 from papers.models import Paper
 
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
 MAX_LIBRARY_QUERY = 500
 
 
-def saved_paper_ids(*, user: AbstractBaseUser) -> set[int]:
+class TagCount(TypedDict):
+    count: int
+
+
+def saved_paper_ids(*, user: User) -> set[int]:
     """The ids of the papers a reader saved (one query; empty for anonymous readers)."""
     if not user.is_authenticated:
         return set()
     return set(SavedPaper.objects.filter(user=user).values_list("paper_id", flat=True))
 
 
-def tags_with_counts(*, user: AbstractBaseUser) -> QuerySet[Tag]:
+def tags_with_counts(*, user: User) -> QuerySet[WithAnnotations[Tag, TagCount]]:
     return Tag.objects.filter(user=user).annotate(count=Count("saved"))
 
 
-def tag_for(*, user: AbstractBaseUser, name: str) -> Tag | None:
+def tag_for(*, user: User, name: str) -> Tag | None:
     return Tag.objects.filter(user=user, name__iexact=name).first()
 
 
-def library_papers(*, user: AbstractBaseUser, tag: Tag | None = None, query: str = "") -> QuerySet[SavedPaper]:
+def library_papers(*, user: User, tag: Tag | None = None, query: str = "") -> QuerySet[SavedPaper]:
     """A reader's saved papers (newest saved first), optionally one tag's, optionally searched.
 
     The search inside a library is exact: every word must appear in the title, the abstract,
@@ -54,7 +61,7 @@ def library_papers(*, user: AbstractBaseUser, tag: Tag | None = None, query: str
     return saved.select_related("paper").prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
 
 
-def saved_searches(*, user: AbstractBaseUser) -> QuerySet[SavedSearch]:
+def saved_searches(*, user: User) -> QuerySet[SavedSearch]:
     return SavedSearch.objects.filter(user=user)
 
 
@@ -161,7 +168,7 @@ def _fused(*, index: Any, query: np.ndarray, dense: list[tuple[int, float]], sav
 
 
 def recommendations(
-    *, user: AbstractBaseUser, tag: Tag | None = None, k: int = 10, recent: bool = False, method: str | None = None,
+    *, user: User, tag: Tag | None = None, k: int = 10, recent: bool = False, method: str | None = None,
     exclude: set[int] | None = None,
 ) -> Recommendations:
     """Papers most like a reader's library (or one tag of it) that are not in the library yet.

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
 from library.models import (
@@ -29,8 +29,8 @@ from library.models import (
     new_token,
 )
 from papers.models import Paper
-from search.modes import MODES
 from papers.normalize import normalize_arxiv_id, normalize_doi
+from search.modes import MODES
 
 MAX_TAGS_PER_PAPER = 20
 
@@ -65,7 +65,7 @@ def tags_parse(text: str | Iterable[str]) -> list[str]:
     return names
 
 
-def tags_get_or_create(*, user: AbstractBaseUser, names: Sequence[str]) -> list[Tag]:
+def tags_get_or_create(*, user: User, names: Sequence[str]) -> list[Tag]:
     """The reader's tags with these names, made on the fly (a name matches regardless of case)."""
     existing = {t.name.casefold(): t for t in Tag.objects.filter(user=user)}
     tags = []
@@ -84,7 +84,7 @@ def tags_get_or_create(*, user: AbstractBaseUser, names: Sequence[str]) -> list[
     return tags
 
 
-def tag_update(*, user: AbstractBaseUser, tag_id: int, name: str | None = None, digest: str | None = None) -> Tag:
+def tag_update(*, user: User, tag_id: int, name: str | None = None, digest: str | None = None) -> Tag:
     tag = Tag.objects.filter(user=user, pk=tag_id).first()
     if tag is None:
         raise LibraryNotFound("No such tag in your library.")
@@ -101,7 +101,7 @@ def tag_update(*, user: AbstractBaseUser, tag_id: int, name: str | None = None, 
     return tag
 
 
-def tag_delete(*, user: AbstractBaseUser, tag_id: int) -> None:
+def tag_delete(*, user: User, tag_id: int) -> None:
     deleted, _ = Tag.objects.filter(user=user, pk=tag_id).delete()
     if not deleted:
         raise LibraryNotFound("No such tag in your library.")
@@ -123,7 +123,7 @@ def _check_note(note: str) -> str:
 
 
 def saved_paper_add(
-    *, user: AbstractBaseUser, paper_id: int, tags: Sequence[str] = (), note: str | None = None
+    *, user: User, paper_id: int, tags: Sequence[str] = (), note: str | None = None
 ) -> tuple[SavedPaper, bool]:
     """Save a visible paper (again: no-op) and add tags to it; (row, created)."""
     paper = Paper.objects.visible().filter(pk=paper_id).first()
@@ -131,8 +131,8 @@ def saved_paper_add(
         raise LibraryNotFound("No such paper.")
     with transaction.atomic():
         saved = SavedPaper.objects.filter(user=user, paper=paper).first()
-        created = saved is None
-        if created:
+        created = False
+        if saved is None:
             if SavedPaper.objects.filter(user=user).count() >= settings.LIBRARY_MAX_PAPERS:
                 raise LibraryError(f"A library holds at most {settings.LIBRARY_MAX_PAPERS:,} papers.")
             saved, created = SavedPaper.objects.get_or_create(user=user, paper=paper)
@@ -145,7 +145,7 @@ def saved_paper_add(
 
 
 def saved_paper_update(
-    *, user: AbstractBaseUser, paper_id: int, tags: Sequence[str] | None = None, note: str | None = None
+    *, user: User, paper_id: int, tags: Sequence[str] | None = None, note: str | None = None
 ) -> SavedPaper:
     """Replace a saved paper's tags and/or note (None leaves it as it is)."""
     saved = SavedPaper.objects.filter(user=user, paper_id=paper_id).first()
@@ -160,7 +160,7 @@ def saved_paper_update(
     return saved
 
 
-def saved_paper_remove(*, user: AbstractBaseUser, paper_id: int) -> bool:
+def saved_paper_remove(*, user: User, paper_id: int) -> bool:
     """Remove a paper from the library; False when it was not there."""
     deleted, _ = SavedPaper.objects.filter(user=user, paper_id=paper_id).delete()
     return bool(deleted)
@@ -237,7 +237,7 @@ def bib_identifiers(data: bytes) -> list[tuple[str, str, str]]:
 
 
 def library_import(
-    *, user: AbstractBaseUser, text: str = "", bib: bytes = b"", tags: Sequence[str] = ()
+    *, user: User, text: str = "", bib: bytes = b"", tags: Sequence[str] = ()
 ) -> ImportReport:
     """Save every listed paper that is in the collection; report the rest (never dropped silently)."""
     from papers.normalize import normalize_title
@@ -316,7 +316,7 @@ def _clean_search(values: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def saved_search_create(*, user: AbstractBaseUser, **values: Any) -> SavedSearch:
+def saved_search_create(*, user: User, **values: Any) -> SavedSearch:
     clean = _clean_search(values)
     if "query" not in clean:
         raise LibraryError("A saved search needs a query.")
@@ -326,7 +326,7 @@ def saved_search_create(*, user: AbstractBaseUser, **values: Any) -> SavedSearch
     return SavedSearch.objects.create(user=user, **clean)
 
 
-def saved_search_update(*, user: AbstractBaseUser, search_id: int, **values: Any) -> SavedSearch:
+def saved_search_update(*, user: User, search_id: int, **values: Any) -> SavedSearch:
     saved = SavedSearch.objects.filter(user=user, pk=search_id).first()
     if saved is None:
         raise LibraryNotFound("No such saved search.")
@@ -336,13 +336,13 @@ def saved_search_update(*, user: AbstractBaseUser, search_id: int, **values: Any
     return saved
 
 
-def saved_search_delete(*, user: AbstractBaseUser, search_id: int) -> None:
+def saved_search_delete(*, user: User, search_id: int) -> None:
     deleted, _ = SavedSearch.objects.filter(user=user, pk=search_id).delete()
     if not deleted:
         raise LibraryNotFound("No such saved search.")
 
 
-def feed_token_revoke(*, user: AbstractBaseUser, kind: str, object_id: int) -> str:
+def feed_token_revoke(*, user: User, kind: str, object_id: int) -> str:
     """A new secret for a saved search's or a tag's feed: the old URL stops working at once."""
     model = SavedSearch if kind == "search" else Tag
     row = model.objects.filter(user=user, pk=object_id).first()
@@ -362,14 +362,14 @@ def digest_unsubscribe(*, user_id: int, kind: str, object_id: int) -> bool:
 # --- API tokens --------------------------------------------------------------------------------------
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> tuple[str, ApiToken]:
+def api_token_create(*, user: User, name: str) -> tuple[str, ApiToken]:
     """A new personal token: (the token, shown once; its row, which keeps only a hash)."""
     token = "ps_" + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(user=user, name=" ".join(name.split())[:NAME_MAX] or "token", digest=ApiToken.hash(token), prefix=token[:10])
     return token, row
 
 
-def api_token_delete(*, user: AbstractBaseUser, token_id: int) -> None:
+def api_token_delete(*, user: User, token_id: int) -> None:
     deleted, _ = ApiToken.objects.filter(user=user, pk=token_id).delete()
     if not deleted:
         raise LibraryNotFound("No such token.")

@@ -13,8 +13,9 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.http import (
     Http404,
     HttpRequest,
@@ -53,7 +54,7 @@ def _library_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResp
         except services.LibraryNotFound as exc:
             raise Http404(str(exc)) from exc
         except services.LibraryError as exc:
-            if request.htmx:
+            if _is_htmx(request):
                 return HttpResponseBadRequest(f'<p class="notice error" role="alert">{_escape(str(exc))}</p>')
             return render(request, "library/error.html", {"message": str(exc)}, status=400)
 
@@ -73,8 +74,17 @@ def _back(request: HttpRequest, fallback: str) -> str:
     return fallback
 
 
-def _user(request: HttpRequest) -> AbstractBaseUser:
-    return request.user  # type: ignore[return-value]
+def _is_htmx(request: HttpRequest) -> bool:
+    """True for a request htmx sent (django-htmx's middleware sets ``request.htmx``)."""
+    return bool(getattr(request, "htmx", False))
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in reader (every library view is behind login_required)."""
+    user = request.user
+    if not isinstance(user, User):
+        raise PermissionDenied
+    return user
 
 
 # --- the Save control ------------------------------------------------------------------------
@@ -96,7 +106,7 @@ def save(request: HttpRequest, paper_id: int) -> HttpResponse:
         raise services.LibraryError("Tags are at most 2,000 characters.")
     tags = services.tags_parse(form.cleaned_data["tags"])
     _saved, created = services.saved_paper_add(user=_user(request), paper_id=paper_id, tags=tags)
-    if request.htmx:
+    if _is_htmx(request):
         return _control(request, paper_id)
     messages.success(request, "Saved to your library." if created else ("Tags added." if tags else "Already in your library."))
     return HttpResponseRedirect(_back(request, reverse("paper_detail", args=[paper_id])))
@@ -107,7 +117,7 @@ def save(request: HttpRequest, paper_id: int) -> HttpResponse:
 @_library_errors
 def remove(request: HttpRequest, paper_id: int) -> HttpResponse:
     services.saved_paper_remove(user=_user(request), paper_id=paper_id)
-    if request.htmx:
+    if _is_htmx(request):
         return _control(request, paper_id)
     messages.success(request, "Removed from your library.")
     return HttpResponseRedirect(_back(request, reverse("library:home")))

@@ -23,6 +23,7 @@ the duplicate scan's cosine step proposes it too (docs/curation.md).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
@@ -352,7 +353,7 @@ def papers_upsert(
         summary = _upsert_batch(batch, source=source, touched=touched)
         if embed and summary.changed_ids:
             ids = list(summary.changed_ids)
-            transaction.on_commit(lambda ids=ids: papers_changed.send(sender=Paper, paper_ids=ids))
+            transaction.on_commit(functools.partial(papers_changed.send, sender=Paper, paper_ids=ids))
         total.add(summary)
         if on_batch:
             on_batch(summary)

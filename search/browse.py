@@ -61,7 +61,11 @@ def author_profile(*, name: str, page: int = 1) -> AuthorProfile | None:
         return None
     rows_of = {pk: (published, names) for pk, published, names in Paper.objects.filter(pk__in=pks).values_list("pk", "published", "authors")}
     # Exact-name and initial-only listings together, newest first (undated last).
-    pks = sorted(rows_of, key=lambda pk: (rows_of[pk][0] is None, -(rows_of[pk][0].toordinal() if rows_of[pk][0] else 0), -pk))
+    def newest_first(pk: int) -> tuple[bool, int, int]:
+        published = rows_of[pk][0]
+        return (published is None, -(published.toordinal() if published else 0), -pk)
+
+    pks = sorted(rows_of, key=newest_first)
     listed = {pk: names for pk, (_, names) in rows_of.items()}
     spellings: Counter[str] = Counter()
     together: Counter[str] = Counter()

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from django.contrib.syndication.views import Feed
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.urls import reverse
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
 from papers.models import Paper
 from papers.selectors import recent_papers
@@ -31,7 +31,7 @@ _FEED_PARAMS = ("q", "mode", "weight", "year_from", "year_to", "category", "auth
 
 
 class SearchAtomFeed(Feed):
-    feed_type = Atom1Feed
+    feed_type: type[SyndicationFeed] = Atom1Feed
 
     def __call__(self, request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
         form = SearchForm(request.GET)

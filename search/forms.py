@@ -47,7 +47,7 @@ class FilterFields(forms.Form):
     def clean(self) -> dict[str, object]:
         data = super().clean() or {}
         year_from, year_to = data.get("year_from"), data.get("year_to")
-        if year_from and year_to and year_from > year_to:  # type: ignore[operator]
+        if isinstance(year_from, int) and isinstance(year_to, int) and year_from > year_to:
             raise forms.ValidationError(f"“From year” ({year_from}) is after “To year” ({year_to}).")
         return data
 
@@ -62,7 +62,7 @@ class FilterFields(forms.Form):
 
     def error_message(self) -> str:
         """All errors as one readable sentence per field, for a 400 page, feed or API reply."""
-        parts = []
+        parts: list[str] = []
         for name, errors in self.errors.items():
             label = "" if name == "__all__" else f"{self.fields[name].label or name}: "
             parts.extend(f"{label}{error}" for error in errors)
@@ -129,7 +129,9 @@ class SimilarForm(FilterFields):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["text"].max_length = settings.SEARCH_MAX_QUERY_CHARS
+        text = self.fields["text"]
+        if isinstance(text, forms.CharField):
+            text.max_length = settings.SEARCH_MAX_QUERY_CHARS
         self.fields["text"].validators.append(MaxLengthValidator(settings.SEARCH_MAX_QUERY_CHARS))
         self.paper: Paper | None = None
 

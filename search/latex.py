@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+from typing import Any
 
 # A text without a backslash or a dollar has no markup worth parsing (most abstracts).
 _MARKUP = re.compile(r"[\\$]")
@@ -30,7 +31,7 @@ MAX_CHARS = 20_000  # longer texts are shown as imported: parsing them is not wo
 
 
 @functools.lru_cache(maxsize=1)
-def _converter():  # type: ignore[no-untyped-def]
+def _converter() -> Any:
     from pylatexenc import latex2text, latexwalker, macrospec
 
     # In tolerant mode pylatexenc logs every odd brace it forgives at INFO: one log line per page

@@ -19,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import push_url
+from django_htmx.middleware import HtmxDetails
 
 from papers.bibtex import citation_key, paper_bibtex
 from papers.models import Paper
@@ -42,8 +43,8 @@ LIKE_THIS_CHARS = 1000
 
 def _partial(request: HttpRequest) -> bool:
     """True for an htmx request that swaps one region (not a boosted whole-page load)."""
-    htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.boosted  # type: ignore[union-attr]
+    htmx: HtmxDetails | None = getattr(request, "htmx", None)
+    return bool(htmx) and htmx is not None and not htmx.boosted
 
 
 def _render_region(request: HttpRequest, page: str, region: str, context: dict[str, object], status: int) -> HttpResponse:

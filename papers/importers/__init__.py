@@ -16,7 +16,7 @@ import json
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from papers.importers import arxiv_atom, arxiv_kaggle, arxiv_oai, beir, csvfile, hfpage, jsonl
 from papers.importers.common import BOM, GZIP_ERRORS
@@ -115,6 +115,7 @@ def read_records(
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     opened: BinaryIO | None = None
+    stream: BinaryIO
     if isinstance(source, str | os.PathLike):
         path = Path(source)
         name = name or path.name
@@ -126,7 +127,7 @@ def read_records(
         head, stream = _peek(stream)
         if head.startswith(GZIP_MAGIC):
             try:
-                unpacked: BinaryIO = gzip.GzipFile(fileobj=stream, mode="rb")
+                unpacked = cast(BinaryIO, gzip.GzipFile(fileobj=stream, mode="rb"))  # noqa: SIM115 - closed with the stream
                 if max_bytes is not None:
                     unpacked = io.BufferedReader(_Capped(unpacked, max_bytes))
                 head, stream = _peek(unpacked)
