@@ -38,7 +38,7 @@ run: demo-data
 test: $(VENV)/.installed
 	./scripts/test.sh
 
-# --- Production checks (issue 8). Short versions run in CI (.ci/run); these are the long ones.
+# --- Production checks. Short versions run in CI (.ci/run); these are the long ones.
 .PHONY: prod-checks deploy-check security-lint audit fuzz load compose-smoke
 # Application code only: tests use assert and subprocess by design (docs/security.md).
 SECURITY_LINT_IGNORES := lint.per-file-ignores = {"papers/importers/arxiv_atom.py" = ["S314"], "search/explain.py" = ["S308"], "search/management/commands/bench_*.py" = ["S603"], "search/tasks.py" = ["S311"], "search/bench/*" = ["S101", "S603", "S608"], "library/selectors.py" = ["S311"], "library/bench.py" = ["S311"], "library/management/commands/bench_*.py" = ["S311", "S603"]}

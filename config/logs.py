@@ -56,7 +56,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-# --- Library chatter a newcomer mistakes for an error (issue 20) -------------------------------
+# --- Library chatter a newcomer mistakes for an error -------------------------------
 # Each entry is noise in every run, not a problem: faiss reports the CPU builds it could not
 # load on its way to the one it uses; torch's ONNX exporter and transformers warn about tracing
 # details and their own deprecations while the model is exported once; Celery, when tasks run

@@ -1,4 +1,4 @@
-"""The index dashboard and the search app's records in the admin (issue 6).
+"""The index dashboard and the search app's records in the admin.
 
 The dashboard (/admin/search/indexbuild/dashboard/, linked from the admin home) shows what a
 curator needs to trust the index: papers, embedded, pending, failed (with errors), the build

@@ -106,7 +106,7 @@ def _unavailable_retry(response: HttpResponse) -> HttpResponse:
 
 
 def paper_detail(request: HttpRequest, paper_id: int) -> HttpResponse:
-    # Issue 6 (curation): a paper a curator merged into another redirects there for good.
+    # Curation: a paper a curator merged into another redirects there for good.
     if (kept := merged_target(paper_id=paper_id)) is not None:
         query = request.META.get("QUERY_STRING", "")
         return HttpResponsePermanentRedirect(kept.get_absolute_url() + (f"?{query}" if query else ""))

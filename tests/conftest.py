@@ -38,6 +38,24 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         report.longrepr = f"{reason}\n(a missing requirement fails the run; PAPERSCOPE_ALLOW_MISSING=1 skips instead)"
 
+# The fast lane (`make test-fast`: -m "not browser and not slow and not fault") leaves out what a
+# marker names; these marks are added here from what a test uses, so a new test is classified by
+# its fixtures and folder rather than by remembering a decorator.
+_BROWSER_FIXTURES = {"browser", "page", "open_page", "chromium", "admin_page"}
+_FAULT_DIRS = ("pipeline",)  # process kills, broker restarts, crashed builders
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests_dir = Path(__file__).parent
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & _BROWSER_FIXTURES:
+            item.add_marker(pytest.mark.browser)
+        relative = Path(str(item.fspath)).relative_to(tests_dir)
+        if relative.parts[0] in _FAULT_DIRS:
+            item.add_marker(pytest.mark.fault)
+
+
 # Browser tests drive Debian's Chromium through Playwright (never `playwright install`).
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
