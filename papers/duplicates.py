@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from itertools import chain
+from typing import cast
 
 from django.conf import settings
 
@@ -131,7 +132,7 @@ def duplicate_dismiss(*, candidates: Iterable[DuplicateCandidate], user: object 
 
 def _from_other_apps() -> Iterator[DuplicatePair]:
     for _receiver, found in duplicate_scan_started.send(sender=DuplicateCandidate):
-        yield from found or ()
+        yield from cast("Iterable[DuplicatePair]", found or ())  # each receiver returns its pairs
 
 
 def _grouped(groups: dict[str, list[int]], reason: str, label: str) -> Iterator[DuplicatePair]:

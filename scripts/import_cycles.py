@@ -176,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                     print(f"  {where[name]}:{line} imports {target}")
     if not circles:
         print(f"no import circles among {len(graph)} modules")
-    for line in broken:
-        print(f"layer rule broken: {line}")
+    for problem in broken:
+        print(f"layer rule broken: {problem}")
     if not broken:
         rules = "; ".join(f"{app} never imports {', '.join(sorted(banned))}" for app, banned in LAYERS.items())
         print(f"no layer rule broken ({rules})")
