@@ -32,7 +32,7 @@ def paper_get(*, paper_id: int) -> Paper | None:
     return Paper.objects.visible().filter(pk=paper_id).first()
 
 
-# --- Curation (issue 6) -------------------------------------------------------------------
+# --- Curation -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
-"""Signals the papers app sends; the search app listens (papers never imports search).
+"""Signals the papers app sends; other apps listen (papers never imports search).
 
 ``import_job_created`` is heard inside papers: ``papers.apps`` queues the job's task, so that
-``papers.services`` never imports ``papers.tasks`` (which imports it).
+``papers.import_jobs`` never imports ``papers.tasks`` (which imports it).
 """
 
 from django.dispatch import Signal
@@ -15,3 +15,7 @@ papers_visibility_changed = Signal()
 papers_merged = Signal()
 # Sent after commit with ``job_id``: an uploaded import job waiting to be run in the background.
 import_job_created = Signal()
+# Sent by a duplicate scan (``papers.duplicates.duplicates_find``) with no arguments; each
+# receiver returns the ``DuplicatePair``s its app's evidence suggests (the search app: papers
+# whose stored vectors are nearly the same). The scan keeps each pair's strongest reason.
+duplicate_scan_started = Signal()

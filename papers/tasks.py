@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from papers import services
+from papers.duplicates import duplicates_find
+from papers.import_jobs import import_job_run as run_import_job
 
 
 @shared_task(acks_late=True)
 def import_job_run(job_id: int) -> dict[str, object] | None:
     """Run an admin upload (an ImportJob): a redelivered job starts over, a finished one is skipped."""
-    job = services.import_job_run(job_id=job_id)
+    job = run_import_job(job_id=job_id)
     if job is None:
         return None
     return {"status": job.status, "created": job.created_count, "rejected": job.error_count}
@@ -22,5 +23,5 @@ def import_job_run(job_id: int) -> dict[str, object] | None:
 @shared_task(acks_late=True)
 def duplicates_scan() -> dict[str, int]:
     """Look for duplicate candidate pairs (the all-pairs cosine step is the slow part)."""
-    scan = services.duplicates_find()
+    scan = duplicates_find()
     return {"proposed": scan.total, "known": scan.known}

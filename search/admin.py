@@ -1,18 +1,25 @@
-"""The index dashboard and the search app's records in the admin.
+"""The index dashboard, the search app's records, and embedding state on the papers list.
 
 The dashboard (/admin/search/indexbuild/dashboard/, linked from the admin home) shows what a
 curator needs to trust the index: papers, embedded, pending, failed (with errors), the build
 being served, drift between the database and that build, and the history of builds. Its
 buttons ask for a rebuild or for pending papers to be embedded (POST, ``search.add_indexbuild``).
+
+The papers list and page are ``papers.admin.paper.PaperAdmin``; this module registers a
+subclass of it that adds what only stored vectors can tell: an embedding column and filter, an
+embedding section on each paper's page, and the re-embed action.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -21,11 +28,14 @@ from django.http import (
 )
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
+from papers.admin.common import log_actions
+from papers.admin.filters import CategoryFilter
+from papers.admin.paper import RECORD_SECTION, PaperAdmin
 from papers.models import Paper
 from search import embedder, index_store
-from search.models import EmbeddingFailure, IndexBuild
+from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
 from search.selectors import (
     index_drift,
     index_status,
@@ -176,3 +186,112 @@ class EmbeddingFailureAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def error_short(self, failure: EmbeddingFailure) -> str:
         return failure.error[:160]
+
+
+# --- embedding state on the papers list and page ---------------------------------------------
+
+
+def with_embedding_state(queryset: QuerySet[Paper]) -> QuerySet[Paper]:
+    """Annotate each paper with whether it has a vector, an up-to-date one, and a failure."""
+    model = embedder.model_name()
+    vectors = PaperEmbedding.objects.filter(paper=OuterRef("pk"), model=model)
+    return queryset.annotate(
+        has_vector=Exists(vectors),
+        vector_current=Exists(vectors.filter(content_hash=OuterRef("content_hash"))),
+        has_failure=Exists(EmbeddingFailure.objects.filter(paper=OuterRef("pk"), model=model)),
+    )
+
+
+class EmbeddingStateFilter(admin.SimpleListFilter):
+    title = "embedding"
+    parameter_name = "embedding"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [
+            ("current", "up to date"),
+            ("stale", "stale (text changed)"),
+            ("missing", "missing"),
+            ("failed", "failed"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Paper]) -> QuerySet[Paper]:
+        value = self.value()
+        if not value:
+            return queryset
+        queryset = with_embedding_state(queryset)
+        return {
+            "current": queryset.filter(vector_current=True),
+            "stale": queryset.filter(has_vector=True, vector_current=False, has_failure=False),
+            "missing": queryset.filter(has_vector=False, has_failure=False),
+            "failed": queryset.filter(has_failure=True, vector_current=False),
+        }.get(value, queryset)
+
+
+def _inserted(items: Sequence[Any], item: Any, *, before: Any) -> tuple[Any, ...]:
+    at = list(items).index(before)
+    return (*items[:at], item, *items[at:])
+
+
+admin.site.unregister(Paper)
+
+
+@admin.register(Paper)
+class PaperWithEmbeddingAdmin(PaperAdmin):
+    """The papers admin, plus each paper's embedding state and the re-embed action."""
+
+    list_display = _inserted(PaperAdmin.list_display, "embedding", before="updated")
+    list_filter = _inserted(PaperAdmin.list_filter, EmbeddingStateFilter, before=CategoryFilter)
+    readonly_fields = _inserted(PaperAdmin.readonly_fields, "embedding_detail", before="content_hash")
+    fieldsets = tuple(
+        ("Embedding", {**options, "fields": ("embedding_detail", *options["fields"])}) if name == RECORD_SECTION else (name, options)
+        for name, options in PaperAdmin.fieldsets
+    )
+    actions = _inserted(PaperAdmin.actions, "reembed", before="merge_two")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
+        return with_embedding_state(super().get_queryset(request))
+
+    @admin.display(description="embedding")
+    def embedding(self, paper: Paper) -> str:
+        if getattr(paper, "vector_current", False):
+            return format_html('<span class="ps-badge ps-ok">{}</span>', "up to date")
+        if getattr(paper, "has_failure", False):
+            return format_html('<span class="ps-badge ps-bad">{}</span>', "failed")
+        if getattr(paper, "has_vector", False):
+            return format_html('<span class="ps-badge ps-warn">{}</span>', "stale")
+        return format_html('<span class="ps-badge ps-warn">{}</span>', "missing")
+
+    @admin.display(description="embedding state")
+    def embedding_detail(self, paper: Paper) -> str:
+        if paper.pk is None:
+            return "—"
+        model = embedder.model_name()
+        vector = PaperEmbedding.objects.filter(paper=paper, model=model).values("content_hash", "dim", "updated").first()
+        failure = EmbeddingFailure.objects.filter(paper=paper, model=model).values("error", "attempts", "updated").first()
+        parts = []
+        if vector:
+            state = "up to date" if vector["content_hash"] == paper.content_hash else "stale: the text changed since"
+            when = vector["updated"].strftime("%Y-%m-%d %H:%M")
+            parts.append(format_html("{} vector ({} dims) from {}, {}.", model, vector["dim"], when, state))
+        else:
+            parts.append(format_html("No {} vector yet.", model))
+        if failure:
+            parts.append(format_html("<br>Failed {} time(s): <code>{}</code>", failure["attempts"], failure["error"][:500]))
+        return format_html("{}", format_html_join("", "{}", ((p,) for p in parts)))
+
+    @admin.action(description="Re-embed selected papers", permissions=["change"])
+    def reembed(self, request: HttpRequest, queryset: QuerySet[Paper]) -> None:
+        # Papers whose vector already matches their text and model are skipped by the task:
+        # the same text through the same model gives the same vector.
+        from search.tasks import enqueue_embedding
+
+        papers = list(queryset.only("pk", "title"))
+        ids = [p.pk for p in papers]
+        if ids:
+            transaction.on_commit(lambda: enqueue_embedding(ids))
+        log_actions(request, papers, "Queued for embedding (admin action).")
+        self.message_user(
+            request,
+            f"{len(ids)} paper(s) queued for embedding; those whose vector already matches their text are skipped.",
+            messages.SUCCESS,
+        )

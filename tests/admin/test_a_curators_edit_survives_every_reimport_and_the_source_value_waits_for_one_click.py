@@ -18,7 +18,7 @@ from django.test import Client
 from django.urls import reverse
 
 from papers.models import Paper, RelatedLink
-from papers.services import papers_merge
+from papers.curation import papers_merge
 from tests.admin.conftest import change_form_data
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,17 +9,18 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from papers.models import DuplicateCandidate, Paper
-from papers.services import duplicates_find
+from papers.duplicates import duplicates_find
 
 QUEUE = reverse("admin:papers_duplicatecandidate_changelist")
 
 
 @pytest.fixture
-def candidates(paper_factory: Any) -> list[DuplicateCandidate]:
+def candidates(paper_factory: Any, settings: Any) -> list[DuplicateCandidate]:
+    settings.DUPLICATE_COSINE_THRESHOLD = 2.0  # above 1: the vector step is off
     for title in ("Deep sets", "Attention is all you need"):
         paper_factory(title=title)
         paper_factory(title=title.upper())
-    duplicates_find(cosine_threshold=2.0)
+    duplicates_find()
     return list(DuplicateCandidate.objects.order_by("pk"))
 
 
@@ -34,7 +35,7 @@ def test_dismissing_one_pair_asks_first_then_keeps_it_out_of_every_later_scan(ad
     pair.refresh_from_db()
     assert pair.status == "dismissed" and pair.decided_by.username == "admin"
     assert [c.pk for c in response.context["cl"].result_list] == [candidates[1].pk]  # open ones only
-    assert duplicates_find(cosine_threshold=2.0).total == 0
+    assert duplicates_find().total == 0
     assert DuplicateCandidate.objects.filter(status="open").count() == 1
     assert LogEntry.objects.filter(object_id=str(pair.pk), change_message__startswith="Dismissed").exists()
     # Both papers are still there: dismissing decides about the pair, not the papers.

@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from papers.models import DuplicateCandidate, Paper
-from papers.services import duplicates_find
+from papers.signals import duplicate_scan_started
+from papers.duplicates import duplicates_find
 from search.services import embeddings_update
 
 QUEUE = reverse("admin:papers_duplicatecandidate_changelist")
@@ -58,10 +59,25 @@ def test_a_second_scan_proposes_nothing_new(admin_client: Any, pairs: dict[str, 
     assert DuplicateCandidate.objects.count() == 4
 
 
-def test_a_pair_found_for_several_reasons_keeps_the_strongest(paper_factory: Any) -> None:
+def test_the_embedding_pairs_come_from_the_search_app_answering_the_scan_signal(pairs: dict[str, tuple[Paper, Paper]]) -> None:
+    from search.apps import _on_duplicate_scan
+
+    assert duplicate_scan_started.disconnect(dispatch_uid="search.duplicate_scan")
+    try:
+        alone = duplicates_find()  # the papers app's own evidence: identifiers and titles
+    finally:
+        duplicate_scan_started.connect(_on_duplicate_scan, dispatch_uid="search.duplicate_scan")
+    assert alone.proposed == {"arxiv_id": 1, "doi": 1, "title": 1}
+    with_search = duplicates_find()
+    assert with_search.proposed == {"embedding": 1} and with_search.known == 3
+    assert DuplicateCandidate.objects.get(reason="embedding").detail.startswith("cosine ")
+
+
+def test_a_pair_found_for_several_reasons_keeps_the_strongest(paper_factory: Any, settings: Any) -> None:
     a = paper_factory(title="Neural scaling laws", arxiv_id="2001.08361")
     b = paper_factory(title="Neural Scaling Laws.", links={"pdf": "https://arxiv.org/pdf/2001.08361v1"})
-    duplicates_find(cosine_threshold=2.0)  # above 1: the vector step is off
+    settings.DUPLICATE_COSINE_THRESHOLD = 2.0  # above 1: the vector step is off
+    duplicates_find()
     assert DuplicateCandidate.objects.get().reason == "arxiv_id"
     assert {a.pk, b.pk} == set(DuplicateCandidate.objects.values_list("paper_a_id", "paper_b_id").get())
 

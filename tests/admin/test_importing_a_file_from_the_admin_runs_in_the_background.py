@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from papers.models import ImportJob, Paper
-from papers.services import import_job_run
+from papers.import_jobs import import_job_run
 from search.models import PaperEmbedding
 
 UPLOAD = reverse("admin:papers_importjob_add")

@@ -15,7 +15,8 @@ from django.test import Client
 from django.urls import reverse
 
 from papers.models import DuplicateCandidate, Paper, RelatedLink
-from papers.services import duplicates_find, papers_import
+from papers.duplicates import duplicates_find
+from papers.services import papers_import
 from search.models import PaperEmbedding
 from search.queries import semantic_search
 from search.services import embeddings_update, index_build
@@ -115,7 +116,7 @@ def test_keeping_the_poorer_record_still_takes_the_longer_abstract_and_re_embeds
 
 
 def test_curated_links_and_earlier_merges_move_to_the_kept_paper(paper_factory: Any) -> None:
-    from papers.services import papers_merge
+    from papers.curation import papers_merge
 
     keep, drop, other, older = paper_factory(), paper_factory(), paper_factory(), paper_factory()
     Paper.objects.filter(pk=older.pk).update(merged_into=drop)
@@ -129,7 +130,7 @@ def test_curated_links_and_earlier_merges_move_to_the_kept_paper(paper_factory: 
 
 
 def test_re_importing_a_merged_away_record_updates_the_kept_paper(paper_factory: Any, tmp_path: Any) -> None:
-    from papers.services import papers_merge
+    from papers.curation import papers_merge
 
     keep = paper_factory(title="Deep residual learning", abstract="Residual nets.", arxiv_id="1512.03385")
     drop = paper_factory(title="Deep residual learning for image recognition", abstract="Short.", doi="10.1109/cvpr.2016.90")
