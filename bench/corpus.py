@@ -142,15 +142,3 @@ def generated_vectors(real: np.ndarray, count: int, *, seed: int = 0, noise: flo
         rows /= np.linalg.norm(rows, axis=1, keepdims=True)
         out[start : start + n] = rows
     return out
-
-
-def scifact_queries(*, limit: int | None = None) -> list[str]:
-    """Real natural-language queries: the SciFact claims (BEIR layout), in file order."""
-    path = Path(settings.BASE_DIR).parent / "shared" / "data" / "beir-scifact" / "queries.jsonl"
-    queries = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            queries.append(json.loads(line)["text"])
-            if limit is not None and len(queries) >= limit:
-                break
-    return queries
