@@ -1,6 +1,6 @@
 """The real arXiv corpus for speed benchmarks, and its vectors cached once per model and backend.
 
-Embedding all 115,236 abstracts is the expensive step (tens of minutes on 2 cores), so vectors
+Embedding the whole corpus is the expensive step (its time: docs/benchmarks.md), so vectors
 are cached under ``var/bench/`` (never committed) in chunks: an interrupted run resumes where it
 stopped, and every later benchmark reuses them.
 """

@@ -4,8 +4,8 @@ A tool, not part of the product (the ``bench_recommendations`` command runs it).
 an author with 6-30 papers in the 115k arXiv corpus (more than 30 is mostly a common name shared
 by several people); their 5 most recent papers before their latest one are the library; every
 other paper of theirs is held out, and a method should rank those in its top 10 among all the
-papers not in the library. Embedding all 115k abstracts takes ~30+ min of two cores, so the
-measurement runs on a stated subset: every paper of the chosen authors plus random distractors
+papers not in the library. Embedding the whole corpus is slow on a small machine (its time:
+docs/benchmarks.md, "Recommendations"), so the measurement runs on a stated subset: every paper of the chosen authors plus random distractors
 from the same corpus up to ``total`` papers.
 """
 

@@ -14,9 +14,12 @@ def _bench_imports(source: str, name: str) -> list[str]:
     """``name:line imports module`` for each import of bench or a bench module, function-level ones too."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             modules = [node.module]
+        else:
+            continue
         found += [f"{name}:{node.lineno} imports {module}" for module in modules if module.split(".")[0] == "bench"]
     return found
 
