@@ -16,7 +16,7 @@ import re
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -458,19 +458,6 @@ def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17)
 # --- navigational queries: ids, URLs, titles, author names ------------------------------------
 
 
-def arxiv_records(path: Path, *, limit: int) -> Iterator[dict[str, Any]]:
-    """The first ``limit`` records of the arXiv abstracts corpus (papers.jsonl.gz, sorted by date)."""
-    import gzip
-
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        for number, line in enumerate(handle):
-            if number >= limit:
-                return
-            if line.strip():
-                yield json.loads(line)
-
-
 def navigation_prepare(*, corpus: Path, limit: int, seed: int = 17) -> int:
     """Load the first ``limit`` arXiv papers into the (isolated) database, give each a random
     unit vector (embedding is the slow step on a small machine; the navigational layers and BM25
@@ -480,6 +467,7 @@ def navigation_prepare(*, corpus: Path, limit: int, seed: int = 17) -> int:
 
     import numpy as np
 
+    from bench.corpus import read_papers
     from papers.models import Paper
     from search import embedder
     from search.models import PaperEmbedding
@@ -487,12 +475,10 @@ def navigation_prepare(*, corpus: Path, limit: int, seed: int = 17) -> int:
 
     if not Paper.objects.exists():
         rows = []
-        for record in arxiv_records(corpus, limit=limit):
+        for record in read_papers(corpus, limit=limit):
             paper = Paper(
-                title=str(record.get("title") or ""), abstract=str(record.get("abstract") or ""),
-                authors=list(record.get("authors") or []), categories=list(record.get("categories") or []),
-                published=dt.date.fromisoformat(record["published"]) if record.get("published") else None,
-                arxiv_id=str(record["id"]),
+                title=record.title, abstract=record.abstract, authors=record.authors, categories=record.categories,
+                published=dt.date.fromisoformat(record.published) if record.published else None, arxiv_id=record.arxiv_id,
             )
             paper.refresh_derived_fields()
             rows.append(paper)

@@ -38,7 +38,7 @@ def _run(context: Path, *args: str, **env: str) -> subprocess.CompletedProcess[s
     environment = clean_env(**env)
     environment.pop("PYTHONPATH", None)  # the copy's own code only, never this checkout's
     return subprocess.run(  # noqa: S603 - our own interpreter and code
-        [sys.executable, *args], cwd=context, env=environment, capture_output=True, text=True, timeout=300
+        [sys.executable, *args], cwd=context, env=environment, capture_output=True, text=True, timeout=300, check=False
     )
 
 

@@ -19,7 +19,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,13 +30,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from bench.http import free_port
+
 ROOT = Path(settings.BASE_DIR)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Command(BaseCommand):
@@ -110,7 +105,7 @@ class Command(BaseCommand):
             # Every argument below is this project's own path or a number: no outside input.
             subprocess.run([*manage, "migrate", "-v0", "--noinput"], env=env, check=True, cwd=ROOT)
             if mode != "inprocess":
-                port = _free_port()
+                port = free_port()
                 processes.append(subprocess.Popen(
                     [str(shutil.which("redis-server")), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(work)],
                     stdout=subprocess.DEVNULL, start_new_session=True,
