@@ -20,7 +20,10 @@ from django.conf import settings
 
 from papers.models import embedding_text
 
-ARXIV_115K = Path(settings.BASE_DIR).parent / "shared" / "data" / "arxiv-abstracts-115k" / "papers.jsonl.gz"
+# The shared data sets beside the checkout (DESIGN.md, "Data for development and tests").
+DATA_DIR = Path(settings.BASE_DIR).parent / "shared" / "data"
+ARXIV_115K = DATA_DIR / "arxiv-abstracts-115k" / "papers.jsonl.gz"
+SAMPLE_1K = DATA_DIR / "arxiv-abstracts-115k" / "sample-1k.jsonl"
 CHUNK = 2048
 
 

@@ -15,12 +15,12 @@ import numpy as np
 from django.conf import settings
 
 from bench import beir
-from bench.corpus import bench_dir
+from bench.corpus import DATA_DIR, bench_dir
 from bench.metrics import ndcg_at
 from papers.models import embedding_text
 from search import embedder
 
-SCIFACT = Path(settings.BASE_DIR).parent / "shared" / "data" / "beir-scifact"
+SCIFACT = DATA_DIR / "beir-scifact"
 
 
 def _doc_vectors(backend: str, precision: str, texts: list[str]) -> np.ndarray:

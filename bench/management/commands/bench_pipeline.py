@@ -30,6 +30,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from bench.corpus import ARXIV_115K
 from bench.http import free_port
 
 ROOT = Path(settings.BASE_DIR)
@@ -39,7 +40,7 @@ class Command(BaseCommand):
     help = "Measure papers/s from import to searchable: in-process and with N Celery worker processes."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--source", default=str(ROOT.parent / "shared/data/arxiv-abstracts-115k/papers.jsonl.gz"))
+        parser.add_argument("--source", default=str(ARXIV_115K))
         parser.add_argument("--papers", type=int, default=5000)
         parser.add_argument("--modes", default="inprocess,1,2", help="comma-separated: inprocess and/or worker process counts")
         parser.add_argument("--database-url", default="", help="a PostgreSQL server to create scratch databases on (default: SQLite files)")

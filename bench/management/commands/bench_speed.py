@@ -21,7 +21,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 FULL_SIZES = [10_000, 115_236, 1_000_000]
-SAMPLE_1K = Path(settings.BASE_DIR).parent / "shared" / "data" / "arxiv-abstracts-115k" / "sample-1k.jsonl"
 
 
 def _ints(value: str) -> list[int]:
@@ -119,7 +118,7 @@ class Command(BaseCommand):
             return
 
         # 2. The benchmark database and the vectors: real where embedded, generated beyond.
-        source = SAMPLE_1K if quick else corpus.ARXIV_115K
+        source = corpus.SAMPLE_1K if quick else corpus.ARXIV_115K
         papers = list(corpus.read_papers(source))
         # Real, in-domain queries: the titles of the corpus's last papers, held out of every
         # collection (so no query finds itself).
