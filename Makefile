@@ -41,7 +41,7 @@ test: $(VENV)/.installed
 # --- Production checks. Short versions run in CI (.ci/run); these are the long ones.
 .PHONY: prod-checks deploy-check security-lint audit fuzz load compose-smoke
 # Application code only: tests use assert and subprocess by design (docs/security.md).
-SECURITY_LINT_IGNORES := lint.per-file-ignores = {"papers/importers/arxiv_atom.py" = ["S314"], "search/explain.py" = ["S308"], "search/management/commands/bench_*.py" = ["S603"], "search/tasks.py" = ["S311"], "search/bench/*" = ["S101", "S603", "S608"], "library/selectors.py" = ["S311"], "library/bench.py" = ["S311"], "library/management/commands/bench_*.py" = ["S311", "S603"]}
+SECURITY_LINT_IGNORES := lint.per-file-ignores = {"papers/importers/arxiv_atom.py" = ["S314"], "search/explain.py" = ["S308"], "search/tasks.py" = ["S311"], "library/selectors.py" = ["S311"], "bench/*.py" = ["S101", "S603", "S608"], "bench/recommendations.py" = ["S311"], "bench/management/commands/bench_*.py" = ["S311", "S603"]}
 
 prod-checks: deploy-check security-lint audit
 
@@ -52,7 +52,7 @@ deploy-check: $(VENV)/.installed
 
 security-lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check --isolated --no-cache --select S --output-format concise \
-	  --config '$(SECURITY_LINT_IGNORES)' config papers search harvest accounts library scripts manage.py
+	  --config '$(SECURITY_LINT_IGNORES)' config papers search harvest accounts library bench scripts manage.py
 	$(VENV)/bin/hadolint Dockerfile
 
 audit: $(VENV)/.installed

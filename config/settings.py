@@ -62,6 +62,15 @@ if not SECRET_KEY:
     # Local use only: a fixed development key, never valid with a public host (see above).
     SECRET_KEY = "paperscope-insecure-development-key-change-me-in-production-0123456789"  # noqa: S105 - local only
 
+# Benchmarks and evaluation (bench/: eval_search, bench_speed, ...) are tools for development and
+# CI, not part of the product: the production image leaves the folder out (.dockerignore), so the
+# app is installed where its code is. PAPERSCOPE_BENCH=false leaves it out of a checkout too;
+# PAPERSCOPE_BENCH=true where the folder is missing fails here rather than at the first command.
+_BENCH_PRESENT = (BASE_DIR / "bench" / "apps.py").is_file()
+PAPERSCOPE_BENCH = env.bool("PAPERSCOPE_BENCH", default=_BENCH_PRESENT)
+if PAPERSCOPE_BENCH and not _BENCH_PRESENT:
+    raise ImproperlyConfigured(f"PAPERSCOPE_BENCH is on but {BASE_DIR / 'bench'} is missing (the production image leaves it out)")
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -80,6 +89,7 @@ INSTALLED_APPS = [
     "harvest",  # issue 15: arXiv harvested on a schedule
     "accounts",
     "library",
+    *(["bench"] if PAPERSCOPE_BENCH else []),
 ]
 
 MIDDLEWARE = [

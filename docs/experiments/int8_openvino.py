@@ -33,7 +33,7 @@ import numpy as np
 import openvino as ov
 
 from search import embedder
-from search.bench import corpus
+from bench import corpus
 
 papers = list(corpus.read_papers(limit=20_000))
 calibration = [p.text for p in papers[10_000:10_200]]

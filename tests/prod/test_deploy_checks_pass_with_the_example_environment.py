@@ -8,7 +8,7 @@ import secrets
 from tests.prod.helpers import ROOT, clean_env, manage, read_env_file
 
 # Read by the settings but not for operators: test and development switches.
-INTERNAL = {"PAPERSCOPE_IGNORE_DOTENV", "PAPERSCOPE_REQUIRE_SECRET_KEY"}
+INTERNAL = {"PAPERSCOPE_IGNORE_DOTENV", "PAPERSCOPE_REQUIRE_SECRET_KEY", "PAPERSCOPE_BENCH"}
 
 
 def test_check_deploy_passes_at_warning_level_with_the_example_environment() -> None:

@@ -1,6 +1,6 @@
 """The real arXiv corpus for speed benchmarks, and its vectors cached once per model and backend.
 
-Embedding all 115,236 abstracts is the expensive step (tens of minutes on 2 cores), so vectors
+Embedding the whole corpus is the expensive step (its time: docs/benchmarks.md), so vectors
 are cached under ``var/bench/`` (never committed) in chunks: an interrupted run resumes where it
 stopped, and every later benchmark reuses them.
 """
@@ -20,7 +20,10 @@ from django.conf import settings
 
 from papers.models import embedding_text
 
-ARXIV_115K = Path(settings.BASE_DIR).parent / "shared" / "data" / "arxiv-abstracts-115k" / "papers.jsonl.gz"
+# The shared data sets beside the checkout (DESIGN.md, "Data for development and tests").
+DATA_DIR = Path(settings.BASE_DIR).parent / "shared" / "data"
+ARXIV_115K = DATA_DIR / "arxiv-abstracts-115k" / "papers.jsonl.gz"
+SAMPLE_1K = DATA_DIR / "arxiv-abstracts-115k" / "sample-1k.jsonl"
 CHUNK = 2048
 
 
@@ -142,15 +145,3 @@ def generated_vectors(real: np.ndarray, count: int, *, seed: int = 0, noise: flo
         rows /= np.linalg.norm(rows, axis=1, keepdims=True)
         out[start : start + n] = rows
     return out
-
-
-def scifact_queries(*, limit: int | None = None) -> list[str]:
-    """Real natural-language queries: the SciFact claims (BEIR layout), in file order."""
-    path = Path(settings.BASE_DIR).parent / "shared" / "data" / "beir-scifact" / "queries.jsonl"
-    queries = []
-    with open(path, encoding="utf-8") as handle:
-        for line in handle:
-            queries.append(json.loads(line)["text"])
-            if limit is not None and len(queries) >= limit:
-                break
-    return queries

@@ -15,8 +15,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from search.bench import http
-from search.bench.measure import memory_breakdown, process_memory
+from bench import http
+from bench.measure import memory_breakdown, process_memory
 
 
 def bench_web_memory(
@@ -68,7 +68,7 @@ def app_build(*, database_path: Path, index_dir: Path, ids: Any, vectors: Any, m
     """
     import shutil
 
-    from search.bench import database
+    from bench import database
 
     started = time.perf_counter()
     visible_generated = database.show_only(ids)

@@ -4,8 +4,8 @@ A tool, not part of the product (the ``bench_recommendations`` command runs it).
 an author with 6-30 papers in the 115k arXiv corpus (more than 30 is mostly a common name shared
 by several people); their 5 most recent papers before their latest one are the library; every
 other paper of theirs is held out, and a method should rank those in its top 10 among all the
-papers not in the library. Embedding all 115k abstracts takes ~30+ min of two cores, so the
-measurement runs on a stated subset: every paper of the chosen authors plus random distractors
+papers not in the library. Embedding the whole corpus is slow on a small machine (its time:
+docs/benchmarks.md, "Recommendations"), so the measurement runs on a stated subset: every paper of the chosen authors plus random distractors
 from the same corpus up to ``total`` papers.
 """
 
@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.metrics import recall_at
 from library.recommend import METHODS, direction
 
 BASELINES = ("recent", "bm25-mlt")
@@ -48,7 +49,7 @@ class Subset:
 
 def build_subset(*, path: Path, authors: int, total: int, seed: int = 0) -> Subset:
     """Choose ``authors`` pseudo-libraries and fill the subset with distractors up to ``total`` papers."""
-    from search.bench.corpus import read_papers
+    from bench.corpus import read_papers
 
     papers = list(read_papers(path))
     by_author: dict[str, list[int]] = defaultdict(list)
@@ -179,9 +180,9 @@ def evaluate(subset: Subset, vectors: np.ndarray, *, k: int = 10, seed: int = 0)
                 spent[method] += spent[method.split("+")[0]] + spent["bm25-mlt"]
             top = _top(scores, lib.library, k)
             results[method]["ms"].append(spent[method])
-            found = len(held.intersection(top))
-            results[method]["hit"].append(1.0 if found else 0.0)
-            results[method]["recall"].append(found / len(held))
+            recall = recall_at(top, dict.fromkeys(held, 1), k)
+            results[method]["hit"].append(1.0 if recall else 0.0)
+            results[method]["recall"].append(recall)
     return {
         method: {
             f"hit@{k}": round(float(np.mean(r["hit"])), 4),
@@ -190,19 +191,3 @@ def evaluate(subset: Subset, vectors: np.ndarray, *, k: int = 10, seed: int = 0)
         }
         for method, r in results.items()
     }
-
-
-def cpu_model() -> str:
-    """The CPU's model name with its family and model numbers (every benchmark number is recorded with it)."""
-    fields: dict[str, str] = {}
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                key, _, value = line.partition(":")
-                fields.setdefault(key.strip(), value.strip())
-    except OSError:
-        pass
-    import platform
-
-    name = fields.get("model name") or platform.processor() or platform.machine()
-    return f"{name} (family {fields['cpu family']} model {fields['model']})" if "cpu family" in fields else name

@@ -19,7 +19,6 @@ import itertools
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,20 +30,17 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from bench.corpus import ARXIV_115K
+from bench.http import free_port
+
 ROOT = Path(settings.BASE_DIR)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Command(BaseCommand):
     help = "Measure papers/s from import to searchable: in-process and with N Celery worker processes."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--source", default=str(ROOT.parent / "shared/data/arxiv-abstracts-115k/papers.jsonl.gz"))
+        parser.add_argument("--source", default=str(ARXIV_115K))
         parser.add_argument("--papers", type=int, default=5000)
         parser.add_argument("--modes", default="inprocess,1,2", help="comma-separated: inprocess and/or worker process counts")
         parser.add_argument("--database-url", default="", help="a PostgreSQL server to create scratch databases on (default: SQLite files)")
@@ -110,7 +106,7 @@ class Command(BaseCommand):
             # Every argument below is this project's own path or a number: no outside input.
             subprocess.run([*manage, "migrate", "-v0", "--noinput"], env=env, check=True, cwd=ROOT)
             if mode != "inprocess":
-                port = _free_port()
+                port = free_port()
                 processes.append(subprocess.Popen(
                     [str(shutil.which("redis-server")), "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(work)],
                     stdout=subprocess.DEVNULL, start_new_session=True,

@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from library.bench import cpu_model
+from bench.measure import cpu_model
 
 
 class Command(BaseCommand):
@@ -25,8 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", type=Path, default=None, help="also write the result here")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from library.bench import build_subset, evaluate, subset_vectors
-        from search.bench.corpus import ARXIV_115K, bench_dir
+        from bench.corpus import ARXIV_115K, bench_dir
+        from bench.recommendations import build_subset, evaluate, subset_vectors
 
         started = time.perf_counter()
         subset = build_subset(path=ARXIV_115K, authors=options["authors"], total=options["total"], seed=options["seed"])

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from search import evaluation
+from bench import beir, evaluation
 
 INSIDE_FLAG = "--inside-workspace"
 
@@ -74,7 +74,7 @@ class Command(BaseCommand):
             return
         dataset = options["dataset"].resolve()
         try:
-            evaluation.dataset_load(path=dataset, split=options["split"])  # fail fast, before any work
+            beir.dataset_load(path=dataset, split=options["split"])  # fail fast, before any work
             weights = _weights(options["weights"]) if options["weights"] else []
             if options["weight"] is not None:
                 weights = [*weights, *_weights(str(options["weight"]))]
@@ -135,7 +135,7 @@ class Command(BaseCommand):
 
     def _compare_keyword_backends(self, dataset: Path, options: dict[str, Any]) -> None:
         """No Django database is touched: FTS5 runs in memory, PostgreSQL in a temporary table."""
-        data = evaluation.dataset_load(path=dataset, split=options["split"])
+        data = beir.dataset_load(path=dataset, split=options["split"])
         rows = evaluation.keyword_backends_compare(
             dataset=data, postgres_url=options["postgres"], k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B,
             title_weight=settings.SEARCH_BM25_TITLE_WEIGHT,
@@ -160,7 +160,7 @@ class Command(BaseCommand):
             raise CommandError(f"refusing to evaluate outside the workspace (database {database})")
         if Path(settings.INDEX_DIR).resolve().parent != workspace:
             raise CommandError(f"refusing to evaluate outside the workspace (index {settings.INDEX_DIR})")
-        dataset = evaluation.dataset_load(path=options["dataset"], split=options["split"])
+        dataset = beir.dataset_load(path=options["dataset"], split=options["split"])
         call_command("migrate", verbosity=0, interactive=False)
         progress = _progress_bar(self.stderr)
         prepared = evaluation.collection_prepare(corpus=dataset.corpus, progress=progress)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from search.evaluation import (
+from bench.evaluation import (
     KEYBOARD_NEIGHBOURS,
     misspell,
     nonsense_queries,

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from search import evaluation
+from bench import evaluation
 
 INSIDE_FLAG = "--inside-workspace"
 

@@ -1,6 +1,6 @@
 """bench_speed's pgvector comparison picks our fastest setting that is at least as accurate."""
 
-from search.bench.report import head_to_head, markdown
+from bench.report import head_to_head, markdown
 
 
 def _p(p50):

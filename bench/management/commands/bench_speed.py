@@ -21,7 +21,6 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 FULL_SIZES = [10_000, 115_236, 1_000_000]
-SAMPLE_1K = Path(settings.BASE_DIR).parent / "shared" / "data" / "arxiv-abstracts-115k" / "sample-1k.jsonl"
 
 
 def _ints(value: str) -> list[int]:
@@ -64,8 +63,7 @@ class Command(BaseCommand):
         parser.add_argument("--scifact", action="store_true", help="also SciFact dense nDCG@10 per backend (embeds 5,183 abstracts per backend once)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from search import embedder
-        from search.bench import (
+        from bench import (
             corpus,
             database,
             embedding,
@@ -74,6 +72,7 @@ class Command(BaseCommand):
             retrieval,
             scifact,
         )
+        from search import embedder
 
         quick = options["quick"]
         skip = set(filter(None, options["skip"].split(",")))
@@ -119,7 +118,7 @@ class Command(BaseCommand):
             return
 
         # 2. The benchmark database and the vectors: real where embedded, generated beyond.
-        source = SAMPLE_1K if quick else corpus.ARXIV_115K
+        source = corpus.SAMPLE_1K if quick else corpus.ARXIV_115K
         papers = list(corpus.read_papers(source))
         # Real, in-domain queries: the titles of the corpus's last papers, held out of every
         # collection (so no query finds itself).
@@ -219,7 +218,7 @@ class Command(BaseCommand):
 
         # 5. Private memory of real gunicorn workers serving an app build at --webmem-size (1M).
         if "webmem" not in skip:
-            from search.bench import webmem
+            from bench import webmem
 
             size = options["webmem_size"] if not quick else min(options["webmem_size"], 20_000)
             coll = collection(size)
@@ -237,7 +236,7 @@ class Command(BaseCommand):
         self._finish(results, options, started, quick)
 
     def _finish(self, results: dict[str, Any], options: dict[str, Any], started: float, quick: bool) -> None:
-        from search.bench import plots
+        from bench import plots
 
         results["elapsed_s"] = round(time.perf_counter() - started, 1)
         results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
@@ -253,7 +252,7 @@ class Command(BaseCommand):
             Path(options["json_out"]).write_text(json.dumps(results, indent=2))
             self._log(f"results written to {options['json_out']}")
         if options.get("markdown"):
-            from search.bench.report import markdown
+            from bench.report import markdown
 
             Path(options["markdown"]).write_text(markdown(results) + "\n")
             self._log(f"tables written to {options['markdown']}")
@@ -308,7 +307,7 @@ class Command(BaseCommand):
                 f = p["fts"]
                 self.stdout.write(f"  {size} PostgreSQL FTS: p50 {f['total']['p50_ms']} p99 {f['total']['p99_ms']} recall {f['recall_at_10']} (no results: {f['queries_without_results']})")
                 self.stdout.write(f"  {size} build: {p['build']}")
-            from search.bench.report import head_to_head
+            from bench.report import head_to_head
 
             for r in head_to_head(results):
                 self.stdout.write(
@@ -343,8 +342,8 @@ class Command(BaseCommand):
 
 
 def _texts(ids: np.ndarray) -> dict[int, tuple[str, str]]:
+    from bench.database import ALIAS
     from papers.models import Paper
-    from search.bench.database import ALIAS
 
     texts: dict[int, tuple[str, str]] = {}
     wanted = ids.tolist()

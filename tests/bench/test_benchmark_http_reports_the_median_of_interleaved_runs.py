@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from search.bench.http import summarise
+from bench.http import summarise
 
 
 def _run(route: str, connections: int, p50: float, p99: float, rate: float, bad: int = 0) -> dict:

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.metrics import latency_summary, recall_against_exact
+from bench.retrieval import K
 from search import embedder
-from search.bench.measure import percentiles
-from search.bench.retrieval import K, recall_at_k
 
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{1,}")
 
@@ -125,7 +125,7 @@ def bench_peers(
                     sql.append(done - encoded)
                     found.append([r[0] for r in rows])
                 result["pgvector_hnsw"].append(
-                    {"ef_search": ef, "total": percentiles(total), "sql": percentiles(sql), "recall_at_10": recall_at_k(found, exact)}
+                    {"ef_search": ef, "total": latency_summary(total), "sql": latency_summary(sql), "recall_at_10": recall_against_exact(found, exact, K)}
                 )
             # Terms OR-ed: AND-ing every word of a sentence-long query finds almost nothing.
             total, found, empty = [], [], 0
@@ -142,8 +142,8 @@ def bench_peers(
                 found.append([r[0] for r in rows])
                 empty += not rows
             result["fts"] = {
-                "total": percentiles(total),
-                "recall_at_10": recall_at_k(found, exact),
+                "total": latency_summary(total),
+                "recall_at_10": recall_against_exact(found, exact, K),
                 "queries_without_results": empty,
                 "query": "to_tsquery(terms OR-ed) ranked by ts_rank_cd",
             }

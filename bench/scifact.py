@@ -6,8 +6,6 @@ Corpus vectors are cached per backend under var/bench/ (5,183 abstracts: minutes
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 import time
 from pathlib import Path
@@ -16,40 +14,13 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from bench import beir
+from bench.corpus import DATA_DIR, bench_dir
+from bench.metrics import ndcg_at
 from papers.models import embedding_text
 from search import embedder
-from search.bench.corpus import bench_dir
 
-SCIFACT = Path(settings.BASE_DIR).parent / "shared" / "data" / "beir-scifact"
-
-
-def _load(path: Path) -> tuple[list[str], list[str], dict[str, str], dict[str, dict[str, int]]]:
-    doc_ids, doc_texts = [], []
-    with open(path / "corpus.jsonl", encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            doc_ids.append(str(row["_id"]))
-            doc_texts.append(embedding_text(row.get("title", ""), row.get("text", "")))
-    queries = {}
-    with open(path / "queries.jsonl", encoding="utf-8") as handle:
-        for line in handle:
-            row = json.loads(line)
-            queries[str(row["_id"])] = row["text"]
-    qrels: dict[str, dict[str, int]] = {}
-    with open(path / "qrels" / "test.tsv", encoding="utf-8") as handle:
-        next(handle)
-        for line in handle:
-            qid, did, score = line.rstrip("\n").split("\t")
-            qrels.setdefault(qid, {})[did] = int(score)
-    return doc_ids, doc_texts, queries, qrels
-
-
-def ndcg_at_10(ranked: list[str], relevant: dict[str, int]) -> float:
-    gains = [relevant.get(d, 0) for d in ranked[:10]]
-    dcg = sum(g / math.log2(i + 2) for i, g in enumerate(gains))
-    ideal = sorted(relevant.values(), reverse=True)[:10]
-    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
+SCIFACT = DATA_DIR / "beir-scifact"
 
 
 def _doc_vectors(backend: str, precision: str, texts: list[str]) -> np.ndarray:
@@ -67,8 +38,11 @@ def _doc_vectors(backend: str, precision: str, texts: list[str]) -> np.ndarray:
 
 def bench_scifact(*, backends: list[str], path: Path = SCIFACT) -> list[dict[str, Any]]:
     """nDCG@10 (dense, exact) per backend on the SciFact test queries, and the difference to torch."""
-    doc_ids, doc_texts, queries, qrels = _load(path)
-    qids = [q for q in qrels if q in queries]
+    dataset = beir.dataset_load(path=path, split="test")
+    docs = list(beir.documents(dataset.corpus))
+    doc_ids, doc_texts = [d.doc_id for d in docs], [embedding_text(d.title, d.text) for d in docs]
+    queries, qrels = dataset.queries, dataset.qrels
+    qids = list(qrels)
     rows = []
     for backend in ["torch", *[b for b in backends if b != "torch"]]:
         precision = embedder.get_model(backend).precision
@@ -76,7 +50,7 @@ def bench_scifact(*, backends: list[str], path: Path = SCIFACT) -> list[dict[str
         query_vectors = embedder.get_model(backend).encode([queries[q] for q in qids], batch_size=32)
         scores = query_vectors @ docs.T
         top = np.argsort(-scores, axis=1)[:, :10]
-        value = float(np.mean([ndcg_at_10([doc_ids[j] for j in row], qrels[q]) for q, row in zip(qids, top, strict=True)]))
+        value = float(np.mean([ndcg_at([doc_ids[j] for j in row], qrels[q], 10) for q, row in zip(qids, top, strict=True)]))
         rows.append({"backend": backend, "precision": precision, "ndcg_at_10": round(value, 4), "queries": len(qids), "documents": len(doc_ids)})
     for row in rows:
         row["delta_vs_torch"] = round(row["ndcg_at_10"] - rows[0]["ndcg_at_10"], 4)

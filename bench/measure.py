@@ -1,37 +1,12 @@
-"""Small measuring helpers: percentiles, wall-clock timers, a process's private memory."""
+"""What a benchmark records about the machine and its processes: the CPU, private memory.
+
+(Percentiles and the ranking metrics live in bench/metrics.py.)
+"""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+import platform
 from pathlib import Path
-
-import numpy as np
-
-
-def percentiles(samples_s: list[float]) -> dict[str, float]:
-    """p50/p99/mean in milliseconds of samples given in seconds."""
-    if not samples_s:
-        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "mean_ms": float("nan"), "n": 0}
-    ms = np.asarray(samples_s) * 1000
-    return {
-        "p50_ms": round(float(np.percentile(ms, 50)), 3),
-        "p99_ms": round(float(np.percentile(ms, 99)), 3),
-        "mean_ms": round(float(ms.mean()), 3),
-        "n": len(ms),
-    }
-
-
-@contextmanager
-def stopwatch() -> Iterator[list[float]]:
-    """``with stopwatch() as t: ...`` then ``t[0]`` is the elapsed seconds."""
-    box: list[float] = []
-    started = time.perf_counter()
-    try:
-        yield box
-    finally:
-        box.append(time.perf_counter() - started)
 
 
 def process_memory(pid: int | str = "self") -> dict[str, float]:
@@ -93,3 +68,17 @@ def memory_breakdown(pid: int | str = "self", *, top: int = 12) -> dict[str, obj
         "torch_mapped": any("libtorch" in path for path in private) or "libtorch" in Path(f"/proc/{pid}/maps").read_text(),
         "threads": threads,
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name with its family and model numbers (every benchmark number is recorded with it)."""
+    fields: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                fields.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    name = fields.get("model name") or platform.processor() or platform.machine()
+    return f"{name} (family {fields['cpu family']} model {fields['model']})" if "cpu family" in fields else name

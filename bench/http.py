@@ -14,7 +14,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,9 @@ from typing import Any
 
 from django.conf import settings
 
-from search.bench.database import app_env
-from search.bench.measure import percentiles, process_memory
+from bench.database import app_env
+from bench.measure import process_memory
+from bench.metrics import latency_summary, percentile
 
 
 def free_port() -> int:
@@ -191,7 +191,7 @@ def _python_load(*, port: int, paths: list[str], connections: int, seconds: int)
         check=True,
     )
     data = json.loads(result.stdout)
-    stats = percentiles(data["lat"])
+    stats = latency_summary(data["lat"])
     return {
         "tool": "python-threads",
         "connections": connections,
@@ -247,7 +247,7 @@ def bench_http(
 
 def _median(values: list[float | None]) -> float | None:
     present = [v for v in values if v is not None]
-    return round(float(statistics.median(present)), 2) if present else None
+    return round(percentile(present, 0.5), 2) if present else None
 
 
 def summarise(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
+from bench.measure import process_memory
+from bench.metrics import latency_summary, recall_against_exact
 from papers.models import Paper
 from search import embedder
-from search.bench.measure import percentiles, process_memory
 from search.vector_index import FaissIndex, default_params
 
 K = 10
@@ -40,12 +41,6 @@ class Collection:
     @property
     def size(self) -> int:
         return len(self.ids)
-
-
-def recall_at_k(found: list[list[int]], exact: list[list[int]], k: int = K) -> float:
-    """Mean share of the exact top-k that a search found."""
-    scores = [len(set(f[:k]) & set(e[:k])) / max(1, min(k, len(e))) for f, e in zip(found, exact, strict=True)]
-    return round(float(np.mean(scores)), 4) if scores else float("nan")
 
 
 def exact_top_k(collection: Collection, query_vectors: np.ndarray, k: int = K) -> list[list[int]]:
@@ -94,11 +89,11 @@ def serve_queries(
         total_s.append(t3 - t0)
         found.append([pk for pk, _ in hits])
     return {
-        "total": percentiles(total_s),
-        "encode": percentiles(encode_s),
-        "search": percentiles(search_s),
-        "fetch": percentiles(fetch_s),
-        "recall_at_10": recall_at_k(found, exact),
+        "total": latency_summary(total_s),
+        "encode": latency_summary(encode_s),
+        "search": latency_summary(search_s),
+        "fetch": latency_summary(fetch_s),
+        "recall_at_10": recall_against_exact(found, exact, K),
     }
 
 
@@ -116,7 +111,7 @@ def sweep(
             hits = index.search(vector.reshape(1, -1), K)[0]
             times.append(time.perf_counter() - started)
             found.append([pk for pk, _ in hits])
-        rows.append({name: value, "search": percentiles(times), "recall_at_10": recall_at_k(found, exact)})
+        rows.append({name: value, "search": latency_summary(times), "recall_at_10": recall_against_exact(found, exact, K)})
     index.params.clear()
     index.params.update(original)
     return rows

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from search.evaluation import mrr_at, ndcg_at, percentile, recall_at
+from bench.metrics import mrr_at, ndcg_at, percentile, recall_at
 
 
 def test_ndcg_uses_graded_gains_and_the_ideal_order() -> None:

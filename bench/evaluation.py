@@ -1,82 +1,34 @@
-"""Relevance evaluation on BEIR-layout datasets (corpus.jsonl, queries.jsonl, qrels/<split>.tsv).
+"""Relevance evaluation on BEIR-layout datasets (bench.beir reads them; bench.metrics scores them).
 
 ``eval_search`` never touches the live database or index: the parent process picks a workspace
 ``EVAL_DIR/<dataset>-<corpus sha>-<model>/`` and re-runs itself in a subprocess whose
 DATABASE_URL and INDEX_DIR point inside it. The workspace survives, so a second run over the
 same corpus with the same model reuses the stored embeddings and only rebuilds the index.
 
-Metrics follow BEIR/pytrec_eval: nDCG@10 with the qrels' graded gains, Recall@100 over the
-judged-relevant documents (score > 0), MRR@10 (reciprocal rank of the first relevant document).
+Reported per mode: nDCG@10, Recall@100 and MRR@10 (bench/metrics.py), p50/p95 latency.
 """
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
 import re
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.beir import Dataset, documents
+from bench.metrics import mrr_at, ndcg_at, percentile, recall_at
+from search import modes
 from search.index_store import sha256_file
 
-MODES = ("dense", "keyword", "hybrid")  # search.modes.MODES, in the order reports list them
+# Every search mode, reported as the two rankings first and then their fusion.
+MODES: tuple[str, ...] = tuple(sorted(modes.MODES, key=lambda mode: mode == "hybrid"))
 WORKSPACE_DB = "eval.sqlite3"
-
-
-@dataclass
-class Dataset:
-    """One split of a BEIR-layout dataset."""
-
-    path: Path
-    split: str
-    queries: dict[str, str]
-    qrels: dict[str, dict[str, int]]
-
-    @property
-    def corpus(self) -> Path:
-        return self.path / "corpus.jsonl"
-
-
-def dataset_load(*, path: Path, split: str = "test") -> Dataset:
-    """Read queries and qrels of a split; only queries with at least one relevant doc count."""
-    path = Path(path)
-    for needed in ("corpus.jsonl", "queries.jsonl", f"qrels/{split}.tsv"):
-        if not (path / needed).is_file():
-            raise ValueError(f"{path} is not a BEIR dataset with split {split!r}: {needed} is missing")
-    qrels: dict[str, dict[str, int]] = {}
-    with open(path / "qrels" / f"{split}.tsv", newline="", encoding="utf-8") as handle:
-        for row in csv.reader(handle, delimiter="\t"):
-            if len(row) < 3 or row[0] == "query-id":
-                continue
-            score = int(float(row[2]))
-            if score > 0:
-                qrels.setdefault(row[0], {})[row[1]] = score
-    queries: dict[str, str] = {}
-    for doc in _jsonl(path / "queries.jsonl"):
-        qid = str(doc.get("_id", ""))
-        if qid in qrels:
-            queries[qid] = str(doc.get("text", ""))
-    missing = set(qrels) - set(queries)
-    if missing:
-        raise ValueError(f"{len(missing)} judged queries are not in queries.jsonl (e.g. {sorted(missing)[:3]})")
-    return Dataset(path=path, split=split, queries=queries, qrels=qrels)
-
-
-def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except ValueError as exc:
-                    raise ValueError(f"{path}:{number}: not JSON ({exc})") from exc
 
 
 def corpus_digest(corpus: Path) -> str:
@@ -141,12 +93,8 @@ def collection_prepare(*, corpus: Path, progress: Callable[[int, int], None] | N
 
     if not Paper.objects.exists():
         rows = []
-        for doc in _jsonl(corpus):
-            paper = Paper(
-                title=str(doc.get("title") or ""),
-                abstract=str(doc.get("text") or ""),
-                links={"beir_id": str(doc["_id"])},
-            )
+        for doc in documents(corpus):
+            paper = Paper(title=doc.title, abstract=doc.text, links={"beir_id": doc.doc_id})
             paper.refresh_derived_fields()
             rows.append(paper)
         Paper.objects.bulk_create(rows, batch_size=1000)
@@ -167,56 +115,32 @@ def collection_prepare(*, corpus: Path, progress: Callable[[int, int], None] | N
     return Prepared(papers=papers, embedded=embedded, reused=reused, build_s=build_s, embed_s=embed_s, doc_of=doc_of)
 
 
-def ndcg_at(ranked: list[str], gains: dict[str, int], k: int = 10) -> float:
-    dcg = sum(gains.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
-    ideal = sorted(gains.values(), reverse=True)[:k]
-    idcg = sum(g / math.log2(i + 2) for i, g in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
-
-
-def recall_at(ranked: list[str], gains: dict[str, int], k: int = 100) -> float:
-    relevant = {doc for doc, g in gains.items() if g > 0}
-    return len(relevant.intersection(ranked[:k])) / len(relevant) if relevant else 0.0
-
-
-def mrr_at(ranked: list[str], gains: dict[str, int], k: int = 10) -> float:
-    for i, doc in enumerate(ranked[:k]):
-        if gains.get(doc, 0) > 0:
-            return 1.0 / (i + 1)
-    return 0.0
-
-
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    low, high = math.floor(position), math.ceil(position)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+def _scores(*, runs: dict[str, list[str]], qrels: dict[str, dict[str, int]], latencies_ms: list[float]) -> dict[str, Any]:
+    """Mean nDCG@10, Recall@100 and MRR@10 of ranked document ids per query, and latency p50/p95."""
+    ndcg = [ndcg_at(ranked, qrels[qid], 10) for qid, ranked in runs.items()]
+    recall = [recall_at(ranked, qrels[qid], 100) for qid, ranked in runs.items()]
+    mrr = [mrr_at(ranked, qrels[qid], 10) for qid, ranked in runs.items()]
+    return {
+        "queries": len(runs),
+        "ndcg@10": round(statistics.fmean(ndcg), 4) if ndcg else 0.0,
+        "recall@100": round(statistics.fmean(recall), 4) if recall else 0.0,
+        "mrr@10": round(statistics.fmean(mrr), 4) if mrr else 0.0,
+        "p50_ms": round(percentile(latencies_ms, 0.5), 2),
+        "p95_ms": round(percentile(latencies_ms, 0.95), 2),
+    }
 
 
 def _score_queries(
     *, queries: dict[str, str], qrels: dict[str, dict[str, int]], doc_of: dict[int, str], rank: Callable[[str], list[int]]
 ) -> dict[str, Any]:
-    """Rank each query with ``rank`` (timed) and score it against the qrels: the one scoring loop."""
-    ndcg, recall, mrr, latencies = [], [], [], []
+    """Rank each query with ``rank`` (timed) and score it against the qrels."""
+    runs, latencies = {}, []
     for qid, text in queries.items():
         started = time.perf_counter()
         ranked = rank(text)
         latencies.append((time.perf_counter() - started) * 1000)
-        docs = [doc_of.get(pk, "") for pk in ranked]
-        gains = qrels[qid]
-        ndcg.append(ndcg_at(docs, gains, 10))
-        recall.append(recall_at(docs, gains, 100))
-        mrr.append(mrr_at(docs, gains, 10))
-    return {
-        "queries": len(queries),
-        "ndcg@10": round(statistics.fmean(ndcg), 4) if ndcg else 0.0,
-        "recall@100": round(statistics.fmean(recall), 4) if recall else 0.0,
-        "mrr@10": round(statistics.fmean(mrr), 4) if mrr else 0.0,
-        "p50_ms": round(percentile(latencies, 0.5), 2),
-        "p95_ms": round(percentile(latencies, 0.95), 2),
-    }
+        runs[qid] = [doc_of.get(pk, "") for pk in ranked]
+    return _scores(runs=runs, qrels=qrels, latencies_ms=latencies)
 
 
 def mode_evaluate(
@@ -273,19 +197,7 @@ def table(rows: Iterable[dict[str, Any]]) -> str:
 
 
 def _score_runs(dataset: Dataset, runs: dict[str, list[str]], latencies: list[float], name: str) -> dict[str, Any]:
-    ndcg = [ndcg_at(runs[q], dataset.qrels[q], 10) for q in dataset.queries]
-    recall = [recall_at(runs[q], dataset.qrels[q], 100) for q in dataset.queries]
-    mrr = [mrr_at(runs[q], dataset.qrels[q], 10) for q in dataset.queries]
-    return {
-        "mode": name,
-        "weight": None,
-        "queries": len(dataset.queries),
-        "ndcg@10": round(statistics.fmean(ndcg), 4),
-        "recall@100": round(statistics.fmean(recall), 4),
-        "mrr@10": round(statistics.fmean(mrr), 4),
-        "p50_ms": round(percentile(latencies, 0.5), 2),
-        "p95_ms": round(percentile(latencies, 0.95), 2),
-    }
+    return {"mode": name, "weight": None, **_scores(runs=runs, qrels=dataset.qrels, latencies_ms=latencies)}
 
 
 def _fts_terms(text: str) -> list[str]:
@@ -312,7 +224,7 @@ def keyword_backends_compare(
 
     from search.keyword import analyze, build_keyword_index, keyword_text
 
-    docs = [(str(d["_id"]), str(d.get("title") or ""), str(d.get("text") or "")) for d in _jsonl(dataset.corpus)]
+    docs = [(d.doc_id, d.title, d.text) for d in documents(dataset.corpus)]
     rows = []
 
     index = build_keyword_index(
@@ -373,7 +285,7 @@ def keyword_backends_compare(
     return rows
 
 
-# --- robustness: misspelt queries, nonsense queries, the relevance floor (issue 17) ----------
+# --- robustness: misspelt queries, nonsense queries, the relevance floor -----------------------
 
 # Neighbouring keys on a QWERTY keyboard: the substitutions people actually make.
 _KEYBOARD_ROWS = ("qwertyuiop", "asdfghjkl", "zxcvbnm")
@@ -536,27 +448,14 @@ def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17)
     ]
     return {
         "split": dataset.split, "relevant_in_top100": len(rel), "others_in_top100": len(oth),
-        "nonsense_best_cosine_p50_p95_max": [round(float(np.percentile(non_best[:, 0], q)), 3) for q in (50, 95, 100)],
-        "relevant_cosine_p1_p5_p50": [round(float(np.percentile(rel[:, 0], q)), 3) for q in (1, 5, 50)] if len(rel) else [],
+        "nonsense_best_cosine_p50_p95_max": [round(percentile(non_best[:, 0].tolist(), q), 3) for q in (0.50, 0.95, 1.0)],
+        "relevant_cosine_p1_p5_p50": [round(percentile(rel[:, 0].tolist(), q), 3) for q in (0.01, 0.05, 0.50)] if len(rel) else [],
         "floors": floors,
         "gates": gates,
     }
 
 
-# --- navigational queries: ids, URLs, titles, author names (issue 17) -------------------------
-
-
-def arxiv_records(path: Path, *, limit: int) -> Iterator[dict[str, Any]]:
-    """The first ``limit`` records of the arXiv abstracts corpus (papers.jsonl.gz, sorted by date)."""
-    import gzip
-
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
-        for number, line in enumerate(handle):
-            if number >= limit:
-                return
-            if line.strip():
-                yield json.loads(line)
+# --- navigational queries: ids, URLs, titles, author names ------------------------------------
 
 
 def navigation_prepare(*, corpus: Path, limit: int, seed: int = 17) -> int:
@@ -568,6 +467,7 @@ def navigation_prepare(*, corpus: Path, limit: int, seed: int = 17) -> int:
 
     import numpy as np
 
+    from bench.corpus import read_papers
     from papers.models import Paper
     from search import embedder
     from search.models import PaperEmbedding
@@ -575,12 +475,10 @@ def navigation_prepare(*, corpus: Path, limit: int, seed: int = 17) -> int:
 
     if not Paper.objects.exists():
         rows = []
-        for record in arxiv_records(corpus, limit=limit):
+        for record in read_papers(corpus, limit=limit):
             paper = Paper(
-                title=str(record.get("title") or ""), abstract=str(record.get("abstract") or ""),
-                authors=list(record.get("authors") or []), categories=list(record.get("categories") or []),
-                published=dt.date.fromisoformat(record["published"]) if record.get("published") else None,
-                arxiv_id=str(record["id"]),
+                title=record.title, abstract=record.abstract, authors=record.authors, categories=record.categories,
+                published=dt.date.fromisoformat(record.published) if record.published else None, arxiv_id=record.arxiv_id,
             )
             paper.refresh_derived_fields()
             rows.append(paper)

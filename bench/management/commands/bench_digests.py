@@ -3,7 +3,7 @@
 Runs in a child process on its own SQLite database and index under --workdir (never the
 configured database). Papers: the first --papers of the 115k corpus, with their real vectors
 where the recommendation benchmark embedded them (var/bench/recommend-*.npy) and generated ones
-(search.bench.corpus.generated_vectors) for the rest: ranking cost depends on the collection
+(bench.corpus.generated_vectors) for the rest: ranking cost depends on the collection
 size, not on which vectors are real. --new-share of the papers count as added since yesterday.
 Queries: titles of random papers. Prints JSON and a table; time and peak memory are measured
 around digest_run only, with the model already loaded.
@@ -23,7 +23,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
-from library.bench import cpu_model
+from bench.measure import cpu_model
 
 
 def _rss_mb() -> float:
@@ -76,15 +76,15 @@ class Command(BaseCommand):
         from django.contrib.auth import get_user_model
         from django.utils import timezone
 
-        from library.models import SavedSearch
-        from papers.models import Paper
-        from search import embedder
-        from search.bench.corpus import (
+        from bench.corpus import (
             ARXIV_115K,
             bench_dir,
             generated_vectors,
             read_papers,
         )
+        from library.models import SavedSearch
+        from papers.models import Paper
+        from search import embedder
         from search.models import PaperEmbedding
         from search.services import index_build
 

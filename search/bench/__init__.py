@@ -1,1 +1,0 @@
-"""Speed benchmarks behind ``manage.py bench_speed`` (embedding, index kinds, HTTP, peers, memory)."""
