@@ -5,7 +5,7 @@ PYTHON ?= python3
 HOST ?= 127.0.0.1:8000
 export HF_HUB_OFFLINE := 1
 
-.PHONY: run test serve demo-data
+.PHONY: run test test-fast typecheck serve demo-data
 
 # pip itself is pinned too: the venv's bundled pip varies with the Python that made it.
 PIP_VERSION := 26.3
@@ -37,6 +37,16 @@ run: demo-data
 
 test: $(VENV)/.installed
 	./scripts/test.sh
+
+# The edit-run loop: SQLite only, two processes, without the browser, the fault tests (real
+# processes killed mid-run) and the tests marked slow. `make test` stays the whole suite (CI).
+test-fast: $(VENV)/.installed
+	HF_HUB_OFFLINE=1 PAPERSCOPE_IGNORE_DOTENV=1 env -u DATABASE_URL \
+	  $(VENV)/bin/pytest -q -n 2 -m "not browser and not slow and not fault" $(ARGS)
+
+# mypy with django-stubs over the application code (mypy.ini); CI runs it.
+typecheck: $(VENV)/.installed
+	HF_HUB_OFFLINE=1 PAPERSCOPE_IGNORE_DOTENV=1 $(VENV)/bin/mypy
 
 # --- Production checks. Short versions run in CI (.ci/run); these are the long ones.
 .PHONY: prod-checks deploy-check security-lint audit fuzz load compose-smoke
