@@ -12,11 +12,15 @@ class SearchConfig(AppConfig):
 
         papers_changed.connect(_on_papers_changed, dispatch_uid="search.embed_changed")
         papers_visibility_changed.connect(_on_visibility_changed, dispatch_uid="search.visibility")
-        papers_merged.connect(_on_papers_merged, dispatch_uid="search.merged")  # issue 6
+        papers_merged.connect(_on_papers_merged, dispatch_uid="search.merged")
 
         from search.signals import index_rebuild_wanted
 
         index_rebuild_wanted.connect(_on_index_rebuild_wanted, dispatch_uid="search.rebuild_wanted")
+
+        from search import checks
+
+        checks.register()
 
 
 def _on_papers_changed(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
@@ -33,7 +37,7 @@ def _on_visibility_changed(sender: Any, paper_ids: list[int], **kwargs: Any) -> 
 
 
 def _on_papers_merged(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
-    # Issue 6 (admin merge): sent inside the merge transaction, so a merged-away paper never
+    # An admin merge: sent inside the merge transaction, so a merged-away paper never
     # keeps a vector of its own; the kept paper is re-embedded if its text changed.
     from search.models import EmbeddingFailure, PaperEmbedding
 

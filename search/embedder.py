@@ -72,10 +72,8 @@ _model_pid: int | None = None
 
 
 def configured_backend() -> str:
-    backend = str(getattr(settings, "EMBEDDING_BACKEND", "torch"))
-    if backend not in EMBEDDING_BACKENDS:
-        raise RuntimeError(f"EMBEDDING_BACKEND must be one of {EMBEDDING_BACKENDS}, not {backend!r}")
-    return backend
+    """EMBEDDING_BACKEND (validated once, by the system check paperscope.E002)."""
+    return str(settings.EMBEDDING_BACKEND)
 
 
 def get_model(backend: str | None = None) -> Encoder:
@@ -147,10 +145,24 @@ def is_truncated(text: str) -> bool:
 
 
 def _model_dir() -> Path:
-    path = settings.EMBEDDING_MODEL
-    if not path or not os.path.isdir(path):
-        raise RuntimeError(f"EMBEDDING_MODEL is not a local model directory: {path!r}")
-    return Path(path)
+    # A local model directory: the system check paperscope.E001 refuses anything else at startup.
+    return Path(settings.EMBEDDING_MODEL)
+
+
+def model_dimension(path: Path) -> int | None:
+    """The dimension of the vectors the model at ``path`` makes, read from its configuration
+    files without loading it (None when they do not say): the last Dense module's output, else
+    the Pooling module's input width, else the transformer's hidden size."""
+    dim: int | None = None
+    for module in _modules(path):
+        config = _read_json(path / module.get("path", "") / "config.json")
+        if module.get("type", "").endswith("Dense") and config.get("out_features"):
+            dim = int(config["out_features"])
+        elif module.get("type", "").endswith("Pooling") and config.get("word_embedding_dimension") and dim is None:
+            dim = int(config["word_embedding_dimension"])
+    if dim is None and _read_json(path / "config.json").get("hidden_size"):
+        dim = int(_read_json(path / "config.json")["hidden_size"])
+    return dim
 
 
 def _set_torch_threads() -> None:
@@ -483,9 +495,7 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
     ``<export>/precision.json``, which a Docker build fills for its own CPU; processes starting
     together wait for the first one's answer.
     """
-    wanted = str(getattr(settings, "EMBEDDING_PRECISION", "auto"))
-    if wanted not in OPENVINO_PRECISIONS:
-        raise RuntimeError(f"EMBEDDING_PRECISION must be one of {OPENVINO_PRECISIONS}, not {wanted!r}")
+    wanted = str(settings.EMBEDDING_PRECISION)  # auto, f32 or bf16: system check paperscope.E003
     has_bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     if wanted == "bf16" and not has_bf16:
         raise RuntimeError("EMBEDDING_PRECISION=bf16, but this CPU has no bf16 support in OpenVINO; use auto or f32")

@@ -52,7 +52,7 @@ def _log_model_load() -> None:
     torch_threads = torch.get_num_threads() if torch is not None else None
     logger.info(
         "process %d loaded the embedding model (%s backend in %s, EMBEDDING_THREADS=%s, torch threads %s, OMP_NUM_THREADS=%s)",
-        os.getpid(), getattr(settings, "EMBEDDING_BACKEND", "torch"), embedder.get_model().precision, settings.EMBEDDING_THREADS,
+        os.getpid(), settings.EMBEDDING_BACKEND, embedder.get_model().precision, settings.EMBEDDING_THREADS,
         torch_threads, os.environ.get("OMP_NUM_THREADS"),
     )
 
