@@ -15,7 +15,7 @@ import os
 from typing import Any
 
 from celery import Celery, bootsteps
-from celery.signals import celeryd_init
+from celery.signals import celeryd_init, worker_init
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -68,6 +68,25 @@ def _survive_a_lost_redis_connection() -> None:
 _survive_a_lost_redis_connection()
 
 
+@worker_init.connect
+def _refuse_to_start_on_check_errors(sender: Any = None, **kwargs: Any) -> None:
+    """Celery runs Django's system checks at worker start but ignores what they find: a worker
+    with a misconfigured embedding or index would take tasks it can only fail. It exits instead.
+
+    Connected after celery's Django fixup (which sets Django up on the same signal). Celery logs
+    and swallows a receiver's exceptions; SystemExit is not one of them, so the worker stops.
+    """
+    from django.core.exceptions import ImproperlyConfigured
+
+    from search.checks import refuse_to_start_on_errors
+
+    try:
+        refuse_to_start_on_errors("the Celery worker")
+    except ImproperlyConfigured as exc:
+        logger.critical("%s", exc)
+        raise SystemExit(str(exc)) from exc
+
+
 class ReconcileOnConnect(bootsteps.StartStopStep):
     """Ask for a reconcile each time this worker's consumer (re)connects to the broker.
 
@@ -103,7 +122,7 @@ def _beat_schedule(sender: Celery, **kwargs: Any) -> None:
     # Harvest sources are checked often; each says itself how often it is harvested (admin).
     check = float(settings.HARVEST_CHECK_INTERVAL)
     sender.add_periodic_task(check, sender.signature("harvest.tasks.harvest_due", expires=check), name="harvest-due")
-    # Library digests (issue 16): daily at LIBRARY_DIGEST_HOUR UTC, weekly on Mondays at the same hour.
+    # Library digests: daily at LIBRARY_DIGEST_HOUR UTC, weekly on Mondays at the same hour.
     from celery.schedules import crontab
 
     hour = int(settings.LIBRARY_DIGEST_HOUR)

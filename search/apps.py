@@ -24,6 +24,10 @@ class SearchConfig(AppConfig):
 
         index_rebuild_wanted.connect(_on_index_rebuild_wanted, dispatch_uid="search.rebuild_wanted")
 
+        from search import checks
+
+        checks.register()
+
 
 def _on_papers_changed(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
     from search.tasks import enqueue_embedding
@@ -39,8 +43,8 @@ def _on_visibility_changed(sender: Any, paper_ids: list[int], **kwargs: Any) -> 
 
 
 def _on_papers_merged(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
-    # Sent inside the merge transaction, so a merged-away paper never keeps a vector of its
-    # own; the kept paper is re-embedded if its text changed.
+    # An admin merge: sent inside the merge transaction, so a merged-away paper never
+    # keeps a vector of its own; the kept paper is re-embedded if its text changed.
     from search.models import EmbeddingFailure, PaperEmbedding
 
     PaperEmbedding.objects.filter(paper_id__in=paper_ids).delete()

@@ -6,16 +6,15 @@ Backends (setting ``EMBEDDING_BACKEND``):
 - ``onnx``: the same weights exported locally to ONNX with ``torch.onnx`` and run by onnxruntime.
 - ``openvino``: the same weights converted to OpenVINO IR (fp32) from the torch module and run by
   OpenVINO in fp32 or, on CPUs that have it, bf16: ``EMBEDDING_PRECISION`` (``auto``: whichever
-  is faster on this CPU, measured once and cached; bf16 halved the time on AMD EPYC Zen 4/5 but
-  took 1.5x longer on an Intel Xeon without AMX). Both keep cosine >= 0.9999 to torch
-  (docs/benchmarks.md).
+  is faster on this CPU, measured once and cached: bf16 pays on some CPUs and loses on others,
+  docs/speed.md). Both stay within the cosine to torch that docs/benchmarks.md reports.
 
 The exported files are produced from the local model on first use and cached under
 ``EMBEDDING_CACHE_DIR`` (nothing is downloaded: invariant 7). Exported backends tokenise with the
 model's own ``tokenizer.json`` (the fast tokenizer sentence-transformers uses), truncate at the
 model's ``max_seq_length``, mean-pool over the attention mask and L2-normalise, exactly as the
-model's sentence-transformers config says, so vectors match torch's to cosine >= 0.9999
-(``manage.py bench_speed`` measures it). Web processes on an exported backend never import torch.
+model's sentence-transformers config says, so vectors match torch's (``manage.py bench_speed``
+measures the cosine; docs/benchmarks.md has the numbers). Web processes on an exported backend never import torch.
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ from django.conf import settings
 EMBEDDING_BACKENDS = ("torch", "onnx", "openvino")
 OPENVINO_PRECISIONS = ("auto", "f32", "bf16")
 # ``auto`` picks bf16 only when it takes at most this share of f32's time: it costs a little
-# fidelity (cosine 0.99997 instead of 0.999999 to torch), so it must clearly pay.
+# fidelity to torch (docs/speed.md), so it must clearly pay.
 BF16_WORTH_IT = 0.85
 # What ``auto`` times: eight abstract-length texts, the batch workers embed at a typical width.
 CALIBRATION_BATCH = (8, 192)
@@ -72,10 +71,8 @@ _model_pid: int | None = None
 
 
 def configured_backend() -> str:
-    backend = str(getattr(settings, "EMBEDDING_BACKEND", "torch"))
-    if backend not in EMBEDDING_BACKENDS:
-        raise RuntimeError(f"EMBEDDING_BACKEND must be one of {EMBEDDING_BACKENDS}, not {backend!r}")
-    return backend
+    """EMBEDDING_BACKEND (validated once, by the system check paperscope.E002)."""
+    return str(settings.EMBEDDING_BACKEND)
 
 
 def get_model(backend: str | None = None) -> Encoder:
@@ -147,10 +144,24 @@ def is_truncated(text: str) -> bool:
 
 
 def _model_dir() -> Path:
-    path = settings.EMBEDDING_MODEL
-    if not path or not os.path.isdir(path):
-        raise RuntimeError(f"EMBEDDING_MODEL is not a local model directory: {path!r}")
-    return Path(path)
+    # A local model directory: the system check paperscope.E001 refuses anything else at startup.
+    return Path(settings.EMBEDDING_MODEL)
+
+
+def model_dimension(path: Path) -> int | None:
+    """The dimension of the vectors the model at ``path`` makes, read from its configuration
+    files without loading it (None when they do not say): the last Dense module's output, else
+    the Pooling module's input width, else the transformer's hidden size."""
+    dim: int | None = None
+    for module in _modules(path):
+        config = _read_json(path / module.get("path", "") / "config.json")
+        if module.get("type", "").endswith("Dense") and config.get("out_features"):
+            dim = int(config["out_features"])
+        elif module.get("type", "").endswith("Pooling") and config.get("word_embedding_dimension") and dim is None:
+            dim = int(config["word_embedding_dimension"])
+    if dim is None and _read_json(path / "config.json").get("hidden_size"):
+        dim = int(_read_json(path / "config.json")["hidden_size"])
+    return dim
 
 
 def _set_torch_threads() -> None:
@@ -245,7 +256,7 @@ class _ExportedEncoder:
     def _run_openvino(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
         # CompiledModel.__call__ shares one request between threads, so concurrent gunicorn
         # threads would overwrite each other's outputs. One request behind a lock instead of
-        # one per thread: each request keeps its own activation arena (tens of MB per thread),
+        # one per thread: each request keeps its own activation arena (memory per thread),
         # and one inference already uses every core.
         with self._infer_lock:
             self._request.infer({k: v for k, v in feeds.items() if k in self._inputs})
@@ -290,8 +301,8 @@ class _ExportedEncoder:
         return chunk, {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
     def _run_bulk(self, batches: list[tuple[list[int], dict[str, np.ndarray]]], out: np.ndarray) -> None:
-        """Batches in flight on OpenVINO's throughput streams (one per core here): measured
-        1.1x the latency setting's rate on abstracts (docs/benchmarks.md); same vectors."""
+        """Batches in flight on OpenVINO's throughput streams (one per core here): faster than
+        the latency setting on abstracts (docs/speed.md); same vectors."""
         import openvino as ov
 
         with self._bulk_lock:
@@ -319,15 +330,14 @@ class _ExportedEncoder:
 def padded_width(width: int, limit: int, *, bulk: bool = False) -> int:
     """The sequence length a batch is padded to: a multiple of 8 up to 64 tokens, 32 up to 128, 64 above.
 
-    OpenVINO keeps memory for every distinct input shape it has run (measured: 63 query lengths
-    added ~117 MB to one web process), so a dozen lengths bound it; steps stay small where
-    queries are, because every padded token costs as much compute as a real one. Padding is
-    masked out of attention and pooling, so the vectors do not change (tests/search compare them).
+    OpenVINO keeps memory for every distinct input shape it has run (docs/benchmarks.md measured
+    a web process growing with each new query length), so a dozen lengths bound it; steps stay small where queries are, because every padded token costs as
+    much compute as a real one. Padding is masked out of attention and pooling, so the vectors
+    do not change (tests/search compare them).
 
     ``bulk`` (papers, in workers and commands): a multiple of 8 at every length. Abstracts fill
-    the long lengths, where the coarse steps padded 4.3% more tokens than the words (0.6% with 8);
-    in bulk the extra shapes cost no measurable memory (RSS after 2,500 abstracts 592 MB against
-    595) and embedding ran ~4% faster (docs/benchmarks.md).
+    the long lengths, where the coarse steps pad several times more tokens than steps of 8; in
+    bulk the extra shapes cost no measurable memory and embedding ran faster (docs/benchmarks.md).
     """
     step = 8 if bulk or width <= 64 else 32 if width <= 128 else 64
     return max(width, min(-(-width // step) * step, limit))
@@ -453,7 +463,7 @@ def _export_onnx(path: Path, staging: Path) -> None:
 
 def _export_openvino(path: Path, staging: Path) -> None:
     """Convert the torch module itself (not an ONNX file): OpenVINO's PyTorch frontend keeps the
-    attention block whole, and the result embedded 1.2-1.3x faster than the ONNX route here."""
+    attention block whole, and the result embeds faster than the ONNX route (docs/speed.md)."""
     import openvino as ov
     import torch
 
@@ -476,16 +486,14 @@ def openvino_precision(core: Any, export: Path, *, threads: int, vocab: int) -> 
     """The precision OpenVINO runs the model in here: ``EMBEDDING_PRECISION``, or for ``auto``
     f32 on CPUs without bf16 and otherwise whichever of f32 and bf16 embeds faster on this CPU.
 
-    Whether bf16 pays depends on the CPU, not on its flags alone: with AVX512_BF16 it halved the
-    time on AMD EPYC Zen 4/5 and took 1.5x longer on an Intel Xeon whose AMX the VM hides. So
-    ``auto`` times both once per CPU (about two seconds, with the first process's threads: on the
-    Xeon where bf16 lost, it lost at one and at two threads) and caches the answer in
+    Whether bf16 pays depends on the CPU, not on its flags alone (docs/speed.md: it wins on some
+    CPUs with AVX512_BF16 and loses on others). So ``auto`` times both once per CPU (a couple of
+    seconds, with the first process's threads; where bf16 lost, it lost at every thread count
+    measured) and caches the answer in
     ``<export>/precision.json``, which a Docker build fills for its own CPU; processes starting
     together wait for the first one's answer.
     """
-    wanted = str(getattr(settings, "EMBEDDING_PRECISION", "auto"))
-    if wanted not in OPENVINO_PRECISIONS:
-        raise RuntimeError(f"EMBEDDING_PRECISION must be one of {OPENVINO_PRECISIONS}, not {wanted!r}")
+    wanted = str(settings.EMBEDDING_PRECISION)  # auto, f32 or bf16: system check paperscope.E003
     has_bf16 = "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES")
     if wanted == "bf16" and not has_bf16:
         raise RuntimeError("EMBEDDING_PRECISION=bf16, but this CPU has no bf16 support in OpenVINO; use auto or f32")

@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 
 from papers.models import Paper
-from search import embedder
+from search import coordination, embedder
 from search.index_store import (
     IndexRefused,
     current_build_id,
@@ -123,22 +123,9 @@ def index_drift(*, verify_files: bool = True) -> IndexDrift:
 
 def queued_tasks() -> dict[str, int]:
     """Messages waiting in each Celery queue (empty in the embedded default or with Redis down)."""
-    from redis.exceptions import RedisError
-
     from config.celery import EMBED_QUEUE, INDEX_QUEUE
-    from search.coordination import redis_client
 
-    client = redis_client()
-    if client is None:
-        return {}
-    try:
-        # kombu keeps one Redis list per queue and priority step ("name", "name\x06\x163", ...).
-        return {
-            queue: sum(int(client.llen(name)) for name in [queue, *(f"{queue}\x06\x16{p}" for p in (3, 6, 9))])
-            for queue in (EMBED_QUEUE, INDEX_QUEUE)
-        }
-    except RedisError:
-        return {}
+    return coordination.queue_lengths((EMBED_QUEUE, INDEX_QUEUE))
 
 
 @dataclass

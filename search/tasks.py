@@ -20,7 +20,6 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
-from kombu.exceptions import OperationalError as BrokerUnavailable
 from redis.exceptions import RedisError
 
 from search import coordination, embedder, index_store, selectors, services
@@ -52,24 +51,9 @@ def _log_model_load() -> None:
     torch_threads = torch.get_num_threads() if torch is not None else None
     logger.info(
         "process %d loaded the embedding model (%s backend in %s, EMBEDDING_THREADS=%s, torch threads %s, OMP_NUM_THREADS=%s)",
-        os.getpid(), getattr(settings, "EMBEDDING_BACKEND", "torch"), embedder.get_model().precision, settings.EMBEDDING_THREADS,
+        os.getpid(), settings.EMBEDDING_BACKEND, embedder.get_model().precision, settings.EMBEDDING_THREADS,
         torch_threads, os.environ.get("OMP_NUM_THREADS"),
     )
-
-
-def _deliveries(task_id: str | None) -> int:
-    """How many times this message has been started (0 without Redis): a batch is redelivered
-    when its process dies, so one that keeps killing its process must not loop forever."""
-    client = coordination.redis_client()
-    if client is None or not task_id:
-        return 0
-    key = f"{coordination.REDIS_PREFIX}:deliveries:{task_id}"
-    try:
-        count = int(client.incr(key))
-        client.expire(key, 86_400)
-    except RedisError:
-        return 0
-    return count
 
 
 def _split(paper_ids: list[int], error: str) -> dict[str, int]:
@@ -84,7 +68,7 @@ def _split(paper_ids: list[int], error: str) -> dict[str, int]:
 @shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
 def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
     """Embed a batch of papers (skipping up-to-date ones), then ask for an index build."""
-    if _deliveries(self.request.id) > MAX_DELIVERIES:
+    if coordination.delivery_count(self.request.id) > MAX_DELIVERIES:
         error = f"its worker process died {MAX_DELIVERIES} times while embedding it"
         if len(paper_ids) > 1:
             return _split(paper_ids, error)
@@ -101,7 +85,7 @@ def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
         if len(paper_ids) > 1:
             return _split(paper_ids, error)  # the good papers get stored on the way to the bad one
         services.embedding_failure_record(paper_ids=paper_ids, error=error)
-        if self.request.is_eager or self.request.retries >= self.max_retries:
+        if coordination.tasks_run_in_process() or self.request.retries >= self.max_retries:
             logger.error("paper %s could not be embedded: %s", paper_ids[0], error)
             return {"embedded": 0, "skipped": 0, "missing": 0, "failed": 1}
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
@@ -110,7 +94,7 @@ def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
     if summary.embedded:
         # rescue: a build scheduled by an earlier batch that never started (lost with a killed
         # worker: its delayed message waits out the visibility timeout) must not absorb this
-        # request; compose-smoke saw the index wait for beat's next reconcile (~4 min) for it.
+        # request, or the index would wait for beat's next reconcile.
         request_index_build(rescue=True)
     return {"embedded": summary.embedded, "skipped": summary.skipped, "missing": summary.missing, "failed": 0}
 
@@ -122,17 +106,18 @@ def build_index(self: Task, full: bool = False) -> str | None:
     A request that finds a build running is coalesced: it waits behind it (re-armed as the one
     pending request, absorbing any that arrive meanwhile) and then builds what that one missed.
     """
+    in_process = coordination.tasks_run_in_process()
     try:
-        build = services.index_build(full=full, if_changed=not full, wait=60.0 if self.request.is_eager else 0.0)
+        build = services.index_build(full=full, if_changed=not full, wait=coordination.IN_PROCESS_BUILD_WAIT if in_process else 0.0)
     except coordination.BuildBusy:
-        if self.request.is_eager:
+        if in_process:
             logger.info("index build already running; request coalesced into it")
             return None
         try:
             coordination.build_request_mark(refresh=True)
         except RedisError as exc:
             logger.warning("could not re-arm the build request (%s)", exc)
-        raise self.retry(countdown=max(1.0, settings.BUILD_DEBOUNCE_SECONDS)) from None
+        raise self.retry(countdown=coordination.build_debounce()) from None
     except TRANSIENT as exc:
         raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
     return build.build_id if build else None
@@ -166,8 +151,8 @@ def reconcile(self: Task, min_age: float | None = None, reason: str = "schedule"
     if build:
         # A damaged current build cannot be a base: the build starts from scratch by itself.
         # On a worker's (re)connect a pending build request may belong to a build lost with the
-        # worker before it, however young: take it over (at worst one build more). compose-smoke
-        # saw the index wait ~4 min for beat otherwise.
+        # worker before it, however young: take it over (at worst one build more) rather than
+        # leave the index waiting for beat.
         request_index_build(rescue=True, takeover=reason != "schedule")
     report = {
         "reason": reason,
@@ -184,62 +169,40 @@ def reconcile(self: Task, min_age: float | None = None, reason: str = "schedule"
 
 
 def _queued_embedding_ids() -> set[int]:
-    """Paper ids in embed tasks waiting in the broker's queue (empty without Redis).
-
-    kombu keeps each queue as Redis lists of JSON messages whose body (base64 JSON) is
-    ``[args, kwargs, options]`` and embed_papers' first argument is the list of ids.
-    """
-    import base64
-    import json
-
+    """Paper ids in embed tasks waiting in the broker's queue (empty without Redis)."""
     from config.celery import EMBED_QUEUE
 
-    client = coordination.redis_client()
-    if client is None:
-        return set()
     ids: set[int] = set()
-    try:
-        for name in [EMBED_QUEUE, *(f"{EMBED_QUEUE}\x06\x16{p}" for p in (3, 6, 9))]:
-            for raw in client.lrange(name, 0, -1):
-                try:
-                    message = json.loads(raw)
-                    if message.get("headers", {}).get("task") != embed_papers.name:
-                        continue
-                    args = json.loads(base64.b64decode(message["body"]))[0]
-                    ids.update(int(i) for i in args[0])
-                except (ValueError, KeyError, IndexError, TypeError):  # not a message of ours
-                    continue
-    except RedisError as exc:
-        logger.warning("could not read the embed queue (%s); reconcile treats it as empty", exc)
+    for batch in coordination.queued_first_arguments(EMBED_QUEUE, task_name=embed_papers.name):
+        try:
+            ids.update(int(i) for i in batch)
+        except (TypeError, ValueError):  # not a batch of ids: not a message of ours
+            continue
     return ids
 
 
 def request_index_build(*, full: bool = False, rescue: bool = False, takeover: bool = False) -> None:
     """Ask for an index build: debounced and coalesced with a broker, inline in the embedded default.
 
-    ``rescue`` (reconcile): if the pending build has not started long after its debounce delay,
-    it was probably lost with a killed worker; schedule another instead of waiting for it.
-    ``takeover``: schedule one even if the pending build is young (it may already be lost).
+    ``rescue`` (reconcile, new vectors): replace a pending build that has not started long after
+    its debounce delay (probably lost with a killed worker) instead of waiting for it.
+    ``takeover``: replace it even if it is young (coordination.build_wanted has the rules).
     """
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        build_index.delay(full=full)
-        return
-    stale_after = 0.0 if takeover else 3 * max(1.0, settings.BUILD_DEBOUNCE_SECONDS) if rescue else None
     try:
-        if coordination.build_request_mark(stale_after=stale_after) or full:
-            build_index.apply_async(kwargs={"full": full}, countdown=settings.BUILD_DEBOUNCE_SECONDS)
-    except (RedisError, BrokerUnavailable) as exc:
+        wanted = coordination.build_wanted(full=full, rescue=rescue, takeover=takeover)
+    except RedisError as exc:
         # The papers are stored; reconcile asks again once Redis is back.
         logger.warning("could not request an index build (%s); reconcile will", exc)
+        return
+    if wanted:
+        coordination.dispatch(build_index, kwargs={"full": full}, countdown=settings.BUILD_DEBOUNCE_SECONDS)
 
 
 def enqueue_embedding(paper_ids: list[int]) -> None:
-    """Queue embedding for papers, in batches of EMBED_TASK_BATCH ids."""
+    """Queue embedding for papers, in batches of EMBED_TASK_BATCH ids (run at once in-process)."""
     size = settings.EMBED_TASK_BATCH
     for start in range(0, len(paper_ids), size):
-        try:
-            embed_papers.delay(paper_ids[start : start + size])
-        except (RedisError, BrokerUnavailable) as exc:
+        if not coordination.dispatch(embed_papers, args=[paper_ids[start : start + size]]):
             # The papers are stored; reconcile queues them once the broker is back.
-            logger.warning("broker unavailable (%s): %d papers not queued; reconcile will", exc, len(paper_ids) - start)
+            logger.warning("%d papers not queued; reconcile will", len(paper_ids) - start)
             return
