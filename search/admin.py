@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -34,7 +33,7 @@ from papers.admin.common import log_actions
 from papers.admin.filters import CategoryFilter
 from papers.admin.paper import RECORD_SECTION, PaperAdmin
 from papers.models import Paper
-from search import embedder, index_store
+from search import coordination, embedder, index_store
 from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
 from search.selectors import (
     index_drift,
@@ -121,7 +120,7 @@ class IndexBuildAdmin(admin.ModelAdmin):
             "builds": IndexBuild.objects.order_by("-created")[:20],
             "build_count": IndexBuild.objects.count(),
             "can_rebuild": request.user.has_perm("search.add_indexbuild"),
-            "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+            "eager": coordination.tasks_run_in_process(),
         }
         return TemplateResponse(request, "admin/search/indexbuild/dashboard.html", context)
 
@@ -144,7 +143,7 @@ class IndexBuildAdmin(admin.ModelAdmin):
             if build:
                 self.log_addition(request, build, "Built from the index dashboard.")
             self.message_user(request, f"Published index build {after}{count}.", messages.SUCCESS)
-        elif settings.CELERY_TASK_ALWAYS_EAGER:
+        elif coordination.tasks_run_in_process():
             self.message_user(request, "No new build: another build is running; it includes this request.", messages.WARNING)
         else:
             self.message_user(request, "Index rebuild queued; refresh this page to see it published.", messages.INFO)
@@ -158,7 +157,7 @@ class IndexBuildAdmin(admin.ModelAdmin):
 
         ids = papers_needing_embedding()
         enqueue_embedding(ids)
-        verb = "embedded" if settings.CELERY_TASK_ALWAYS_EAGER else "queued for embedding"
+        verb = "embedded" if coordination.tasks_run_in_process() else "queued for embedding"
         self.message_user(request, f"{len(ids):,} pending paper(s) {verb}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:search_indexbuild_dashboard"))
 
