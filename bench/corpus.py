@@ -12,6 +12,7 @@ import json
 import sys
 import time
 from collections.abc import Iterator
+from typing import TextIO
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,8 +50,8 @@ class CorpusPaper:
 
 def read_papers(path: Path = ARXIV_115K, *, limit: int | None = None) -> Iterator[CorpusPaper]:
     """Stream papers from the corpus file (gzip or plain JSON lines), in file order."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as handle:  # type: ignore[operator]
+    handle: TextIO = gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else open(path, encoding="utf-8")  # noqa: SIM115
+    with handle:
         for n, line in enumerate(handle):
             if limit is not None and n >= limit:
                 return

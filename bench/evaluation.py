@@ -415,15 +415,18 @@ def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17)
     index = current_index()
     if index is None or index.keyword is None:
         raise RuntimeError("no index build with a keyword index to calibrate on")
+    keyword = index.keyword
 
     def evidence(text: str) -> list[tuple[int, float, float]]:
         vector = embedder.encode_query(text)
         terms = analyze(text)
         ranked, _ = _rank(query_vector=vector, terms=terms, mode="hybrid", weight=0.4, filters=None, needed=100) or ([], 0)
-        coverage = index.keyword.scores_at(index.keyword.coverage(terms), [f.pk for f in ranked[:100]])
+        coverage = keyword.scores_at(keyword.coverage(terms), [f.pk for f in ranked[:100]])
         return [(f.pk, float(f.dense or 0.0), float(coverage.get(f.pk, 0.0))) for f in ranked[:100]]
 
-    relevant, others, best = [], [], []
+    relevant: list[tuple[float, float]] = []
+    others: list[tuple[float, float]] = []
+    best: list[tuple[float, float]] = []
     for qid, text in dataset.queries.items():
         found = evidence(text)
         best.append((max((d for _, d, _ in found), default=0.0), max((w for _, _, w in found), default=0.0)))

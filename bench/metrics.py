@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 
-def ndcg_at(ranked: Sequence[Hashable], gains: Mapping[Hashable, int], k: int = 10) -> float:
+def ndcg_at(ranked: Sequence[Hashable], gains: Mapping[Any, int], k: int = 10) -> float:
     """nDCG@k of one ranking against graded gains (0.0 when nothing is relevant)."""
     dcg = sum(gains.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))
     ideal = sorted(gains.values(), reverse=True)[:k]
@@ -21,13 +22,13 @@ def ndcg_at(ranked: Sequence[Hashable], gains: Mapping[Hashable, int], k: int = 
     return dcg / idcg if idcg else 0.0
 
 
-def recall_at(ranked: Sequence[Hashable], gains: Mapping[Hashable, int], k: int = 100) -> float:
+def recall_at(ranked: Sequence[Hashable], gains: Mapping[Any, int], k: int = 100) -> float:
     """Share of the relevant documents (gain > 0) found in the first k (0.0 when none is relevant)."""
     relevant = {doc for doc, g in gains.items() if g > 0}
     return len(relevant.intersection(ranked[:k])) / len(relevant) if relevant else 0.0
 
 
-def mrr_at(ranked: Sequence[Hashable], gains: Mapping[Hashable, int], k: int = 10) -> float:
+def mrr_at(ranked: Sequence[Hashable], gains: Mapping[Any, int], k: int = 10) -> float:
     """Reciprocal rank of the first relevant document within the first k, else 0.0."""
     for i, doc in enumerate(ranked[:k]):
         if gains.get(doc, 0) > 0:

@@ -26,6 +26,13 @@ from search import embedder
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{1,}")
 
 
+def _one(row: tuple[Any, ...] | None) -> Any:
+    """The single value of a one-row, one-column answer."""
+    if row is None:
+        raise RuntimeError("the query returned no row")
+    return row[0]
+
+
 def _vector_literal(vector: np.ndarray) -> str:
     return "[" + ",".join(f"{x:.7g}" for x in vector) + "]"
 
@@ -92,9 +99,9 @@ def bench_peers(
         with conn.cursor() as cur:
             cur.execute("CREATE EXTENSION IF NOT EXISTS vector")
             cur.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-            pgvector_version = cur.fetchone()[0]
+            pgvector_version = _one(cur.fetchone())
             cur.execute("SHOW server_version")
-            pg_version = cur.fetchone()[0]
+            pg_version = _one(cur.fetchone())
         conn.commit()
         log(f"  peers {name}: loading {len(ids)} rows and building GIN + HNSW (m={m}, ef_construction={ef_construction}) ...")
         build = load_table(conn, table=table, ids=ids, vectors=vectors, texts=texts, m=m, ef_construction=ef_construction)

@@ -43,15 +43,16 @@ def bench_scifact(*, backends: list[str], path: Path = SCIFACT) -> list[dict[str
     doc_ids, doc_texts = [d.doc_id for d in docs], [embedding_text(d.title, d.text) for d in docs]
     queries, qrels = dataset.queries, dataset.qrels
     qids = list(qrels)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for backend in ["torch", *[b for b in backends if b != "torch"]]:
         precision = embedder.get_model(backend).precision
-        docs = _doc_vectors(backend, precision, doc_texts)
+        doc_vectors = _doc_vectors(backend, precision, doc_texts)
         query_vectors = embedder.get_model(backend).encode([queries[q] for q in qids], batch_size=32)
-        scores = query_vectors @ docs.T
+        scores = query_vectors @ doc_vectors.T
         top = np.argsort(-scores, axis=1)[:, :10]
         value = float(np.mean([ndcg_at([doc_ids[j] for j in row], qrels[q], 10) for q, row in zip(qids, top, strict=True)]))
         rows.append({"backend": backend, "precision": precision, "ndcg_at_10": round(value, 4), "queries": len(qids), "documents": len(doc_ids)})
+    reference = float(rows[0]["ndcg_at_10"])
     for row in rows:
-        row["delta_vs_torch"] = round(row["ndcg_at_10"] - rows[0]["ndcg_at_10"], 4)
+        row["delta_vs_torch"] = round(float(row["ndcg_at_10"]) - reference, 4)
     return rows

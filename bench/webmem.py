@@ -43,7 +43,7 @@ def bench_web_memory(
             log(f"  web memory: {route} with 8 connections for {seconds}s ...")
             run = http.load(port=server.port, paths=paths, connections=8, seconds=seconds)
             concurrent.append({"route": route, **{k: run.get(k) for k in ("requests", "requests_per_s", "p50_ms", "non_2xx")}})
-        workers = []
+        workers: list[dict[str, Any]] = []
         for pid in server.worker_pids():
             workers.append({"pid": pid, **process_memory(pid), "after_start": after_start.get(str(pid)), "breakdown": memory_breakdown(pid)})
         return {

@@ -51,7 +51,7 @@ def _survive_a_lost_redis_connection() -> None:
     from kombu.transport import redis as kombu_redis
 
     restore = kombu_redis.QoS.restore_unacked
-    if getattr(restore, "_paperscope_patched", False):
+    if restore.__module__ == __name__:  # patched already (this module imported twice)
         return
 
     def restore_unacked(self: Any, client: Any = None) -> Any:
@@ -61,8 +61,7 @@ def _survive_a_lost_redis_connection() -> None:
             return None
         return restore(self, client)
 
-    restore_unacked._paperscope_patched = True  # type: ignore[attr-defined]
-    kombu_redis.QoS.restore_unacked = restore_unacked
+    setattr(kombu_redis.QoS, "restore_unacked", restore_unacked)  # a method replaced at run time
 
 
 _survive_a_lost_redis_connection()

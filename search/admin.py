@@ -18,7 +18,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -219,10 +219,10 @@ class EmbeddingStateFilter(admin.SimpleListFilter):
             return queryset
         queryset = with_embedding_state(queryset)
         return {
-            "current": queryset.filter(vector_current=True),
-            "stale": queryset.filter(has_vector=True, vector_current=False, has_failure=False),
-            "missing": queryset.filter(has_vector=False, has_failure=False),
-            "failed": queryset.filter(has_failure=True, vector_current=False),
+            "current": queryset.filter(Q(vector_current=True)),
+            "stale": queryset.filter(Q(has_vector=True, vector_current=False, has_failure=False)),
+            "missing": queryset.filter(Q(has_vector=False, has_failure=False)),
+            "failed": queryset.filter(Q(has_failure=True, vector_current=False)),
         }.get(value, queryset)
 
 
@@ -241,11 +241,14 @@ class PaperWithEmbeddingAdmin(PaperAdmin):
     list_display = _inserted(PaperAdmin.list_display, "embedding", before="updated")
     list_filter = _inserted(PaperAdmin.list_filter, EmbeddingStateFilter, before=CategoryFilter)
     readonly_fields = _inserted(PaperAdmin.readonly_fields, "embedding_detail", before="content_hash")
-    fieldsets = tuple(
-        ("Embedding", {**options, "fields": ("embedding_detail", *options["fields"])}) if name == RECORD_SECTION else (name, options)
-        for name, options in PaperAdmin.fieldsets
-    )
     actions = _inserted(PaperAdmin.actions, "reembed", before="merge_two")
+
+    def get_fieldsets(self, request: HttpRequest, obj: Paper | None = None) -> Any:
+        """The papers admin's sections, the record section renamed "Embedding" and led by its state."""
+        return [
+            ("Embedding", {**options, "fields": ("embedding_detail", *options["fields"])}) if name == RECORD_SECTION else (name, options)
+            for name, options in super().get_fieldsets(request, obj)
+        ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Paper]:
         return with_embedding_state(super().get_queryset(request))

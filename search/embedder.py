@@ -182,7 +182,9 @@ class _TorchEncoder:
 
         _set_torch_threads()
         self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-        self.max_seq_length = int(self.model.max_seq_length)
+        if self.model.max_seq_length is None:
+            raise ValueError(f"the model at {path} declares no max_seq_length")
+        self.max_seq_length: int = self.model.max_seq_length
 
     def encode(self, sentences: list[str], *, batch_size: int = 32, **kwargs: Any) -> np.ndarray:
         kwargs.pop("bulk", None)  # torch has one way to run

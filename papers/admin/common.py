@@ -12,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 
 def log_actions(request: HttpRequest, objects: Sequence[models.Model], message: str, flag: int = CHANGE) -> None:
     """One admin-history entry per object (bulk insert; actions may touch many papers)."""
-    if objects:
+    if objects and request.user.pk is not None:
         LogEntry.objects.log_actions(user_id=request.user.pk, queryset=list(objects), action_flag=flag, change_message=message)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -55,7 +56,7 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # pairs come from scans, not by hand ("Find duplicates" needs the add permission)
 
-    def get_readonly_fields(self, request: HttpRequest, obj: DuplicateCandidate | None = None) -> Sequence[str]:
+    def get_readonly_fields(self, request: HttpRequest, obj: DuplicateCandidate | None = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
 
     @admin.display(description="pair")
@@ -146,7 +147,7 @@ class DuplicateCandidateAdmin(admin.ModelAdmin):
             "title": "Dismiss duplicate pairs",
             "pairs": pairs,
             "action": action,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "next": next_url,
         }
         return TemplateResponse(request, "admin/papers/duplicatecandidate/dismiss_confirmation.html", context)

@@ -78,8 +78,8 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict[str, Any] | None = None) -> HttpResponse:
         job = self.get_object(request, object_id)
-        if job is None:
-            return self._get_obj_does_not_exist_redirect(request, self.model._meta, object_id)
+        if job is None:  # Django's own "does not exist" message and redirect
+            return super().change_view(request, object_id, form_url, extra_context)
         if not self.has_view_permission(request, job):
             raise PermissionDenied
         context = {

@@ -165,7 +165,7 @@ class Command(BaseCommand):
         progress = _progress_bar(self.stderr)
         prepared = evaluation.collection_prepare(corpus=dataset.corpus, progress=progress)
         modes = options["mode"] or list(evaluation.MODES)
-        weights = _weights(options["weights"]) if options["weights"] else [None]
+        weights: list[float | None] = list(_weights(options["weights"])) if options["weights"] else [None]
         rows = []
         for mode in modes:
             for weight in weights if mode == "hybrid" else [None]:
