@@ -106,7 +106,7 @@ class Network:
             _ip("link", "add", self.bridge, "type", "bridge")
             _ip("addr", "add", f"{self.address}/24", "dev", self.bridge)
             _ip("link", "set", self.bridge, "up")
-        except Exception as exc:
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             self.close()
             pytest.fail(f"cannot create a bridge for the multi-host rehearsal: {exc}")
 
@@ -126,7 +126,7 @@ class Network:
             _ip(*ns, "addr", "add", f"{host.address}/24", "dev", "eth0")
             _ip(*ns, "link", "set", "eth0", "up")
             _ip(*ns, "link", "set", "lo", "up")
-        except Exception as exc:
+        except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
             pytest.fail(f"cannot create host {name} (network namespace + veth): {exc}")
         return host
 
@@ -136,7 +136,7 @@ class Network:
         def ping() -> bool:
             return subprocess.run(
                 [*host.prefix, "python3", "-c", f"import socket; s = socket.socket(); s.settimeout(1); s.connect_ex(('{self.address}', 9)); s.close()"],
-                capture_output=True, timeout=10,
+                capture_output=True, timeout=10, check=False,
             ).returncode == 0
 
         wait_until(ping, timeout=timeout, what=f"{host.name} to reach {self.address}", interval=0.2)
@@ -174,7 +174,7 @@ class PostgresServer:
         data = self.dir / "data"
         initdb = subprocess.run(
             [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"],
-            capture_output=True, text=True, timeout=120, user="postgres", group="postgres", extra_groups=[],
+            capture_output=True, text=True, timeout=120, check=False, user="postgres", group="postgres", extra_groups=[],
         )
         if initdb.returncode != 0:
             self.stop()
