@@ -143,6 +143,10 @@ class Database:
             with psycopg.connect(self.url, autocommit=True) as conn:
                 conn.execute(script)
 
+    def record_embedding_writes(self) -> None:
+        """Install the ``embedding_writes`` audit trigger (every committed vector write, one row)."""
+        self.executescript(_AUDIT_SQLITE if self.url.startswith("sqlite") else _AUDIT_PG)
+
     def drop(self) -> None:
         if self._drop:
             self._drop()
@@ -184,7 +188,7 @@ class Template:
             db = Database(
                 _pg_admin_url(base, name), drop=lambda: _pg_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             )
-        db.executescript(_AUDIT_SQLITE if db.url.startswith("sqlite") else _AUDIT_PG)
+        db.record_embedding_writes()
         return db
 
 
