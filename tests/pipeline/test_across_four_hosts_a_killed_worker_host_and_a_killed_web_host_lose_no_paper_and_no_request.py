@@ -216,7 +216,9 @@ def test_across_four_hosts_a_killed_worker_host_and_a_killed_web_host_lose_no_pa
         client = Client(backends=backends)
         client.start()
 
-        # Worker host A dies mid-embedding: everything in its namespace, SIGKILL.
+        # Worker host A dies mid-embedding (a third of the papers done, so both hosts ran a while, and
+        # inside a batch): everything in its namespace, SIGKILL.
+        wait_until(lambda: p.count("search_paperembedding") >= PAPERS // 3, timeout=420, interval=0.5, what="a third of the papers embedded", on_timeout=p.logs)
         wait_until(lambda: _mid_batch(worker_a), timeout=240, interval=0.05, what="worker host A inside a batch", on_timeout=p.logs)
         embedded_at_kill = p.count("search_paperembedding")
         assert embedded_at_kill < PAPERS, "the run finished before worker host A was killed"
@@ -265,8 +267,10 @@ def test_across_four_hosts_a_killed_worker_host_and_a_killed_web_host_lose_no_pa
             "papers": PAPERS,
             "embedded_by": {"worker-a (killed)": by_a, "worker-b": by_b},
             "import_s": round(t_queued - t_import, 1),
-            "papers_per_s_two_worker_hosts": round(embedded_at_kill / (t_worker_kill - t_queued), 1),
+            "papers_per_s_two_worker_hosts": round(embedded_at_kill / (t_worker_kill - t_queued), 2),
+            "embedded_at_worker_kill": embedded_at_kill,
             "papers_per_s_whole_run": round(PAPERS / (t_converged - t_queued), 1),
+            "papers_per_s_survivor_alone": round((PAPERS - embedded_at_kill) / (t_converged - t_worker_kill), 2),
             "worker_kill_to_converged_s": round(t_converged - t_worker_kill, 1),
             "worker_kill_to_survivor_web_serving_final_s": round(t_served - t_worker_kill, 1),
             "web_requests": {
