@@ -262,6 +262,8 @@ class FaissIndex:
     ) -> list[list[tuple[int, float]]]:
         import faiss
 
+        if not len(self):  # an empty build's dimension is a placeholder: nothing to compare against
+            return [[] for _ in range(len(np.atleast_2d(queries)))]
         queries = _as_vectors(queries, self.dim)
         k = min(k, len(self))
         if k <= 0:
@@ -440,6 +442,8 @@ class NumpyIndex:
     def search(
         self, queries: np.ndarray, k: int, *, subset: np.ndarray | None = None
     ) -> list[list[tuple[int, float]]]:
+        if not len(self):  # an empty build's dimension is a placeholder: nothing to compare against
+            return [[] for _ in range(len(np.atleast_2d(queries)))]
         queries = _as_vectors(queries, self.dim)
         ids, vectors = self._ids, self._vectors
         if subset is not None:

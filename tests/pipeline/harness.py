@@ -1,6 +1,7 @@
 """Real processes for fault tests: a database they share, a private Redis, workers, web servers.
 
-Everything listens on 127.0.0.1 only, every process runs in its own session (killed as a group at
+Everything listens on 127.0.0.1 (tests/pipeline/hosts.py puts some on a bridge between network
+namespaces instead), every process runs in its own session (killed as a group at
 the end, orphans included), and every wait has a deadline.
 
 Database: in the PostgreSQL pass of ``make test`` (DATABASE_URL is postgres://...), each test
@@ -26,7 +27,7 @@ import sys
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,10 @@ class Database:
             with psycopg.connect(self.url, autocommit=True) as conn:
                 conn.execute(script)
 
+    def record_embedding_writes(self) -> None:
+        """Install the ``embedding_writes`` audit trigger (every committed vector write, one row)."""
+        self.executescript(_AUDIT_SQLITE if self.url.startswith("sqlite") else _AUDIT_PG)
+
     def drop(self) -> None:
         if self._drop:
             self._drop()
@@ -183,7 +188,7 @@ class Template:
             db = Database(
                 _pg_admin_url(base, name), drop=lambda: _pg_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             )
-        db.executescript(_AUDIT_SQLITE if db.url.startswith("sqlite") else _AUDIT_PG)
+        db.record_embedding_writes()
         return db
 
 
@@ -267,12 +272,16 @@ class Proc:
 
 
 class RedisServer:
-    """A private redis-server on a free loopback port (never the machine's shared 6379)."""
+    """A private redis-server on a free port (never the machine's shared 6379), on loopback unless
+    ``address`` names another of this machine's addresses (a bridge other hosts reach)."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, address: str = "127.0.0.1", required: bool = False) -> None:
         if not shutil.which("redis-server"):
-            pytest.skip("redis-server is not installed")
-        self.port = free_port()
+            (pytest.fail if required else pytest.skip)("redis-server is not installed")
+        self.address = address
+        with socket.socket() as sock:
+            sock.bind((address, 0))
+            self.port = int(sock.getsockname()[1])
         self.dir = tmp / "redis"
         self.dir.mkdir(exist_ok=True)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -280,13 +289,16 @@ class RedisServer:
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        return f"redis://{self.address}:{self.port}/0"
 
     def start(self) -> None:
         # --save "" and no AOF: a restart loses every queued message, the worst case.
         self.proc = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log")],
+            ["redis-server", "--port", str(self.port), "--bind", self.address, "--save", "", "--appendonly", "no",
+             "--dir", str(self.dir), "--logfile", str(self.dir / "redis.log"),
+             # Protected mode answers only loopback clients while no password is set; on a bridge
+             # the clients are the test's own namespaces.
+             "--protected-mode", "yes" if self.address == "127.0.0.1" else "no"],
             start_new_session=True,
         )
         wait_until(self.ping, timeout=20, what=f"redis-server on port {self.port}", interval=0.05)
@@ -295,14 +307,14 @@ class RedisServer:
         import redis
 
         try:
-            return bool(redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1).ping())
+            return bool(redis.Redis(host=self.address, port=self.port, socket_timeout=1, socket_connect_timeout=1).ping())
         except redis.RedisError:
             return False
 
     def client(self) -> Any:
         import redis
 
-        return redis.Redis(port=self.port, socket_timeout=5)
+        return redis.Redis(host=self.address, port=self.port, socket_timeout=5)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -346,12 +358,15 @@ class Pipeline:
             pytest.fail(f"manage.py {' '.join(args)} exited {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
         return result
 
-    def start(self, name: str, program: str, *args: str, instruments: tuple[str, ...] = (), env: dict[str, str] | None = None) -> Proc:
-        """Start a long-running process in its own session, output to a log file."""
+    def start(self, name: str, program: str, *args: str, instruments: tuple[str, ...] = (), env: dict[str, str] | None = None, prefix: Sequence[str] = ()) -> Proc:
+        """Start a long-running process in its own session, output to a log file.
+
+        ``prefix`` runs it through another command first (``ip netns exec NAME``: on another host).
+        """
         log = self.tmp / f"{name}-{len(self.procs)}.log"
         handle = open(log, "wb")  # noqa: SIM115 - closed with the process
         popen = subprocess.Popen(
-            self._argv(program, args, instruments), cwd=ROOT, env={**self.env, **(env or {})},
+            [*prefix, *self._argv(program, args, instruments)], cwd=ROOT, env={**self.env, **(env or {})},
             stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
         )
         handle.close()
@@ -359,12 +374,12 @@ class Pipeline:
         self.procs.append(proc)
         return proc
 
-    def worker(self, name: str = "worker", *, concurrency: int = 1, fast: bool = True, env: dict[str, str] | None = None) -> Proc:
+    def worker(self, name: str = "worker", *, concurrency: int = 1, fast: bool = True, env: dict[str, str] | None = None, prefix: Sequence[str] = ()) -> Proc:
         proc = self.start(
             name, "celery", "-A", "config", "worker", "--concurrency", str(concurrency), "--pool", "prefork",
             "--loglevel", "INFO", "--hostname", f"{name}-{len(self.procs)}@%h",
             "--without-gossip", "--without-mingle", "--without-heartbeat",
-            instruments=("--fast",) if fast else (), env=env,
+            instruments=("--fast",) if fast else (), env=env, prefix=prefix,
         )
         wait_until(lambda: "ready." in proc.text() or not proc.alive(), timeout=120, what=f"{name} to start")
         assert proc.alive(), proc.tail()

@@ -86,3 +86,11 @@ def test_save_and_load_round_trip(backend: str, tmp_path: Path) -> None:
 def test_an_empty_index_returns_no_hits(backend: str) -> None:
     index = BACKENDS[backend](8)
     assert index.search(np.ones((1, 8), dtype=np.float32), 5) == [[]]
+
+
+def test_an_empty_build_answers_queries_of_any_dimension_with_no_hits(backend: str) -> None:
+    # A build published before any paper is embedded has no vectors to take a dimension from
+    # (the builder writes 1); a 384-dimensional query must find nothing there, not raise.
+    index = BACKENDS[backend](1)
+    assert index.search(np.ones((2, 384), dtype=np.float32), 5) == [[], []]
+    assert index.search(np.ones(384, dtype=np.float32), 5) == [[]]
