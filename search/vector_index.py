@@ -9,6 +9,7 @@ An index kind is a FAISS factory string (INDEX_KIND accepts the aliases on the l
     flat -> IDMap,Flat     exact inner product
     ivf  -> IVF{n},Flat    inverted lists; {n} lists chosen at build time, nprobe scanned
     hnsw -> HNSW{M}        graph of degree {M} (INDEX_HNSW_M); efSearch candidates explored
+            IVF{n},SQ8     inverted lists of 8-bit scalar-quantised codes (4x smaller)
 
 A placeholder (``{n}``, ``{M}``) is filled at build time; a number fixes it (``IVF1024,Flat``).
 ``parse_kind`` reads the string once into its family: one small class per family, only where
@@ -495,8 +496,20 @@ class IVFIndex(FaissIndex):
             self._directory = np.load(directory / self.DIRECTORY, mmap_mode="r" if mmap else None, allow_pickle=False)
 
 
+class IVFSQ8Index(IVFIndex):
+    """``IVF{n},SQ8``: the IVF lists hold 8-bit scalar-quantised codes (a quarter of the bytes).
+
+    Codes decode only approximately, so exact search within a subset is refused
+    (ExactSearchUnavailable) rather than answered from approximate scores.
+    """
+
+    PATTERN = re.compile(r"IVF(\{n\}|[1-9]\d*),SQ8")
+    CODE = "SQ8"
+    EXACT_VECTORS = False
+
+
 # Every FAISS family; parse_kind tries them in order.
-FAMILIES: tuple[type[FaissIndex], ...] = (FlatIndex, IVFIndex, HNSWIndex)
+FAMILIES: tuple[type[FaissIndex], ...] = (FlatIndex, IVFIndex, IVFSQ8Index, HNSWIndex)
 KIND_ALIASES = {"flat": "IDMap,Flat", "ivf": "IVF{n},Flat", "hnsw": "HNSW{M}"}
 
 

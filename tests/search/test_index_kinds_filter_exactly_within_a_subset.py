@@ -1,4 +1,5 @@
-"""Subset searches (filters, "score these papers") are exact for every kind, loaded or in memory."""
+"""Subset searches (filters, "score these papers") are exact for every kind that can read its
+vectors back, loaded or in memory, and refused by kinds that store compressed codes."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.vector_index import IVFIndex, NumpyIndex, ivf_reads_directly, load_index, make_index
+from search.vector_index import ExactSearchUnavailable, IVFIndex, NumpyIndex, ivf_reads_directly, load_index, make_index
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
 @pytest.mark.parametrize("kind", ["IDMap,Flat", "IVF{n},Flat", "HNSW{M}"])
@@ -53,3 +58,17 @@ def test_a_loaded_ivf_build_reads_a_few_given_vectors_from_its_lists(tmp_path: P
     index.remove(subset[:1])
     assert int(subset[0]) not in {pk for pk, _ in index.search(query, 60, subset=subset)[0]}
 
+
+@pytest.mark.parametrize("subset_size", [3, 900])
+def test_a_compressed_kind_refuses_to_search_within_a_subset_instead_of_answering_approximately(subset_size: int, tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    vectors = _unit(rng.normal(size=(3000, 32)))
+    ids = np.arange(3000, dtype=np.int64) * 5
+    index = make_index(32, "IVF{n},SQ8")
+    index.add(ids, vectors)
+    assert index.save(tmp_path) == [IVFIndex.FILENAME]  # no directory: nothing to read back exactly
+    loaded = load_index(tmp_path, kind=index.kind, params=index.params)
+    for searched in (index, loaded):
+        with pytest.raises(ExactSearchUnavailable, match=r"IVF\d+,SQ8 index stores compressed codes"):
+            searched.search(vectors[:1], 10, subset=rng.choice(ids, subset_size, replace=False))
+        assert len(searched.search(vectors[:1], 10)[0]) == 10  # unfiltered search still answers

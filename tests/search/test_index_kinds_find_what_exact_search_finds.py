@@ -1,4 +1,4 @@
-"""Approximate kinds (IVF, HNSW) find nearly what exact search finds, at their default parameters.
+"""Approximate kinds (IVF, IVF-SQ8, HNSW) find nearly what exact search finds, at their default parameters.
 
 Index mechanics only, so clustered synthetic vectors stand in for embeddings here; recall on real
 arXiv vectors and real queries is measured by ``manage.py bench_speed``.
@@ -19,7 +19,7 @@ def _clustered(n: int, dim: int, clusters: int, seed: int) -> np.ndarray:
     return (rows / np.linalg.norm(rows, axis=1, keepdims=True)).astype(np.float32)
 
 
-@pytest.mark.parametrize("kind", ["IVF{n},Flat", "HNSW{M}"])
+@pytest.mark.parametrize("kind", ["IVF{n},Flat", "IVF{n},SQ8", "HNSW{M}"])
 def test_recall_at_10_against_exact_search_is_at_least_0_9(kind: str) -> None:
     vectors = _clustered(6000, 48, 40, seed=1)
     queries = _clustered(100, 48, 40, seed=2)

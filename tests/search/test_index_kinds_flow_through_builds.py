@@ -29,6 +29,7 @@ def _build(n: int) -> index_store.LoadedIndex:
         ("flat", "IDMap,Flat", "IDMap,Flat"),
         ("ivf", "IVF{n},Flat", "IVF10,Flat"),
         ("hnsw", "HNSW{M}", "IDMap,HNSW32"),
+        ("IVF{n},SQ8", "IVF{n},SQ8", "IVF10,SQ8"),
         ("IVF4,Flat", "IVF4,Flat", "IVF4,Flat"),
         ("HNSW16", "HNSW16", "IDMap,HNSW16"),
     ],

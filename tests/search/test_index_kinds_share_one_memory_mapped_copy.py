@@ -21,7 +21,7 @@ def _rss_anon_kib() -> int:
     raise AssertionError("no RssAnon in /proc/self/status")
 
 
-@pytest.mark.parametrize("kind", ["IDMap,Flat", "IVF{n},Flat", "HNSW{M}"])
+@pytest.mark.parametrize("kind", ["IDMap,Flat", "IVF{n},Flat", "IVF{n},SQ8", "HNSW{M}"])
 def test_a_loaded_build_maps_its_file_and_copies_no_vectors(kind: str, tmp_path: Path) -> None:
     n, dim = 12_000, 384  # 18 MB of vectors
     rng = np.random.default_rng(0)
