@@ -85,8 +85,9 @@ SUBSET_EXACT_MAX = 50_000
 
 
 def ivf_reads_directly(subset_size: int, index_size: int) -> bool:
-    """Whether an IVF index should read a subset's vectors one by one from its lists (~1.3 us
-    each, measured) rather than scan every list through an id filter (~4 ns per vector)."""
+    """Whether an IVF index should read a subset's vectors one by one from its lists rather than
+    scan every list through an id filter: a direct read costs a few hundred times a filtered
+    scan's per-vector cost (docs/speed.md)."""
     return subset_size <= max(64, index_size // 256)
 
 
