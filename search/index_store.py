@@ -45,7 +45,13 @@ from django.conf import settings
 
 from search.files import atomic_path, fsync_dir, write_atomic
 from search.keyword import KeywordIndex
-from search.vector_index import NumpyIndex, VectorIndex, choose_kind, load_index, make_index
+from search.vector_index import (
+    NumpyIndex,
+    VectorIndex,
+    choose_kind,
+    load_index,
+    make_index,
+)
 
 logger = logging.getLogger(__name__)
 

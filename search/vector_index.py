@@ -316,8 +316,8 @@ class HNSWIndex(FaissIndex):
     """
 
     PATTERN = re.compile(r"(?:IDMap,)?HNSW(\{M\}|[1-9]\d*)(?:,Flat)?")
-    DEFAULTS = {"M": 32, "efConstruction": 80, "efSearch": 128}
-    SETTINGS = {"M": "INDEX_HNSW_M", "efConstruction": "INDEX_HNSW_EF_CONSTRUCTION", "efSearch": "INDEX_HNSW_EF_SEARCH"}
+    DEFAULTS: ClassVar[dict[str, int]] = {"M": 32, "efConstruction": 80, "efSearch": 128}
+    SETTINGS: ClassVar[dict[str, str]] = {"M": "INDEX_HNSW_M", "efConstruction": "INDEX_HNSW_EF_CONSTRUCTION", "efSearch": "INDEX_HNSW_EF_SEARCH"}
     SEARCH_PARAMS = ("efSearch",)
 
     @classmethod
@@ -393,8 +393,8 @@ class IVFIndex(FaissIndex):
 
     PATTERN = re.compile(r"IVF(\{n\}|[1-9]\d*),Flat")
     CODE = "Flat"
-    DEFAULTS = {"nlist": 0, "nprobe": 64}  # nlist 0: 2 sqrt(n), chosen at build
-    SETTINGS = {"nlist": "INDEX_IVF_NLIST", "nprobe": "INDEX_IVF_NPROBE"}
+    DEFAULTS: ClassVar[dict[str, int]] = {"nlist": 0, "nprobe": 64}  # nlist 0: 2 sqrt(n), chosen at build
+    SETTINGS: ClassVar[dict[str, str]] = {"nlist": "INDEX_IVF_NLIST", "nprobe": "INDEX_IVF_NPROBE"}
     SEARCH_PARAMS = ("nprobe",)
     DIRECTORY = "ivf_directory.npy"  # (2, n) int64: sorted ids; list number << 32 | offset
 

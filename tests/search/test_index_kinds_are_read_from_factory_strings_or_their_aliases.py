@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from search.vector_index import FlatIndex, HNSWIndex, IVFIndex, IVFSQ8Index, family_of, filters_exactly, parse_kind
+from search.vector_index import (
+    FlatIndex,
+    HNSWIndex,
+    IVFIndex,
+    IVFSQ8Index,
+    family_of,
+    filters_exactly,
+    parse_kind,
+)
 
 
 @pytest.mark.parametrize(

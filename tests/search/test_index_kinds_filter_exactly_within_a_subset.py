@@ -8,7 +8,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.vector_index import ExactSearchUnavailable, IVFIndex, NumpyIndex, ivf_reads_directly, load_index, make_index
+from search.vector_index import (
+    ExactSearchUnavailable,
+    IVFIndex,
+    NumpyIndex,
+    ivf_reads_directly,
+    load_index,
+    make_index,
+)
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

@@ -10,7 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.vector_index import ExactSearchUnavailable, family_of, load_index, make_index
+from search.vector_index import (
+    ExactSearchUnavailable,
+    family_of,
+    load_index,
+    make_index,
+)
 
 # Every FAISS family, by its INDEX_KIND, and the brute-force reference.
 KINDS = ["numpy", "IDMap,Flat", "IVF{n},Flat", "IVF{n},SQ8", "HNSW{M}"]
@@ -93,7 +98,7 @@ def test_subset_search_only_returns_the_subset_and_fills_k(backend: str) -> None
 
 
 def test_k_larger_than_the_index_drops_missing_hits(backend: str) -> None:
-    index, ids, vectors = _filled(backend, n=3)
+    index, _, vectors = _filled(backend, n=3)
     hits = index.search(vectors[:1], 10)[0]
     assert len(hits) == 3 and all(i != -1 for i, _ in hits)
 
