@@ -24,7 +24,7 @@ from bench.measure import process_memory
 from bench.metrics import latency_summary, recall_against_exact
 from papers.models import Paper
 from search import embedder
-from search.vector_index import FaissIndex, default_params
+from search.vector_index import VectorIndex, load_index, make_index
 
 K = 10
 
@@ -45,32 +45,32 @@ class Collection:
 
 def exact_top_k(collection: Collection, query_vectors: np.ndarray, k: int = K) -> list[list[int]]:
     """Ground truth by brute force (FAISS flat over the same vectors)."""
-    index = FaissIndex(collection.vectors.shape[1], kind="flat")
+    index = make_index(collection.vectors.shape[1], "flat")
     index.add(collection.ids, collection.vectors)
     return [[i for i, _ in row] for row in index.search(query_vectors, k)]
 
 
 def build_index(collection: Collection, kind: str, directory: Path, params: dict[str, int] | None = None) -> dict[str, Any]:
-    """Build one kind, save it, and report build time and file size."""
+    """Build one kind (an INDEX_KIND value), save it, and report build time and file size."""
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     started = time.perf_counter()
-    index = FaissIndex(collection.vectors.shape[1], kind=kind, params=params)
+    index = make_index(collection.vectors.shape[1], kind, params=params)
     index.add(collection.ids, np.ascontiguousarray(collection.vectors))
     build_s = time.perf_counter() - started
-    index.save(directory)
-    params_used = dict(index.params)
+    files = index.save(directory)
+    facts = {"kind": index.kind, "factory": index.factory, "params": dict(index.params)}
     del index
     return {
         "build_s": round(build_s, 2),
-        "file_mb": round((directory / FaissIndex.FILENAME).stat().st_size / 1e6, 1),
-        "params": params_used,
+        "file_mb": round(sum((directory / name).stat().st_size for name in files) / 1e6, 1),
+        **facts,
     }
 
 
 def serve_queries(
-    *, index: FaissIndex, queries: list[str], exact: list[list[int]], db_alias: str
+    *, index: VectorIndex, queries: list[str], exact: list[list[int]], db_alias: str
 ) -> dict[str, Any]:
     """End-to-end single-query latency (encode + retrieve + fetch) and recall@10."""
     encode_s, search_s, fetch_s, total_s, found = [], [], [], [], []
@@ -98,7 +98,7 @@ def serve_queries(
 
 
 def sweep(
-    *, index: FaissIndex, query_vectors: np.ndarray, exact: list[list[int]], name: str, values: list[int]
+    *, index: VectorIndex, query_vectors: np.ndarray, exact: list[list[int]], name: str, values: list[int]
 ) -> list[dict[str, Any]]:
     """Retrieval-only latency and recall for a range of one search parameter (nprobe / efSearch)."""
     rows = []
@@ -123,8 +123,8 @@ import django
 django.setup()
 from papers.models import Paper
 from search import embedder
-from search.vector_index import FaissIndex
-index = FaissIndex.load(__import__("pathlib").Path(sys.argv[1]))
+from search.vector_index import load_index
+index = load_index(__import__("pathlib").Path(sys.argv[1]), kind=sys.argv[3], params=json.loads(sys.argv[4]))
 queries = json.load(open(sys.argv[2]))
 for q in queries:
     hits = index.search(embedder.encode_query(q), 10)[0]
@@ -134,7 +134,9 @@ sys.stdin.read()
 """
 
 
-def serving_memory(*, directory: Path, queries: list[str], database: Path, processes: int = 2) -> dict[str, Any]:
+def serving_memory(
+    *, directory: Path, kind: str, params: dict[str, int], queries: list[str], database: Path, processes: int = 2
+) -> dict[str, Any]:
     """Memory of ``processes`` concurrent serving processes (Django + model + mapped index), each warm.
 
     Each process loads the build the way a web process does (memory-mapped), encodes and answers
@@ -150,7 +152,7 @@ def serving_memory(*, directory: Path, queries: list[str], database: Path, proce
     }
     children = [
         subprocess.Popen(
-            [sys.executable, "-c", SERVE_PROBE, str(directory), str(query_file)],
+            [sys.executable, "-c", SERVE_PROBE, str(directory), str(query_file), kind, json.dumps(params)],
             cwd=settings.BASE_DIR,
             env=env,
             stdin=subprocess.PIPE,
@@ -203,19 +205,19 @@ def bench_collection(
         directory = work_dir / f"{collection.name}-{kind}"
         log(f"  {collection.name}: building {kind} ...")
         facts = build_index(collection, kind, directory)
-        index = FaissIndex.load(directory)
-        index.params.update({k: v for k, v in default_params(kind).items() if k in ("nprobe", "efSearch")})
-        facts["params"].update({k: v for k, v in index.params.items() if k in ("nprobe", "efSearch")})
+        # Loaded as a web process loads it: search parameters (nprobe, efSearch) from settings.
+        index = load_index(directory, kind=facts["kind"], params=facts["params"])
+        facts["params"] = dict(index.params)
         log(f"  {collection.name}: {kind} built in {facts['build_s']} s; timing {len(queries)} queries ...")
         facts.update(serve_queries(index=index, queries=queries, exact=exact, db_alias=db_alias))
-        if sweeps and kind == "ivf":
+        if sweeps and "nprobe" in index.params:
             facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="nprobe", values=[4, 8, 16, 32, 64, 128, 256])
-        if sweeps and kind == "hnsw":
+        if sweeps and "efSearch" in index.params:
             facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="efSearch", values=[16, 32, 64, 128, 256])
         del index
         if memory:
             log(f"  {collection.name}: {kind} memory of 2 serving processes ...")
-            facts["memory"] = serving_memory(directory=directory, queries=queries[:50], database=database)
+            facts["memory"] = serving_memory(directory=directory, kind=facts["kind"], params=facts["params"], queries=queries[:50], database=database)
         result["kinds"][kind] = facts
         shutil.rmtree(directory, ignore_errors=True)
     result["bench_process"] = process_memory()

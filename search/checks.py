@@ -26,14 +26,6 @@ from search import embedder, index_store, ranking, vector_index
 TAG = "paperscope"
 
 
-def _parse_index_kind(value: str) -> str:
-    """The accepted INDEX_KIND values, until search.vector_index.parse_kind lands; then the one
-    call in ``check_index_kind`` becomes ``vector_index.parse_kind(value)`` and this goes."""
-    if value != "auto" and value not in vector_index.INDEX_KINDS:
-        raise ValueError(f"INDEX_KIND must be auto or one of {', '.join(vector_index.INDEX_KINDS)}, not {value!r}")
-    return value
-
-
 def check_model_directory(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """paperscope.E001: EMBEDDING_MODEL is a local sentence-transformers model directory."""
     path = str(settings.EMBEDDING_MODEL)
@@ -93,7 +85,7 @@ def check_fusion(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) 
 def check_index_kind(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """paperscope.E005: INDEX_KIND is a vector index kind the builder can make."""
     try:
-        _parse_index_kind(str(settings.INDEX_KIND))
+        vector_index.parse_kind(str(settings.INDEX_KIND))
     except ValueError as exc:
         return [checks.Error(str(exc), id="paperscope.E005")]
     return []

@@ -43,9 +43,15 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from search.files import fsync_dir, write_atomic
+from search.files import atomic_path, fsync_dir, write_atomic
 from search.keyword import KeywordIndex
-from search.vector_index import BACKENDS, FaissIndex, NumpyIndex, choose_kind
+from search.vector_index import (
+    NumpyIndex,
+    VectorIndex,
+    choose_kind,
+    load_index,
+    make_index,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +60,10 @@ CURRENT = "CURRENT"
 DAMAGED = "DAMAGED"
 MEMBERS = "members.npy"
 STAGING_PREFIX = ".staging-"
-FORMAT_VERSION = 1
+# Builds of another format are refused, not converted: they are rebuilt from the database.
+# 2: the manifest names the vector index kind, its FAISS factory string and parameters;
+# members.npy and (IVF) ivf_directory.npy are always present.
+FORMAT_VERSION = 2
 # (paper id, first 16 hex digits of the content hash): plain dtypes, so no pickle on load.
 MEMBER_DTYPE = np.dtype([("id", "<i8"), ("hash", "S16")])
 # A build whose files add up to at most this is read into each process's memory: a few MB per
@@ -113,7 +122,7 @@ class BuildWriter:
         self.staging = builds_dir() / f"{STAGING_PREFIX}{self.build_id}"
         self.staging.mkdir()
         self.files: list[str] = []
-        self.facts: dict[str, Any] = {}  # e.g. the vector index kind and its parameters
+        self.facts: dict[str, Any] = {}  # e.g. the vector index kind, factory string and parameters
 
     @property
     def final(self) -> Path:
@@ -231,7 +240,7 @@ class LoadedIndex:
 
     build_id: str
     manifest: dict[str, Any]
-    vectors: FaissIndex | NumpyIndex
+    vectors: VectorIndex
     keyword: KeywordIndex | None = None  # None only for builds made before keyword search
     loaded_at: float = field(default_factory=time.time)
 
@@ -242,15 +251,9 @@ class LoadedIndex:
 
 def load_build(build_id: str, *, expected_model: str | None = None) -> LoadedIndex:
     manifest = verify_build(build_id, expected_model=expected_model)
-    backend = BACKENDS.get(manifest.get("backend", ""))
-    if backend is None:
-        raise IndexRefused(f"build {build_id}: unknown backend {manifest.get('backend')!r}")
     total = sum(int(facts.get("bytes", 0)) for facts in manifest.get("files", {}).values())
     mmap = total > MEMORY_LOAD_MAX_BYTES
-    try:
-        vectors = backend.load(builds_dir() / build_id, mmap=mmap)
-    except Exception as exc:  # a library error on a damaged file is a refusal, not a crash
-        raise IndexRefused(f"build {build_id}: cannot load ({exc})") from exc
+    vectors = _load_vectors(build_id, manifest, mmap=mmap)
     if len(vectors) != manifest.get("count") or vectors.dim != manifest.get("dim"):
         raise IndexRefused(
             f"build {build_id}: holds {len(vectors)} x {vectors.dim}, manifest says "
@@ -448,21 +451,34 @@ def damaged_builds() -> dict[str, str]:
     return dict(_damaged_cache[1])
 
 
-def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors: np.ndarray, dim: int) -> FaissIndex | NumpyIndex:
-    """Build the vector index into ``writer``; "faiss" gets the configured kind (INDEX_KIND) for this size."""
-    index = FaissIndex(dim, kind=choose_kind(len(ids))) if backend == "faiss" else BACKENDS[backend](dim)
+def _load_vectors(build_id: str, manifest: dict[str, Any], *, mmap: bool) -> VectorIndex:
+    """The vector index of the kind the manifest records, checked against its factory string."""
+    try:
+        vectors = load_index(builds_dir() / build_id, kind=str(manifest["index_kind"]), params=dict(manifest["index_params"]), mmap=mmap)
+    except Exception as exc:  # a library error on a damaged file is a refusal, not a crash
+        raise IndexRefused(f"build {build_id}: cannot load its vector index ({exc})") from exc
+    if vectors.factory != manifest.get("index_factory"):
+        raise IndexRefused(f"build {build_id}: holds a {vectors.factory} index, manifest says {manifest.get('index_factory')}")
+    return vectors
+
+
+def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors: np.ndarray, dim: int) -> VectorIndex:
+    """Build the vector index into ``writer``: "faiss" gets the configured kind (INDEX_KIND) for
+    this size, "numpy" the brute-force reference."""
+    index = make_index(dim, choose_kind(len(ids)) if backend == "faiss" else NumpyIndex.KIND)
     if len(ids):
         index.add(ids, vectors)
     write_index(writer, index)
     return index
 
 
-def write_index(writer: BuildWriter, index: FaissIndex | NumpyIndex) -> None:
+def write_index(writer: BuildWriter, index: VectorIndex) -> None:
     """Save an index built in memory (an incremental update of an older build) into ``writer``."""
     writer.files.extend(index.save(writer.staging))
-    # The manifest says which structure serves the build (an incremental build keeps its base's).
-    writer.facts["index_kind"] = getattr(index, "kind", "exact")
-    writer.facts["index_params"] = dict(getattr(index, "params", {}))
+    # What load_build reads back (an incremental build keeps its base's kind and structure).
+    writer.facts["index_kind"] = index.kind
+    writer.facts["index_factory"] = index.factory
+    writer.facts["index_params"] = dict(index.params)
 
 
 def write_members(writer: BuildWriter, *, ids: np.ndarray, hashes: list[str]) -> None:
@@ -471,15 +487,14 @@ def write_members(writer: BuildWriter, *, ids: np.ndarray, hashes: list[str]) ->
     members["id"] = ids
     members["hash"] = [h[:16].encode("ascii") for h in hashes]
     members.sort(order="id")
-    np.save(writer.staging / MEMBERS, members, allow_pickle=False)
+    with atomic_path(writer.staging / MEMBERS) as tmp, open(tmp, "wb") as handle:
+        np.save(handle, members, allow_pickle=False)
     writer.files.append(MEMBERS)
 
 
-def read_members(build_id: str) -> dict[int, str] | None:
-    """Paper id -> content hash prefix of a build's vectors; None for builds without the file."""
+def read_members(build_id: str) -> dict[int, str]:
+    """Paper id -> content hash prefix of a build's vectors."""
     path = builds_dir() / build_id / MEMBERS
-    if not path.is_file():
-        return None
     try:
         members = np.load(path, allow_pickle=False)
         return {int(i): h.decode("ascii") for i, h in zip(members["id"], members["hash"], strict=True)}
@@ -487,16 +502,9 @@ def read_members(build_id: str) -> dict[int, str] | None:
         raise IndexRefused(f"build {build_id}: unreadable {MEMBERS} ({exc})") from exc
 
 
-def load_for_update(build_id: str) -> FaissIndex | NumpyIndex:
+def load_for_update(build_id: str) -> VectorIndex:
     """A private, writable copy of a verified build's vectors (the start of an incremental build)."""
-    manifest = verify_build(build_id)
-    backend = BACKENDS.get(manifest.get("backend", ""))
-    if backend is None:
-        raise IndexRefused(f"build {build_id}: unknown backend {manifest.get('backend')!r}")
-    try:
-        return backend.load(builds_dir() / build_id, mmap=False)
-    except Exception as exc:
-        raise IndexRefused(f"build {build_id}: cannot load ({exc})") from exc
+    return _load_vectors(build_id, verify_build(build_id), mmap=False)
 
 
 def complete_build_ids() -> list[str]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search.vector_index import BACKENDS, FaissIndex
+from search.vector_index import FaissIndex, load_index, make_index
 
 
 def _rss_anon_kib() -> int:
@@ -21,18 +21,19 @@ def _rss_anon_kib() -> int:
     raise AssertionError("no RssAnon in /proc/self/status")
 
 
-@pytest.mark.parametrize("kind", ["flat", "ivf", "hnsw"])
+@pytest.mark.parametrize("kind", ["IDMap,Flat", "IVF{n},Flat", "IVF{n},SQ8", "HNSW{M}"])
 def test_a_loaded_build_maps_its_file_and_copies_no_vectors(kind: str, tmp_path: Path) -> None:
     n, dim = 12_000, 384  # 18 MB of vectors
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(n, dim)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    built = FaissIndex(dim, kind=kind, params={"M": 8, "efConstruction": 16} if kind == "hnsw" else None)
+    built = make_index(dim, kind, params={"M": 8, "efConstruction": 16} if kind == "HNSW{M}" else None)
     built.add(np.arange(n), vectors)
     built.save(tmp_path)
+    kind, params = built.kind, built.params
     del built, vectors
     before = _rss_anon_kib()
-    loaded = BACKENDS["faiss"].load(tmp_path)
+    loaded = load_index(tmp_path, kind=kind, params=params)
     loaded.search(rng.normal(size=(4, dim)).astype(np.float32), 10)
     grown_mb = (_rss_anon_kib() - before) / 1024
     assert str(tmp_path / FaissIndex.FILENAME) in Path("/proc/self/maps").read_text()

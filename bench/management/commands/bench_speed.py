@@ -20,6 +20,8 @@ import numpy as np
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from search.vector_index import parse_kind
+
 FULL_SIZES = [10_000, 115_236, 1_000_000]
 
 
@@ -40,7 +42,12 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_out", metavar="OUT", help="write all results as JSON here")
         parser.add_argument("--markdown", metavar="OUT", help="write the tables as Markdown here (for docs/benchmarks.md)")
         parser.add_argument("--sizes", type=_ints, help="collection sizes (default 10000,115236,1000000; quick 10000)")
-        parser.add_argument("--kinds", default="flat,ivf,hnsw", help="index kinds to measure")
+        parser.add_argument(
+            "--kinds",
+            default="flat,ivf,hnsw",
+            help='index kinds to measure: aliases separated by commas, or INDEX_KIND values (FAISS factory strings) '
+            'separated by semicolons, e.g. "flat;IVF{n},Flat;IVF1024,Flat;HNSW16"',
+        )
         parser.add_argument("--backends", default="torch,onnx,openvino", help="embedding backends to measure")
         parser.add_argument("--queries", type=int, help="real queries per measurement (titles of held-out corpus papers)")
         parser.add_argument("--embed-texts", type=int, help="abstracts per backend for throughput")
@@ -77,7 +84,7 @@ class Command(BaseCommand):
         quick = options["quick"]
         skip = set(filter(None, options["skip"].split(",")))
         sizes = options["sizes"] or ([10_000] if quick else FULL_SIZES)
-        kinds = [k for k in options["kinds"].split(",") if k]
+        kinds = [parse_kind(k) for k in options["kinds"].split(";" if ";" in options["kinds"] else ",") if k.strip()]
         n_queries = options["queries"] or (40 if quick else 300)
         backend = embedder.configured_backend()
         work = corpus.bench_dir()
@@ -161,7 +168,7 @@ class Command(BaseCommand):
             if "search" not in skip:
                 outcome = retrieval.bench_collection(
                     collection=coll,
-                    kinds=[k for k in kinds if k != "hnsw" or size <= options["hnsw_max_size"]],
+                    kinds=[k for k in kinds if not k.startswith("HNSW") or size <= options["hnsw_max_size"]],
                     queries=queries,
                     query_vectors=query_vectors,
                     db_alias=database.ALIAS,
