@@ -11,7 +11,7 @@ from search.queries import semantic_search
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"mode": "fuzzy"}, "mode must be one of dense, keyword, hybrid"),
+        ({"mode": "fuzzy"}, "mode must be one of hybrid, dense, keyword"),
         ({"weight": 1.5}, "weight must be between 0"),
         ({"weight": -0.1}, "weight must be between 0"),
         ({"weight": float("nan")}, "weight must be between 0"),

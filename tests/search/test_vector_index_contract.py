@@ -121,6 +121,6 @@ def test_an_empty_index_returns_no_hits(backend: str) -> None:
 def test_an_empty_build_answers_queries_of_any_dimension_with_no_hits(backend: str) -> None:
     # A build published before any paper is embedded has no vectors to take a dimension from
     # (the builder writes 1); a 384-dimensional query must find nothing there, not raise.
-    index = BACKENDS[backend](1)
+    index = make_index(1, backend)
     assert index.search(np.ones((2, 384), dtype=np.float32), 5) == [[], []]
     assert index.search(np.ones(384, dtype=np.float32), 5) == [[]]
