@@ -137,9 +137,10 @@ class BuildWriter:
             except IndexRefused:
                 self._base_files = {}
         facts = self._base_files.get(name)
-        source = builds_dir() / self.base_build / name
+        if facts is None:
+            return None
         try:
-            linked = facts is not None and os.path.samefile(self.staging / name, source)
+            linked = os.path.samefile(self.staging / name, builds_dir() / self.base_build / name)
         except OSError:
             return None
         if not linked or (self.staging / name).stat().st_size != facts["bytes"]:
