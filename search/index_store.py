@@ -115,6 +115,8 @@ class BuildWriter:
     """Writes one build directory; ``finish`` seals it with its manifest (not yet published)."""
 
     build_id: str = field(default_factory=new_build_id)
+    # The build an incremental build starts from: files hard-linked from it keep its checksums.
+    base_build: str | None = None
 
     def __post_init__(self) -> None:
         builds_dir().mkdir(parents=True, exist_ok=True)
@@ -123,15 +125,45 @@ class BuildWriter:
         self.staging.mkdir()
         self.files: list[str] = []
         self.facts: dict[str, Any] = {}  # e.g. the vector index kind, factory string and parameters
+        self._base_files: dict[str, Any] | None = None  # the base build's manifest entries (hard links reuse them)
 
     @property
     def final(self) -> Path:
         return builds_dir() / self.build_id
 
+    def _linked_facts(self, name: str) -> dict[str, Any] | None:
+        """The base manifest's entry for ``name`` when the staged file is a hard link to it.
+
+        Hashing every unchanged multi-GB segment again would make each incremental build
+        O(collection); the same inode holds the same bytes, which the base's manifest already
+        checksums (and which were verified when the base was chosen, and by reconcile since).
+        """
+        if self.base_build is None:
+            return None
+        if self._base_files is None:
+            try:
+                self._base_files = dict(read_manifest(self.base_build).get("files", {}))
+            except IndexRefused:
+                self._base_files = {}
+        facts = self._base_files.get(name)
+        if facts is None:
+            return None
+        try:
+            linked = os.path.samefile(self.staging / name, builds_dir() / self.base_build / name)
+        except OSError:
+            return None
+        if not linked or (self.staging / name).stat().st_size != facts["bytes"]:
+            return None
+        return {"sha256": facts["sha256"], "bytes": facts["bytes"]}
+
     def finish(self, *, backend: str, model: str, dim: int, count: int, extra: dict[str, Any]) -> dict[str, Any]:
         files = {}
         for name in sorted(self.files):
             path = self.staging / name
+            reused = self._linked_facts(name)
+            if reused is not None:  # already durable and checksummed in the base build
+                files[name] = reused
+                continue
             with open(path, "rb+") as handle:
                 os.fsync(handle.fileno())
             files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}

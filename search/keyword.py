@@ -1,9 +1,17 @@
-"""Keyword retrieval: a BM25 index (bm25s) over "title. abstract", built with the vectors.
+"""Keyword retrieval: BM25 over "title. abstract" in immutable segments, built with the vectors.
 
 The keyword index lives in the same immutable build directory as the vector index and is listed
 in the same manifest, so both always describe the same papers (invariant 3). Ids are Paper
-primary keys, stored beside the bm25s arrays; nothing is pickled (bm25s writes ``.npy`` and
-JSON, loaded with ``allow_pickle=False``).
+primary keys; nothing is pickled (``.npy`` loaded with ``allow_pickle=False``, and JSON).
+
+Segments (docs/scale.md, "Keyword index"): each holds the term frequencies and document lengths
+of some papers in bm25s's sparse column layout (terms sorted, one posting list per term), never
+changed once written. BM25 is computed at query time from collection-wide statistics (live
+document count, document frequencies, average length), so the scores equal those of one index
+over the whole collection. An incremental build writes one new segment for the papers added or
+changed, marks removed papers' positions in ``ids.npy`` (-1) and hard-links every other segment
+from its base build; small segments are merged when the newer ones together grow as large as
+the one before them (``merge_plan``), which also drops the removed papers for good.
 
 Text analysis is ours rather than ``bm25s.tokenize`` so that highlighting (search/explain.py)
 can find exactly the words that matched: lower-case word tokens of two or more characters,
@@ -15,10 +23,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +36,13 @@ from search.vector_index import sorted_lookup
 
 SUBDIR = "keyword"
 AUTHORS_SUBDIR = "keyword/authors"
-IDS_FILE = "ids.npy"
+IDS_FILE = "ids.npy"  # paper id of every position, -1 where a paper was removed since its segment
+SEGMENTS_FILE = "segments.json"  # the segments in position order, BM25 parameters, live totals
+# Written only when the live ids are not ascending (after an incremental build): the live ids
+# sorted and their positions, binary-searched, memory-mapped.
+ORDER_FILES = ("ids.sorted.npy", "ids.order.npy")
 WORDS_FILE = "words.txt"
+WORD_COUNTS_FILE = "words.counts.txt"  # every word's count; an incremental build adds to it
 # Exact-title lookup without the database: 64-bit hashes of each paper's normalised title,
 # sorted, with the paper ids in the same order (binary-searched, memory-mapped).
 TITLE_FILES = ("titles.hash.npy", "titles.ids.npy")
@@ -36,10 +50,15 @@ TITLE_FILES = ("titles.hash.npy", "titles.ids.npy")
 # that is ~69k words, which symspellpy loads in ~3 s and ~31 MB per process (docs/relevance.md).
 SPELLING_MIN_COUNT = 3
 _WORD = re.compile(r"(?u)\b[^\W\d_]{4,}\b")
-# The vocabulary as sorted UTF-8 terms (one byte blob + offsets) and their bm25s token ids:
-# memory-mapped and binary-searched, where bm25s's own JSON vocabulary becomes a Python dict
-# (and a set) in every web process (~30 MB at 115k papers, growing with the vocabulary).
-VOCAB_FILES = ("vocab.terms.npy", "vocab.offsets.npy", "vocab.token_ids.npy")
+# A segment: its papers' ids, its vocabulary as sorted UTF-8 terms (one byte blob + offsets;
+# a term's id is its rank), the posting lists (CSC: indptr per term, local document numbers,
+# term frequencies) and every document's length in tokens.
+VOCAB_FILES = ("vocab.terms.npy", "vocab.offsets.npy")
+SEGMENT_FILES = (IDS_FILE, *VOCAB_FILES, "postings.indptr.npy", "postings.docs.npy", "postings.tfs.npy", "lengths.npy")
+# A segment is merged with the newer ones after it once they hold at least 1/MERGE_RATIO of its
+# live papers, or once this share of its papers were removed.
+MERGE_RATIO = 1.0
+MERGE_DEAD_SHARE = 0.25
 # Same token pattern as bm25s's default tokenizer: words of two or more characters.
 TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
@@ -81,36 +100,36 @@ def analyze(text: str) -> list[str]:
 
 
 class SortedVocab:
-    """term -> bm25s token id over three memory-mapped arrays (see VOCAB_FILES)."""
+    """term -> rank over two memory-mapped arrays (see VOCAB_FILES), by binary search.
 
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray, token_ids: np.ndarray) -> None:
-        self._token_ids = token_ids
+    No per-term Python dict: at 115k papers one was ~30 MB in every web process.
+    """
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
         # memoryviews over the mapped arrays: indexing gives plain ints and bytes, several times
         # faster than numpy scalars in the binary search.
+        self.blob, self.offsets = blob, offsets
         self._blob = memoryview(np.ascontiguousarray(blob)).cast("B")
         self._offsets = memoryview(np.ascontiguousarray(offsets, dtype=np.int64)).cast("B").cast("q")
-        self._ids = memoryview(np.ascontiguousarray(token_ids, dtype=np.int64)).cast("B").cast("q")
+        self._size = len(offsets) - 1
         # A request looks its few terms up several times (scores, idf, highlighting).
         self.get = functools.lru_cache(maxsize=4096)(self._get)  # type: ignore[method-assign]
 
-    @classmethod
-    def write(cls, directory: Path, vocab: dict[str, int]) -> list[str]:
-        terms = sorted(vocab, key=lambda t: t.encode("utf-8"))
+    @staticmethod
+    def arrays(terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(blob, offsets) of terms already in UTF-8 byte order."""
         encoded = [t.encode("utf-8") for t in terms]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         offsets[1:] = np.cumsum([len(e) for e in encoded])
-        arrays = (np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets, np.asarray([vocab[t] for t in terms], dtype=np.int64))
-        for name, array in zip(VOCAB_FILES, arrays, strict=True):
-            np.save(directory / name, array, allow_pickle=False)
-        return list(VOCAB_FILES)
+        return np.frombuffer(b"".join(encoded), dtype=np.uint8), offsets
 
-    @classmethod
-    def load(cls, directory: Path, *, mmap: bool = True) -> SortedVocab:
-        mode = "r" if mmap else None
-        blob, offsets, token_ids = (np.load(directory / name, mmap_mode=mode, allow_pickle=False) for name in VOCAB_FILES)
-        return cls(blob, offsets, token_ids)
+    def term(self, i: int) -> str:
+        return bytes(self._blob[self._offsets[i] : self._offsets[i + 1]]).decode("utf-8")
 
-    def _term(self, i: int) -> bytes:
+    def terms(self) -> list[str]:
+        return [self.term(i) for i in range(self._size)]
+
+    def _key(self, i: int) -> bytes:
         return bytes(self._blob[self._offsets[i] : self._offsets[i + 1]])
 
     def get(self, term: str) -> int | None:  # replaced per instance by a cached _get
@@ -118,35 +137,186 @@ class SortedVocab:
 
     def _get(self, term: str) -> int | None:
         key = term.encode("utf-8")
-        lo, hi = 0, len(self._ids)
+        lo, hi = 0, self._size
         while lo < hi:
             mid = (lo + hi) // 2
-            if self._term(mid) < key:
+            if self._key(mid) < key:
                 lo = mid + 1
             else:
                 hi = mid
-        return self._ids[lo] if lo < len(self._ids) and self._term(lo) == key else None
+        return lo if lo < self._size and self._key(lo) == key else None
 
     def __contains__(self, term: str) -> bool:
         return self.get(term) is not None
 
     def __len__(self) -> int:
-        return len(self._token_ids)
+        return self._size
+
+
+@dataclass
+class Segment:
+    """Postings of some papers, immutable once written (see SEGMENT_FILES)."""
+
+    name: str
+    ids: np.ndarray  # paper ids in local document order
+    vocab: SortedVocab
+    indptr: np.ndarray
+    docs: np.ndarray  # int32 local document numbers, ascending within each term
+    tfs: np.ndarray  # float32 term frequencies
+    lengths: np.ndarray  # int32 tokens per document
+    source: Path | None = None  # the directory it was loaded from: saved again as hard links
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def span(self, term: str) -> tuple[int, int] | None:
+        i = self.vocab.get(term)
+        return None if i is None else (int(self.indptr[i]), int(self.indptr[i + 1]))
+
+    @classmethod
+    def build(cls, name: str, ids: np.ndarray, corpus: Sequence[list[str]]) -> Segment:
+        """A segment over token lists aligned with ``ids`` (vectorised: one sort of all postings)."""
+        ids = np.asarray(ids, dtype=np.int64)
+        local: dict[str, int] = {}
+        flat = np.fromiter((local.setdefault(t, len(local)) for doc in corpus for t in doc), dtype=np.int64)
+        lengths = np.fromiter((len(doc) for doc in corpus), dtype=np.int32, count=len(corpus))
+        terms = sorted(local, key=lambda t: t.encode("utf-8"))
+        rank = np.empty(len(local), dtype=np.int64)
+        rank[[local[t] for t in terms]] = np.arange(len(terms), dtype=np.int64)
+        doc_of = np.repeat(np.arange(len(corpus), dtype=np.int64), lengths)
+        keys, tfs = np.unique(rank[flat] * max(len(corpus), 1) + doc_of, return_counts=True)
+        term_of, docs = np.divmod(keys, max(len(corpus), 1))
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum(np.bincount(term_of, minlength=len(terms)))
+        blob, offsets = SortedVocab.arrays(terms)
+        return cls(name, ids, SortedVocab(blob, offsets), indptr, docs.astype(np.int32), tfs.astype(np.float32), lengths)
+
+    @classmethod
+    def merge(cls, name: str, segments: Sequence[Segment], live: Sequence[np.ndarray]) -> Segment:
+        """One segment holding the live documents of ``segments``, in their order."""
+        vocabularies = [s.vocab.terms() for s in segments]
+        terms = sorted(set().union(*vocabularies), key=lambda t: t.encode("utf-8"))
+        where_of = {t: i for i, t in enumerate(terms)}
+        parts_term, parts_doc, parts_tf, parts_len, parts_ids = [], [], [], [], []
+        offset = 0
+        for segment, words, keep in zip(segments, vocabularies, live, strict=True):
+            renumber = np.cumsum(keep) - 1 + offset
+            term_of = np.repeat(np.asarray([where_of[t] for t in words], dtype=np.int64), np.diff(segment.indptr))
+            alive = keep[segment.docs]
+            parts_term.append(term_of[alive])
+            parts_doc.append(renumber[segment.docs[alive]])
+            parts_tf.append(np.asarray(segment.tfs)[alive])
+            parts_len.append(np.asarray(segment.lengths)[keep])
+            parts_ids.append(np.asarray(segment.ids)[keep])
+            offset += int(keep.sum())
+        term_of = np.concatenate(parts_term) if parts_term else np.zeros(0, dtype=np.int64)
+        docs = np.concatenate(parts_doc) if parts_doc else np.zeros(0, dtype=np.int64)
+        order = np.lexsort((docs, term_of))
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum(np.bincount(term_of, minlength=len(terms)))
+        blob, offsets = SortedVocab.arrays(terms)
+        return cls(
+            name, np.concatenate(parts_ids), SortedVocab(blob, offsets), indptr, docs[order].astype(np.int32),
+            np.concatenate(parts_tf)[order].astype(np.float32), np.concatenate(parts_len).astype(np.int32),
+        )
+
+    def save(self, target: Path) -> None:
+        """Write the segment's files into ``target`` (hard links when it came from disk)."""
+        target.mkdir(parents=True, exist_ok=True)
+        if self.source is not None:
+            for name in SEGMENT_FILES:
+                os.link(self.source / name, target / name)
+            return
+        arrays = (self.ids, self.vocab.blob, self.vocab.offsets, self.indptr, self.docs, self.tfs, self.lengths)
+        for name, array in zip(SEGMENT_FILES, arrays, strict=True):
+            np.save(target / name, np.asarray(array), allow_pickle=False)
+
+    @classmethod
+    def load(cls, name: str, source: Path, *, mmap: bool = True) -> Segment:
+        mode = "r" if mmap else None
+        ids, blob, offsets, indptr, docs, tfs, lengths = (
+            np.load(source / file, mmap_mode=mode, allow_pickle=False) for file in SEGMENT_FILES
+        )
+        if len(lengths) != len(ids) or len(indptr) != len(offsets) or len(docs) != len(tfs) or int(indptr[-1]) != len(docs):
+            raise ValueError(f"segment {name} is inconsistent")
+        return cls(name, ids, SortedVocab(blob, offsets), indptr, docs, tfs, lengths, source=source)
+
+
+def merge_plan(live: Sequence[int], dead: Sequence[int]) -> int:
+    """Index of the first segment to merge with all those after it; ``len(live)`` for none.
+
+    Going back from the newest, a segment joins the merge while it holds at most MERGE_RATIO
+    times the live papers of the segments after it (sizes stay geometric, so a paper is
+    rewritten O(log n) times, amortised) or while MERGE_DEAD_SHARE of its papers were removed.
+    """
+    count = len(live)
+    start = count - 1
+    while start > 0:
+        before = start - 1
+        total = live[before] + dead[before]
+        if live[before] <= MERGE_RATIO * sum(live[start:]) or (total and dead[before] / total >= MERGE_DEAD_SHARE):
+            start = before
+        else:
+            break
+    if start < count - 1:
+        return start
+    # Nothing to merge with: the newest segment alone is rewritten when many of its papers went.
+    if count and live[-1] + dead[-1] and dead[-1] / (live[-1] + dead[-1]) >= MERGE_DEAD_SHARE:
+        return count - 1
+    return count
 
 
 @dataclass
 class KeywordIndex:
-    """BM25 over the papers of one build; ``search`` mirrors the vector index contract."""
+    """BM25 over the papers of one build; ``search`` mirrors the vector index contract.
+
+    Positions run over the segments in order; ``ids`` holds -1 at the positions of removed
+    papers, which score nothing and are left out of every statistic.
+    """
 
     ids: np.ndarray
-    retriever: object | None  # bm25s.BM25, None for an empty collection
+    segments: list[Segment]
     k1: float
     b: float
-    vocab: SortedVocab | None = None  # loaded builds; else the retriever's own vocab_dict
     authors: KeywordIndex | None = None  # the author-name field (search/authors.py tokens)
     words_file: Path | None = None  # "word count" lines: what spelling correction may suggest
     title_hashes: np.ndarray | None = None  # sorted title_hash() of every paper (TITLE_FILES)
     title_ids: np.ndarray | None = None
+    sorted_ids: np.ndarray | None = None  # ORDER_FILES, when the live ids are not ascending
+    sorted_positions: np.ndarray | None = None
+    live: int = -1  # papers not removed (computed when not given)
+    tokens: int = -1  # their total length in tokens
+    word_counts_file: Path | None = None
+    _idf_cache: dict[str, tuple[float, int]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.live < 0 or self.tokens < 0:
+            removed = self.removed_positions()
+            lengths = np.concatenate([np.asarray(s.lengths, dtype=np.int64) for s in self.segments]) if self.segments else np.zeros(0, dtype=np.int64)
+            self.live = len(self.ids) - len(removed)
+            self.tokens = int(lengths.sum() - lengths[removed].sum())
+
+    def removed_positions(self) -> np.ndarray:
+        return np.flatnonzero(np.asarray(self.ids) < 0)
+
+    @functools.cached_property
+    def _removed(self) -> np.ndarray:
+        return self.removed_positions()
+
+    @functools.cached_property
+    def _norms(self) -> dict[str, np.ndarray]:
+        """Each segment's BM25 length norm k1 (1 - b + b len / average len), float32.
+
+        Computed once per loaded build (the average is the build's): 4 bytes a paper in each
+        process, which saves a query two passes over every posting it reads.
+        """
+        average = np.float32(self.tokens / self.live) if self.live else np.float32(1)
+        k1, b = np.float32(self.k1), np.float32(self.b)
+        return {s.name: k1 * ((1 - b) + b * np.asarray(s.lengths, dtype=np.float32) / average) for s in self.segments}
+
+    @functools.cached_property
+    def _offsets(self) -> list[int]:
+        return np.cumsum([0] + [len(s) for s in self.segments]).tolist()
 
     def with_title(self, normalized: str) -> list[int]:
         """Ids of the papers whose normalised title is exactly ``normalized``."""
@@ -158,18 +328,12 @@ class KeywordIndex:
         return [int(pk) for pk in self.title_ids[low:high]]
 
     def __len__(self) -> int:
-        return len(self.ids)
-
-    def token_id(self, term: str) -> int | None:
-        """bm25s's token id of an index term; None for a term no paper holds."""
-        if self.vocab is not None:
-            return self.vocab.get(term)
-        vocab = getattr(self.retriever, "vocab_dict", None) or {}
-        return vocab.get(term)
+        """Papers in the index (removed ones not counted)."""
+        return self.live
 
     @functools.cached_property
     def _order(self) -> np.ndarray | None:
-        """None when ``ids`` ascend (every build writes them so); else the order that sorts them."""
+        """None when ``ids`` ascend (a full build writes them so); else the order that sorts them."""
         ids = self.ids
         if len(ids) < 2 or bool(np.all(ids[1:] > ids[:-1])):
             return None
@@ -184,19 +348,65 @@ class KeywordIndex:
         wanted = pks.astype(np.int64) if isinstance(pks, np.ndarray) else np.fromiter((int(pk) for pk in pks), dtype=np.int64)
         if not len(self.ids) or not len(wanted):
             return np.zeros(0, dtype=np.int64), np.zeros(len(wanted), dtype=bool)
+        if self.sorted_ids is not None and self.sorted_positions is not None:
+            where, found = sorted_lookup(self.sorted_ids, wanted)
+            return (self.sorted_positions[where] if len(self.sorted_positions) else where), found
         order = self._order
         sorted_ids = self.ids if order is None else self.ids[order]
         where, found = sorted_lookup(sorted_ids, wanted)
+        found &= wanted >= 0
         positions = where if order is None else order[where]
         return positions, found
 
+    def _postings(self, term: str) -> list[tuple[int, Segment, int, int]]:
+        """(offset, segment, start, end) of the term's posting list in each segment holding it."""
+        spans = []
+        for offset, segment in zip(self._offsets, self.segments, strict=False):
+            span = segment.span(term)
+            if span is not None and span[1] > span[0]:
+                spans.append((offset, segment, span[0], span[1]))
+        return spans
+
+    def _live_mask(self, positions: np.ndarray) -> np.ndarray | None:
+        if not len(self._removed):
+            return None
+        return np.asarray(self.ids[positions]) >= 0
+
     def postings(self, term: str) -> np.ndarray:
-        """Positions (into ``ids``) of the papers that hold ``term``: bm25s's own sparse column."""
-        token = self.token_id(term)
-        if self.retriever is None or token is None:
+        """Positions (into ``ids``) of the live papers that hold ``term``, ascending."""
+        parts = [offset + np.asarray(segment.docs[start:end], dtype=np.int64) for offset, segment, start, end in self._postings(term)]
+        if not parts:
             return np.zeros(0, dtype=np.int64)
-        scores = self.retriever.scores  # type: ignore[attr-defined]
-        return np.asarray(scores["indices"][scores["indptr"][token] : scores["indptr"][token + 1]], dtype=np.int64)
+        positions = np.concatenate(parts)
+        live = self._live_mask(positions)
+        return positions if live is None else positions[live]
+
+    def document_frequency(self, term: str) -> int:
+        """How many live papers hold ``term``."""
+        return int(self._stats(term)[1])
+
+    def holds(self, term: str) -> bool:
+        """Whether some live paper holds the index term."""
+        return self.document_frequency(term) > 0
+
+    def token_id(self, term: str) -> int | None:
+        """None for a term no live paper holds, else its document frequency (a stand-in key)."""
+        df = self.document_frequency(term)
+        return df if df else None
+
+    def _stats(self, term: str) -> tuple[float, int]:
+        """(Lucene idf, document frequency) of one term over the live papers."""
+        cached = self._idf_cache.get(term)
+        if cached is None:
+            if len(self._removed):
+                df = len(self.postings(term))
+            else:  # no removed papers: the posting lists' lengths, no array built
+                df = sum(end - start for _, _, start, end in self._postings(term))
+            idf = float(np.log(1.0 + (self.live - df + 0.5) / (df + 0.5))) if df else 0.0
+            if len(self._idf_cache) > 4096:
+                self._idf_cache.clear()
+            cached = self._idf_cache[term] = (idf, df)
+        return cached
 
     def coverage(self, terms: list[str]) -> np.ndarray:
         """For every paper (aligned with ``ids``), the share of the query's idf weight it holds.
@@ -206,62 +416,63 @@ class KeywordIndex:
         """
         distinct = list(dict.fromkeys(terms))
         result = np.zeros(len(self.ids), dtype=np.float32)
-        if not distinct or self.retriever is None:
+        if not distinct or not self.live:
             return result
-        n = len(self.ids)
-        rarest = float(np.log(1.0 + (n - 1 + 0.5) / 1.5))
-        idf = self.idf(distinct)
+        rarest = float(np.log(1.0 + (self.live - 1 + 0.5) / 1.5))
         total = 0.0
         for term in distinct:
-            if self.token_id(term) is None:
+            idf, df = self._stats(term)
+            if not df:
                 total += rarest
                 continue
-            total += idf[term]
-            result[self.postings(term)] += idf[term]
+            total += idf
+            result[self.postings(term)] += idf
         return result / total if total > 0 else result
 
     def known_share(self, terms: list[str]) -> float:
         """The share of the query's idf weight (as ``coverage`` weighs it) that words the
         collection holds carry: near 0 for random letters, 1 for a query of known words."""
         distinct = list(dict.fromkeys(terms))
-        if not distinct or self.retriever is None:
+        if not distinct or not self.live:
             return 0.0
-        rarest = float(np.log(1.0 + (len(self.ids) - 1 + 0.5) / 1.5))
-        idf = self.idf(distinct)
-        known = sum(idf[t] for t in distinct if self.token_id(t) is not None)
-        unknown = rarest * sum(1 for t in distinct if self.token_id(t) is None)
+        rarest = float(np.log(1.0 + (self.live - 1 + 0.5) / 1.5))
+        known = sum(self._stats(t)[0] for t in distinct if self.holds(t))
+        unknown = rarest * sum(1 for t in distinct if not self.holds(t))
         return known / (known + unknown) if known + unknown > 0 else 0.0
 
     def known_terms(self, terms: Iterable[str]) -> list[str]:
         """The distinct terms that occur somewhere in the collection, in query order."""
-        return [t for t in dict.fromkeys(terms) if self.token_id(t) is not None]
+        return [t for t in dict.fromkeys(terms) if self.holds(t)]
 
     def idf(self, terms: Iterable[str]) -> dict[str, float]:
         """Lucene's BM25 idf of each term (0.0 for a term no paper holds): rarer words weigh more."""
-        if self.retriever is None:
-            return {t: 0.0 for t in terms}
-        indptr = self.retriever.scores["indptr"]  # type: ignore[attr-defined]
-        n = len(self.ids)
-        result = {}
-        for term in terms:
-            token = self.token_id(term)
-            if token is not None:
-                df = float(indptr[token + 1] - indptr[token])
-                result[term] = float(np.log(1.0 + (n - df + 0.5) / (df + 0.5)))
-            else:
-                result[term] = 0.0
-        return result
+        return {term: self._stats(term)[0] for term in terms}
 
     def scores(self, terms: list[str]) -> np.ndarray:
         """BM25 score of every paper (aligned with ``ids``) for already analysed query terms.
 
-        A term repeated in the query counts once per repetition, so a pasted abstract weighs
-        its recurring words more, as BM25 does for long queries.
+        Lucene's BM25 (bm25s "lucene") with the live collection's statistics, whatever the
+        segments. A term repeated in the query counts once per repetition, so a pasted abstract
+        weighs its recurring words more, as BM25 does for long queries.
         """
-        token_ids = [token for token in map(self.token_id, terms) if token is not None]
-        if self.retriever is None or not token_ids:
-            return np.zeros(len(self.ids), dtype=np.float32)
-        return np.asarray(self.retriever.get_scores_from_ids(token_ids), dtype=np.float32)  # type: ignore[attr-defined]
+        result = np.zeros(len(self.ids), dtype=np.float32)
+        if not self.live:
+            return result
+        norms = self._norms
+        for term, repeats in Counter(terms).items():
+            idf, df = self._stats(term)
+            if not df:
+                continue
+            weight = np.float32(repeats * idf)
+            for offset, segment, start, end in self._postings(term):
+                norm = norms[segment.name]
+                docs = segment.docs[start:end]
+                tf = segment.tfs[start:end]
+                # float32 throughout: the precision bm25s stored its scores in.
+                result[offset + docs] += weight * tf / (norm[docs] + tf)
+        if len(self._removed):
+            result[self._removed] = 0
+        return result
 
     def search(self, terms: list[str], k: int, *, subset: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (pk, score) with a positive score, best first; ``subset`` restricts to those pks."""
@@ -299,46 +510,77 @@ class KeywordIndex:
         values = np.where(found, scores[np.where(found, positions, 0)], 0.0).tolist()
         return dict(zip(pks, values, strict=True))
 
+    def updated(self, *, removed: np.ndarray, added: Segment | None) -> KeywordIndex:
+        """This index with ``removed`` pks marked gone and ``added`` appended, merged by plan."""
+        ids = np.array(self.ids, dtype=np.int64)  # the build's own copy: 8 bytes a paper
+        if len(removed):
+            positions, found = self.positions(np.asarray(removed, dtype=np.int64))
+            ids[positions[found]] = -1
+        segments = list(self.segments)
+        if added is not None and len(added):
+            segments.append(added)
+            ids = np.concatenate([ids, np.asarray(added.ids, dtype=np.int64)])
+        offsets = np.cumsum([0] + [len(s) for s in segments]).tolist()
+        live_masks = [ids[offsets[i] : offsets[i + 1]] >= 0 for i in range(len(segments))]
+        live = [int(m.sum()) for m in live_masks]
+        dead = [len(m) - n for m, n in zip(live_masks, live, strict=True)]
+        start = merge_plan(live, dead)
+        if start < len(segments):
+            merged = Segment.merge(f"m-{segments[-1].name}", segments[start:], live_masks[start:])
+            segments = segments[:start] + [merged]
+            ids = np.concatenate([ids[: offsets[start]], np.asarray(merged.ids, dtype=np.int64)])
+        return KeywordIndex(ids=ids, segments=segments, k1=self.k1, b=self.b)
+
     def save(self, directory: Path, *, subdir: str = SUBDIR) -> list[str]:
-        """Write the index under ``directory/<subdir>``; return file names relative to directory."""
+        """Write the index under ``directory/<subdir>``; return file names relative to directory.
+
+        Segments loaded from another build are hard-linked, not copied (``Segment.save``).
+        """
         target = directory / subdir
         target.mkdir(parents=True, exist_ok=True)
+        names = [IDS_FILE, SEGMENTS_FILE]
         np.save(target / IDS_FILE, np.asarray(self.ids, dtype=np.int64), allow_pickle=False)
-        names = [IDS_FILE]
-        if self.retriever is not None:
-            self.retriever.save(str(target), show_progress=False)  # type: ignore[attr-defined]
-            SortedVocab.write(target, self.retriever.vocab_dict)  # type: ignore[attr-defined]
-            names += sorted(p.name for p in target.iterdir() if p.name != IDS_FILE)
-        else:
-            (target / "params.index.json").write_text(json.dumps({"k1": self.k1, "b": self.b, "num_docs": 0}))
-            names.append("params.index.json")
+        for segment in self.segments:
+            segment.save(target / segment.name)
+            names += [f"{segment.name}/{file}" for file in SEGMENT_FILES]
+        ids = np.asarray(self.ids)
+        if len(ids) >= 2 and not bool(np.all(ids[1:] > ids[:-1])):
+            live = np.flatnonzero(ids >= 0)
+            order = live[np.argsort(ids[live], kind="stable")]
+            for name, array in zip(ORDER_FILES, (ids[order], order), strict=True):
+                np.save(target / name, array.astype(np.int64), allow_pickle=False)
+            names += list(ORDER_FILES)
+        description = {
+            "k1": self.k1, "b": self.b, "live": self.live, "tokens": self.tokens,
+            "segments": [{"name": s.name, "papers": len(s)} for s in self.segments],
+        }
+        (target / SEGMENTS_FILE).write_text(json.dumps(description, indent=2))
         return [f"{subdir}/{name}" for name in names]
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True, subdir: str = SUBDIR) -> KeywordIndex:
-        import bm25s
-
         target = directory / subdir
-        # Memory-mapped like the bm25s arrays: shared page cache, not a copy per web process.
-        ids = np.load(target / IDS_FILE, mmap_mode="r" if mmap else None, allow_pickle=False)
-        params = json.loads((target / "params.index.json").read_text())
-        retriever, vocab = None, None
-        if len(ids):
-            # Builds written before VOCAB_FILES existed keep bm25s's JSON vocabulary.
-            sorted_vocab = all((target / name).is_file() for name in VOCAB_FILES)
-            retriever = bm25s.BM25.load(str(target), mmap=mmap, allow_pickle=False, show_progress=False, load_vocab=not sorted_vocab)
-            vocab = SortedVocab.load(target, mmap=mmap) if sorted_vocab else None
-            if retriever.scores["num_docs"] != len(ids):
-                raise ValueError(f"keyword index holds {retriever.scores['num_docs']} documents for {len(ids)} ids")
-        index = cls(ids=ids, retriever=retriever, k1=float(params["k1"]), b=float(params["b"]), vocab=vocab)
+        mode = "r" if mmap else None
+        description = json.loads((target / SEGMENTS_FILE).read_text())
+        # Memory-mapped: shared page cache, not a copy per web process.
+        ids = np.load(target / IDS_FILE, mmap_mode=mode, allow_pickle=False)
+        segments = [Segment.load(s["name"], target / s["name"], mmap=mmap) for s in description["segments"]]
+        if sum(len(s) for s in segments) != len(ids):
+            raise ValueError(f"keyword segments hold {sum(len(s) for s in segments)} documents for {len(ids)} ids")
+        index = cls(
+            ids=ids, segments=segments, k1=float(description["k1"]), b=float(description["b"]),
+            live=int(description["live"]), tokens=int(description["tokens"]),
+        )
+        if all((target / name).is_file() for name in ORDER_FILES):
+            index.sorted_ids, index.sorted_positions = (np.load(target / name, mmap_mode=mode, allow_pickle=False) for name in ORDER_FILES)
         if subdir == SUBDIR:
-            # Builds made before the author field and the spelling words load without them.
-            if (directory / AUTHORS_SUBDIR / IDS_FILE).is_file():
+            if (directory / AUTHORS_SUBDIR / SEGMENTS_FILE).is_file():
                 index.authors = cls.load(directory, mmap=mmap, subdir=AUTHORS_SUBDIR)
             if (target / WORDS_FILE).is_file():
                 index.words_file = target / WORDS_FILE
+            if (target / WORD_COUNTS_FILE).is_file():
+                index.word_counts_file = target / WORD_COUNTS_FILE
             if all((target / name).is_file() for name in TITLE_FILES):
-                mode = "r" if mmap else None
                 index.title_hashes, index.title_ids = (
                     np.load(target / name, mmap_mode=mode, allow_pickle=False) for name in TITLE_FILES
                 )
@@ -355,40 +597,46 @@ def keyword_text(title: str, abstract: str, *, title_weight: int = 1) -> str:
     return ". ".join([title] * max(1, title_weight) + [abstract.strip()]) if title else abstract.strip()
 
 
+def _analysed(texts: Iterable[str]) -> list[list[str]]:
+    # Identical texts (duplicates, the benchmark's generated papers) are analysed once and share
+    # one token list.
+    cache: dict[str, list[str]] = {}
+    result = []
+    for text in texts:
+        if text not in cache:
+            cache[text] = analyze(text)
+        result.append(cache[text])
+    return result
+
+
+def build_segment(name: str, *, ids: np.ndarray, texts: Iterable[str] = (), token_lists: Iterable[list[str]] | None = None) -> Segment:
+    """One segment over texts (analysed here) or ready ``token_lists``, aligned with ``ids``."""
+    corpus = [list(tokens) for tokens in token_lists] if token_lists is not None else _analysed(texts)
+    return Segment.build(name, np.asarray(ids, dtype=np.int64), corpus)
+
+
 def build_keyword_index(
-    *, ids: np.ndarray, texts: Iterable[str] = (), k1: float, b: float, token_lists: Iterable[list[str]] | None = None
+    *, ids: np.ndarray, texts: Iterable[str] = (), k1: float, b: float, token_lists: Iterable[list[str]] | None = None,
+    name: str = "s-0",
 ) -> KeywordIndex:
     """BM25 over the given texts (aligned with ``ids``), or over ready ``token_lists`` (a field
-    with its own tokens, such as authors)."""
-    import bm25s
-
+    with its own tokens, such as authors): one segment."""
     ids = np.asarray(ids, dtype=np.int64)
-    if not len(ids):
-        return KeywordIndex(ids=ids, retriever=None, k1=k1, b=b)
-    retriever = bm25s.BM25(k1=k1, b=b, method="lucene")
-    if token_lists is not None:
-        corpus = [list(tokens) for tokens in token_lists]
-    else:
-        # An empty document still needs a row so positions stay aligned with ids. Identical texts
-        # (duplicates, the benchmark's generated papers) are analysed once and share one token list.
-        analysed: dict[str, list[str]] = {}
-
-        def tokens(text: str) -> list[str]:
-            if text not in analysed:
-                analysed[text] = analyze(text)
-            return analysed[text]
-
-        corpus = [tokens(text) for text in texts]
-    if not any(corpus):
-        # bm25s cannot index a corpus without a single token (e.g. no paper lists an author).
-        return KeywordIndex(ids=ids[:0], retriever=None, k1=k1, b=b)
-    retriever.index(corpus, show_progress=False)
-    return KeywordIndex(ids=ids, retriever=retriever, k1=k1, b=b)
+    segment = build_segment(name, ids=ids, texts=texts, token_lists=token_lists)
+    return KeywordIndex(ids=ids, segments=[segment], k1=k1, b=b)
 
 
 def title_hash(normalized: str) -> int:
     """A stable signed 64-bit hash of a normalised title (papers.normalize.normalize_title)."""
     return int.from_bytes(hashlib.blake2b(normalized.encode("utf-8"), digest_size=8).digest(), "little", signed=True)
+
+
+def word_counts(texts: Iterable[str]) -> Counter[str]:
+    """Lower-cased words of four or more letters and how often they occur."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(word for word in (m.group().lower() for m in _WORD.finditer(text)))
+    return counts
 
 
 def spelling_words(texts: Iterable[str], *, min_count: int = SPELLING_MIN_COUNT) -> list[tuple[str, int]]:
@@ -397,20 +645,34 @@ def spelling_words(texts: Iterable[str], *, min_count: int = SPELLING_MIN_COUNT)
     What spelling correction may suggest (search/spelling.py): only words the collection holds,
     at least ``min_count`` times, so a one-off typo in an abstract is never offered.
     """
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(word for word in (m.group().lower() for m in _WORD.finditer(text)))
+    return _frequent(word_counts(texts), min_count=min_count)
+
+
+def _frequent(counts: Counter[str], *, min_count: int = SPELLING_MIN_COUNT) -> list[tuple[str, int]]:
     return sorted(((w, c) for w, c in counts.items() if c >= min_count), key=lambda wc: (-wc[1], wc[0]))
 
 
-def write_keyword_index(directory: Path, *, ids: np.ndarray, chunk_size: int = 5_000) -> tuple[list[str], dict[str, object]]:
-    """Index the titles and abstracts of ``ids`` (read from the database) into a build directory.
+def _read_counts(path: Path) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            word, _, count = line.rstrip("\n").rpartition(" ")
+            counts[word] = int(count)
+    return counts
 
-    Called by the index build with the very ids of its vectors, so both halves of a build hold
-    the same papers. Beside the text index it writes the author-name field (``authors/``,
-    search/authors.py tokens) and the collection's word counts for spelling (``words.txt``).
-    Returns the written file names and the manifest facts.
-    """
+
+@dataclass
+class _Fields:
+    """What the database says about some papers, ready to index."""
+
+    ids: np.ndarray
+    texts: list[str]
+    names: list[list[str]]
+    titles: list[tuple[int, int]]
+    plain: list[str]
+
+
+def _read_papers(ids: np.ndarray, *, chunk_size: int) -> _Fields:
     from django.conf import settings
 
     from papers.models import Paper
@@ -418,7 +680,6 @@ def write_keyword_index(directory: Path, *, ids: np.ndarray, chunk_size: int = 5
     from search.authors import paper_tokens
     from search.latex import to_text
 
-    ids = np.asarray(ids, dtype=np.int64)
     texts: dict[int, str] = {}
     names: dict[int, list[str]] = {}
     titles: list[tuple[int, int]] = []
@@ -435,24 +696,104 @@ def write_keyword_index(directory: Path, *, ids: np.ndarray, chunk_size: int = 5
             if readable != normalized:
                 titles.append((title_hash(readable), pk))
             plain.append(f"{title} {abstract}")
-    index = build_keyword_index(
-        ids=ids, texts=(texts.get(int(pk), "") for pk in ids), k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B
+    return _Fields(
+        ids=ids, texts=[texts.get(int(pk), "") for pk in ids], names=[names.get(int(pk), []) for pk in ids], titles=titles, plain=plain
     )
-    authors = build_keyword_index(
-        ids=ids, token_lists=(names.get(int(pk), []) for pk in ids), k1=settings.SEARCH_BM25_K1, b=settings.SEARCH_BM25_B
-    )
+
+
+def write_keyword_index(
+    directory: Path,
+    *,
+    ids: np.ndarray,
+    base: Path | None = None,
+    added: np.ndarray | None = None,
+    removed: np.ndarray | None = None,
+    segment_name: str = "s-0",
+    chunk_size: int = 5_000,
+) -> tuple[list[str], dict[str, object]]:
+    """Index the titles and abstracts of ``ids`` (read from the database) into a build directory.
+
+    Called by the index build with the very ids of its vectors, so both halves of a build hold
+    the same papers. Beside the text index it writes the author-name field (``authors/``,
+    search/authors.py tokens), the collection's word counts for spelling (``words.txt``) and the
+    exact-title lookup. Given a ``base`` build directory whose keyword index was made with the
+    same settings, only the ``added`` papers are read and analysed (one new segment) and the
+    ``removed`` ones marked gone; the base's segments are hard-linked. Returns the written file
+    names and the manifest facts.
+    """
+    from django.conf import settings
+
+    ids = np.asarray(ids, dtype=np.int64)
+    k1, b, weight = settings.SEARCH_BM25_K1, settings.SEARCH_BM25_B, settings.SEARCH_BM25_TITLE_WEIGHT
+    previous = _incremental_base(base, k1=k1, b=b, title_weight=weight)
+    if previous is None:
+        added, removed = ids, np.zeros(0, dtype=np.int64)
+    else:
+        added = np.asarray(added if added is not None else [], dtype=np.int64)
+        removed = np.asarray(removed if removed is not None else [], dtype=np.int64)
+    fields = _read_papers(added, chunk_size=chunk_size)
+    text_segment = build_segment(segment_name, ids=added, texts=fields.texts)
+    author_segment = build_segment(segment_name, ids=added, token_lists=fields.names)
+    if previous is None:
+        index = KeywordIndex(ids=added, segments=[text_segment], k1=k1, b=b)
+        authors = KeywordIndex(ids=added, segments=[author_segment], k1=k1, b=b)
+        counts = word_counts(fields.plain)
+        titles = sorted(fields.titles)
+        title_columns = (np.asarray([h for h, _ in titles], dtype=np.int64), np.asarray([pk for _, pk in titles], dtype=np.int64))
+    else:
+        index = previous.updated(removed=removed, added=text_segment)
+        assert previous.authors is not None  # _incremental_base checks it
+        authors = previous.authors.updated(removed=removed, added=author_segment)
+        # A removed or changed paper's words stay counted until the next full build: its text
+        # may be gone from the database. Spelling only ever offers words seen three times.
+        assert previous.word_counts_file is not None
+        counts = _read_counts(previous.word_counts_file)
+        counts.update(word_counts(fields.plain))
+        title_columns = _updated_titles(previous, removed=removed, new=fields.titles)
+    live = np.sort(np.asarray(index.ids)[np.asarray(index.ids) >= 0])
+    if not np.array_equal(live, np.sort(ids)) or len(authors) != len(index):
+        raise ValueError(f"keyword index holds {len(index)} papers, the build {len(ids)}")
     files = index.save(directory)
     files += authors.save(directory, subdir=AUTHORS_SUBDIR)
-    words = spelling_words(plain)
-    (directory / SUBDIR).mkdir(parents=True, exist_ok=True)
+    words = _frequent(counts)
     (directory / SUBDIR / WORDS_FILE).write_text("".join(f"{w} {c}\n" for w, c in words), encoding="utf-8")
-    files.append(f"{SUBDIR}/{WORDS_FILE}")
-    titles.sort()
-    for name, column in zip(TITLE_FILES, ([h for h, _ in titles], [pk for _, pk in titles]), strict=True):
-        np.save(directory / SUBDIR / name, np.asarray(column, dtype=np.int64), allow_pickle=False)
+    (directory / SUBDIR / WORD_COUNTS_FILE).write_text("".join(f"{w} {c}\n" for w, c in counts.items()), encoding="utf-8")
+    files += [f"{SUBDIR}/{WORDS_FILE}", f"{SUBDIR}/{WORD_COUNTS_FILE}"]
+    for name, column in zip(TITLE_FILES, title_columns, strict=True):
+        np.save(directory / SUBDIR / name, column, allow_pickle=False)
         files.append(f"{SUBDIR}/{name}")
     facts: dict[str, object] = {
-        "backend": "bm25s", "count": len(index), "k1": index.k1, "b": index.b,
-        "title_weight": settings.SEARCH_BM25_TITLE_WEIGHT, "authors": len(authors), "spelling_words": len(words),
+        "backend": "segments", "count": len(index), "k1": k1, "b": b, "title_weight": weight,
+        "authors": len(authors), "spelling_words": len(words), "segments": [len(s) for s in index.segments],
+        "analysed": len(added), "removed": len(index.ids) - len(index),
     }
     return files, facts
+
+
+def _incremental_base(base: Path | None, *, k1: float, b: float, title_weight: int) -> KeywordIndex | None:
+    """The base build's keyword index when one made with the same settings can be extended."""
+    if base is None:
+        return None
+    try:
+        manifest = json.loads((base / "manifest.json").read_text())
+        facts = manifest.get("keyword") or {}
+        if facts.get("backend") != "segments" or (facts.get("k1"), facts.get("b"), facts.get("title_weight")) != (k1, b, title_weight):
+            return None
+        index = KeywordIndex.load(base, mmap=True)
+    except (OSError, ValueError, KeyError):
+        return None
+    if index.authors is None or index.word_counts_file is None or index.title_ids is None:
+        return None
+    return index
+
+
+def _updated_titles(previous: KeywordIndex, *, removed: np.ndarray, new: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+    """The base's sorted title lookup without ``removed`` papers, with the ``new`` entries."""
+    assert previous.title_hashes is not None and previous.title_ids is not None
+    old_ids = np.asarray(previous.title_ids)
+    keep = ~np.isin(old_ids, removed) if len(removed) else np.ones(len(old_ids), dtype=bool)
+    hashes = np.concatenate([np.asarray(previous.title_hashes)[keep], np.asarray([h for h, _ in new], dtype=np.int64)])
+    pks = np.concatenate([old_ids[keep], np.asarray([pk for _, pk in new], dtype=np.int64)])
+    order = np.lexsort((pks, hashes))
+    return hashes[order], pks[order]
+

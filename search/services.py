@@ -176,6 +176,9 @@ class _Contents:
     base_build: str = ""
     added: int = 0
     removed: int = 0
+    # What the keyword index re-reads (new and changed papers) and drops (gone and changed).
+    keyword_added: np.ndarray | None = None
+    keyword_removed: np.ndarray | None = None
 
 
 def _incremental(*, base: tuple[str, dict[int, str]], target: dict[int, str], model: str) -> _Contents | None:
@@ -210,6 +213,8 @@ def _incremental(*, base: tuple[str, dict[int, str]], target: dict[int, str], mo
         base_build=base_id,
         added=len(ids),
         removed=len(gone) + len(changed),
+        keyword_added=np.asarray(ids, dtype=np.int64),
+        keyword_removed=np.asarray(gone + changed, dtype=np.int64),
     )
 
 
@@ -245,7 +250,7 @@ def index_build(
             ids, matrix, hashes = _fetch_vectors(model=model)
             contents = _Contents(kind="full", ids=ids, hashes=hashes, dim=int(matrix.shape[1]) if len(ids) else 0, matrix=matrix, added=len(ids))
         dim = contents.dim or 1
-        writer = index_store.BuildWriter()
+        writer = index_store.BuildWriter(base_build=contents.base_build or None)
         try:
             if contents.index is not None:
                 index_store.write_index(writer, contents.index)
@@ -253,7 +258,15 @@ def index_build(
                 index_store.write_vectors(writer, backend=backend, ids=contents.ids, vectors=contents.matrix, dim=dim)
             index_store.write_members(writer, ids=contents.ids, hashes=contents.hashes)
             # The keyword index is built from the same ids, so both halves describe the same papers.
-            keyword_files, keyword_facts = keyword.write_keyword_index(writer.staging, ids=contents.ids)
+            # An incremental build analyses only the papers it adds and hard-links the base's segments.
+            keyword_files, keyword_facts = keyword.write_keyword_index(
+                writer.staging,
+                ids=contents.ids,
+                base=index_store.builds_dir() / contents.base_build if contents.base_build else None,
+                added=contents.keyword_added,
+                removed=contents.keyword_removed,
+                segment_name=f"s-{writer.build_id}",
+            )
             writer.files.extend(keyword_files)
             manifest = writer.finish(
                 backend=backend,

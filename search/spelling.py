@@ -60,7 +60,7 @@ def speller_for(index: KeywordIndex):  # type: ignore[no-untyped-def]
 
 def _known(word: str, index: KeywordIndex) -> bool:
     lowered = word.lower()
-    return lowered in _stopwords() or index.token_id(stem(lowered)) is not None
+    return lowered in _stopwords() or index.holds(stem(lowered))
 
 
 def correct(query: str, index: KeywordIndex | None) -> Correction:

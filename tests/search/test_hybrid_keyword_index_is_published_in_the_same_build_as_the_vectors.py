@@ -22,8 +22,9 @@ def test_keyword_files_are_listed_verified_and_loaded_with_the_vectors(paper_fac
     assert sorted(loaded.keyword.ids.tolist()) == sorted(loaded.vectors.ids().tolist()) == sorted(p.pk for p in papers)
 
     # A damaged keyword file refuses the whole build, like a damaged vector file.
-    vocab = builds_dir() / build.build_id / "keyword" / "vocab.index.json"
-    vocab.write_text(vocab.read_text().replace("topic", "topix"))
-    with pytest.raises(IndexRefused, match="keyword/vocab.index.json"):
+    name = f"keyword/s-{build.build_id}/vocab.terms.npy"
+    vocab = builds_dir() / build.build_id / name
+    vocab.write_bytes(vocab.read_bytes().replace(b"topic", b"topix"))
+    with pytest.raises(IndexRefused, match=name):
         load_build(build.build_id)
     assert index_store.current_build_id() == build.build_id

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import bm25s
 import numpy as np
+import pytest
 
-from search.keyword import IDS_FILE, SUBDIR, KeywordIndex, build_keyword_index
+from search.keyword import IDS_FILE, SUBDIR, KeywordIndex, analyze, build_keyword_index
 
 
 def _rss_anon_kib() -> int:
@@ -61,7 +63,8 @@ def test_a_loaded_index_maps_its_files_and_grows_no_per_paper_memory(tmp_path: P
     grown_mb = (_rss_anon_kib() - before) / 1024
     maps = Path("/proc/self/maps").read_text()
     assert str(tmp_path / SUBDIR / IDS_FILE) in maps
-    assert str(tmp_path / SUBDIR / "data.csc.index.npy") in maps
+    assert str(tmp_path / SUBDIR / "s-0" / "postings.docs.npy") in maps
+    assert str(tmp_path / SUBDIR / "s-0" / "lengths.npy") in maps
     # A pk -> position dict of 300k entries alone is ~30 MB.
     assert grown_mb < 12, f"{grown_mb:.1f} MB of anonymous memory after loading and searching"
 
@@ -72,26 +75,31 @@ def test_the_vocabulary_is_a_mapped_sorted_file_that_agrees_with_bm25s(tmp_path:
     built = build_keyword_index(ids=ids, texts=texts, k1=1.2, b=0.75)
     built.save(tmp_path)
     loaded = KeywordIndex.load(tmp_path)
-    assert loaded.vocab is not None and loaded.retriever.vocab_dict == {}  # no per-term dict in memory
-    reference = built.retriever.vocab_dict
-    assert len(loaded.vocab) == len(reference)
-    for term, token in reference.items():
-        assert loaded.token_id(term) == token
+    reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    reference.index([analyze(t) for t in texts], show_progress=False)
+    vocab = loaded.segments[0].vocab
+    held = {t for t in reference.vocab_dict if t}  # bm25s keeps an empty token for empty documents
+    assert len(vocab) == len(held)
+    for term in held:
+        assert vocab.get(term) is not None and loaded.holds(term)
     for absent in ("", "zzzz", "aaaa", "schrödingers", "\U0001f600"):
-        assert loaded.token_id(absent) == reference.get(absent)
-    assert str(tmp_path / SUBDIR / "vocab.terms.npy") in Path("/proc/self/maps").read_text()
+        assert vocab.get(absent) is None and not loaded.holds(absent)
+    assert str(tmp_path / SUBDIR / "s-0" / "vocab.terms.npy") in Path("/proc/self/maps").read_text()
     terms = ["schröding", "café", "graph", "zebra", "missing"]
     assert np.array_equal(loaded.scores(terms), built.scores(terms))
+    tokens = [reference.vocab_dict[t] for t in terms if t in reference.vocab_dict]
+    assert loaded.scores(terms) == pytest.approx(reference.get_scores_from_ids(tokens), rel=1e-6)
     assert loaded.idf(terms) == built.idf(terms)
-    assert loaded.known_terms(terms) == built.known_terms(terms)
+    assert loaded.known_terms(terms) == built.known_terms(terms) == [t for t in terms if t in reference.vocab_dict]
 
 
-def test_a_build_without_the_sorted_vocabulary_still_loads_bm25s_own(tmp_path: Path) -> None:
+def test_a_keyword_directory_in_the_old_single_bm25s_layout_is_not_loaded(tmp_path: Path) -> None:
+    """Builds made before segments are refused (and rebuilt from the database), never misread."""
     texts = _texts(500)
-    built = build_keyword_index(ids=np.arange(1, 501), texts=texts, k1=1.2, b=0.75)
-    built.save(tmp_path)
-    for name in ("vocab.terms.npy", "vocab.offsets.npy", "vocab.token_ids.npy"):
-        (tmp_path / SUBDIR / name).unlink()
-    loaded = KeywordIndex.load(tmp_path)
-    assert loaded.vocab is None and loaded.retriever.vocab_dict == built.retriever.vocab_dict
-    assert loaded.search(["graph", "neural"], 20) == built.search(["graph", "neural"], 20)
+    retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    retriever.index([analyze(t) for t in texts], show_progress=False)
+    (tmp_path / SUBDIR).mkdir()
+    retriever.save(str(tmp_path / SUBDIR))
+    np.save(tmp_path / SUBDIR / IDS_FILE, np.arange(1, 501, dtype=np.int64))
+    with pytest.raises(FileNotFoundError):
+        KeywordIndex.load(tmp_path)
