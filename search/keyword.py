@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 
@@ -64,7 +65,7 @@ TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
 @functools.lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -109,8 +110,8 @@ class SortedVocab:
         # memoryviews over the mapped arrays: indexing gives plain ints and bytes, several times
         # faster than numpy scalars in the binary search.
         self.blob, self.offsets = blob, offsets
-        self._blob = memoryview(np.ascontiguousarray(blob)).cast("B")
-        self._offsets = memoryview(np.ascontiguousarray(offsets, dtype=np.int64)).cast("B").cast("q")
+        self._blob = memoryview(np.ascontiguousarray(blob).data).cast("B")
+        self._offsets = memoryview(np.ascontiguousarray(offsets, dtype=np.int64).data).cast("B").cast("q")
         self._size = len(offsets) - 1
         # A request looks its few terms up several times (scores, idf, highlighting).
         self.get = functools.lru_cache(maxsize=4096)(self._get)  # type: ignore[method-assign]
@@ -233,7 +234,7 @@ class Segment:
 
     @classmethod
     def load(cls, name: str, source: Path, *, mmap: bool = True) -> Segment:
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         ids, blob, offsets, indptr, docs, tfs, lengths = (
             np.load(source / file, mmap_mode=mode, allow_pickle=False) for file in SEGMENT_FILES
         )
@@ -560,7 +561,7 @@ class KeywordIndex:
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True, subdir: str = SUBDIR) -> KeywordIndex:
         target = directory / subdir
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         description = json.loads((target / SEGMENTS_FILE).read_text())
         # Memory-mapped: shared page cache, not a copy per web process.
         ids = np.load(target / IDS_FILE, mmap_mode=mode, allow_pickle=False)
@@ -742,11 +743,13 @@ def write_keyword_index(
         title_columns = (np.asarray([h for h, _ in titles], dtype=np.int64), np.asarray([pk for _, pk in titles], dtype=np.int64))
     else:
         index = previous.updated(removed=removed, added=text_segment)
-        assert previous.authors is not None  # _incremental_base checks it
+        if previous.authors is None:  # _incremental_base checks it
+            raise ValueError("the base keyword index has no author index")
         authors = previous.authors.updated(removed=removed, added=author_segment)
         # A removed or changed paper's words stay counted until the next full build: its text
         # may be gone from the database. Spelling only ever offers words seen three times.
-        assert previous.word_counts_file is not None
+        if previous.word_counts_file is None:
+            raise ValueError("the base keyword index has no word counts")
         counts = _read_counts(previous.word_counts_file)
         counts.update(word_counts(fields.plain))
         title_columns = _updated_titles(previous, removed=removed, new=fields.titles)
@@ -789,7 +792,8 @@ def _incremental_base(base: Path | None, *, k1: float, b: float, title_weight: i
 
 def _updated_titles(previous: KeywordIndex, *, removed: np.ndarray, new: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
     """The base's sorted title lookup without ``removed`` papers, with the ``new`` entries."""
-    assert previous.title_hashes is not None and previous.title_ids is not None
+    if previous.title_hashes is None or previous.title_ids is None:
+        raise ValueError("the base keyword index has no title arrays")
     old_ids = np.asarray(previous.title_ids)
     keep = ~np.isin(old_ids, removed) if len(removed) else np.ones(len(old_ids), dtype=bool)
     hashes = np.concatenate([np.asarray(previous.title_hashes)[keep], np.asarray([h for h, _ in new], dtype=np.int64)])

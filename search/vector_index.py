@@ -24,7 +24,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import numpy as np
 
@@ -618,8 +618,8 @@ def _exact_top_k(queries: np.ndarray, ids: np.ndarray, vectors: np.ndarray, k: i
     for row in queries @ vectors.T:
         top = np.argpartition(-row, k - 1)[:k] if k < len(row) else np.arange(len(row))
         # Ties broken by id so every kind agrees on order.
-        top = sorted(top, key=lambda j: (-row[j], ids[j]))
-        results.append([(int(ids[j]), float(row[j])) for j in top])
+        ordered = sorted(top, key=lambda j: (-row[j], ids[j]))
+        results.append([(int(ids[j]), float(row[j])) for j in ordered])
     return results
 
 
@@ -679,7 +679,7 @@ class NumpyIndex:
 
     @classmethod
     def load(cls, directory: Path, *, mmap: bool = True) -> NumpyIndex:
-        mode = "r" if mmap else None
+        mode: Literal["r"] | None = "r" if mmap else None
         ids = np.load(directory / "ids.npy", mmap_mode=mode, allow_pickle=False)
         vectors = np.load(directory / "vectors.npy", mmap_mode=mode, allow_pickle=False)
         return cls(int(vectors.shape[1]), np.asarray(ids), vectors)

@@ -1,9 +1,9 @@
 """CPU milliseconds a keyword query costs: the segmented KeywordIndex against one bm25s index.
 
 A tool, not part of the product (docs/scale.md, "Keyword index"). Reads the analysed arXiv tokens
-that scripts/bench_keyword_engines.py cached; CPU time, so a busy shared machine does not skew it.
+that bench/keyword_engines.py cached; CPU time, so a busy shared machine does not skew it.
 
-    python scripts/bench_keyword_query_cpu.py 115236
+    python bench/keyword_query_cpu.py 115236
 """
 
 from __future__ import annotations

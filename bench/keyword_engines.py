@@ -5,7 +5,7 @@ numpy and psutil (docs/scale.md, "Keyword index"). Every engine indexes the same
 tokens (search.keyword.analyze over keyword_text with the title twice), so the comparison is of
 engines, not tokenisers. Prints one JSON object, then a table.
 
-    python scripts/bench_keyword_engines.py --scifact ../shared/data/beir-scifact \
+    python bench/keyword_engines.py --scifact ../shared/data/beir-scifact \
         --arxiv ../shared/data/arxiv-abstracts-115k/papers.jsonl.gz --add 1000
 
 Engines:
@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.measure import cpu_model  # noqa: E402 - after the path insert above
 from search.keyword import analyze, keyword_text
 
 K1, B = 1.2, 0.75
@@ -155,11 +156,20 @@ class SegmentedIndex:
 class Engine:
     name = ""
 
-    def build(self, corpus: Sequence[list[str]], workdir: Path) -> None: ...
-    def add(self, corpus: Sequence[list[str]]) -> None: ...
-    def merge(self) -> None: ...
-    def top(self, terms: list[str], k: int) -> list[tuple[int, float]]: ...  # (position, score)
-    def size_mb(self) -> float: ...
+    def build(self, corpus: Sequence[list[str]], workdir: Path) -> None:
+        raise NotImplementedError
+
+    def add(self, corpus: Sequence[list[str]]) -> None:
+        raise NotImplementedError
+
+    def merge(self) -> None:
+        raise NotImplementedError
+
+    def top(self, terms: list[str], k: int) -> list[tuple[int, float]]:  # (position, score)
+        raise NotImplementedError
+
+    def size_mb(self) -> float:
+        raise NotImplementedError
 
 
 def top_of(scores: np.ndarray, k: int) -> list[tuple[int, float]]:
@@ -328,7 +338,7 @@ class TantivyEngine(Engine):
 
 
 ENGINES: dict[str, Callable[[], Engine]] = {
-    e.name: e for e in (Bm25sEngine, SegmentsEngine, Bm25sPerSegmentEngine, TantivyEngine)  # type: ignore[misc]
+    e.name: e for e in (Bm25sEngine, SegmentsEngine, Bm25sPerSegmentEngine, TantivyEngine)
 }
 
 
@@ -398,7 +408,7 @@ def main() -> None:
     parser.add_argument("--engines", default=",".join(ENGINES))
     args = parser.parse_args()
     names = args.engines.split(",")
-    report: dict[str, Any] = {"cpu": os.popen("lscpu | grep 'Model name'").read().split(":")[-1].strip(), "engines": {}}
+    report: dict[str, Any] = {"cpu": cpu_model(), "engines": {}}
     if args.scifact:
         doc_ids, corpus, queries, qrels = scifact(args.scifact)
         for name in names:
