@@ -54,7 +54,7 @@ def build_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         pytest.param(lambda: semantic_search(query="qzxvkw jrpftl"), id="nothing-found"),
         pytest.param(lambda: semantic_search(query="cat:cs.CL"), id="prefix-listing"),
         pytest.param(lambda: similar_to_text(text=NEW_ABSTRACT), id="similar"),
-        pytest.param(lambda: related_papers(paper=Paper.objects.order_by("pk").first()), id="related"),
+        pytest.param(lambda: related_papers(paper=Paper.objects.order_by("pk")[0]), id="related"),
     ],
 )
 def test_each_request_asks_for_the_served_build_exactly_once(
