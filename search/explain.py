@@ -1,5 +1,8 @@
 """Why a hit matched: highlighted title and abstract, the closest sentence, a one-line summary.
 
+Explanations are built from what a ranking returned (``search.ranking.Ranked``): the same index
+build and the same analysed query, so a build published meanwhile cannot mix into one answer.
+
 Imported text is untrusted: every piece of it is HTML-escaped first, and only then wrapped in
 ``<mark>`` where a query term matched, so a ``<script>`` in an abstract is shown, never run.
 A word is marked when its index term (lower-cased, stemmed; search/keyword.py) is one of the
@@ -15,25 +18,33 @@ import re
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from search import latex
 from search.keyword import TOKEN, _stopwords, analyze, stem, word_spans
+from search.ranking import AnalysedQuery, Fused, Ranked
+
+if TYPE_CHECKING:
+    from papers.models import Paper
+    from search.navigation import Navigation
 
 # A sentence ends at . ! or ? followed by space and a capital, digit or bracket.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 MAX_SENTENCES = 40  # per abstract; more is never worth the encoding time
-# Embedding every sentence of a page (~100) cost seconds per page on a busy 2-core machine, so
+# Embedding every sentence of a page is the costliest part of a request (docs/relevance.md), so
 # meaning only decides when no sentence shares a query word, among the first few sentences.
 NO_OVERLAP_SHORTLIST = 4
 # Least recently used sentence vectors, shared by a web process's threads (gthread), so every
 # read and write holds the lock; encoding runs outside it.
 _sentence_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 _sentence_lock = threading.Lock()
-_CACHE_SIZE = 2_000  # sentence vectors (~3 MB with their keys): bounds a web worker's memory
+_CACHE_SIZE = 2_000  # sentence vectors (2,000 x 384 float32 and their keys): bounds a web worker's memory
 
 
 # A result list (API items, related papers, feeds) carries at most this much of an abstract; the
@@ -105,13 +116,13 @@ def _explanation_stopwords() -> frozenset[str]:
     return frozenset(ENGLISH_STOP_WORDS) | _stopwords()
 
 
-def query_terms(query: str) -> dict[str, str]:
+def query_terms(query: str | AnalysedQuery) -> dict[str, str]:
     """The query's index terms that say something (no stop words), each with the first word of
-    the query that produced it."""
+    the query that produced it. ``query``: the text, or the text as the ranking analysed it."""
+    analysed = AnalysedQuery.of(query) if isinstance(query, str) else query
     stop = _explanation_stopwords()
     terms: dict[str, str] = {}
-    for start, end, term in word_spans(query):
-        word = query[start:end].lower()
+    for term, word in zip(analysed.terms, analysed.words, strict=True):
         if word not in stop:
             terms.setdefault(term, word)
     return terms
@@ -245,3 +256,96 @@ def summary(*, mode: str, dense: float | None, keyword: float | None, matched: l
         parts.append(f"ranked mostly by {leader}")
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] if text else ""
+
+
+# --- explanations of a ranking --------------------------------------------------------------------
+
+
+@dataclass
+class Explanation:
+    """Why a hit matched: contributions, highlighted text (safe HTML), closest sentence."""
+
+    dense: float | None = None  # cosine similarity of query and paper
+    keyword: float | None = None  # BM25 score
+    matched_terms: list[str] = field(default_factory=list)
+    title_html: str = ""
+    abstract_html: str = ""
+    best_sentence: str = ""
+    summary: str = ""
+    dense_part: float | None = None  # what each side added to the fused score (hybrid)
+    keyword_part: float | None = None
+
+
+_NAMED_BY = {
+    "arxiv": "The arXiv id you entered", "doi": "The DOI you entered", "title": "The exact title you entered",
+}
+
+
+def named_reason(named: Navigation) -> str:
+    """Why the papers a query named (search/navigation.py) are listed first, as a reader reads it."""
+    return _NAMED_BY.get(named.kind) or f"A paper by {named.author}"
+
+
+def explanations(
+    ranked: Ranked,
+    window: Sequence[Fused],
+    papers: Mapping[int, Paper],
+    *,
+    named: Navigation | None = None,
+    sentence_by_meaning: bool = True,
+) -> list[Explanation]:
+    """Why each result of ``window`` (a slice of ``ranked.fused`` whose rows are all in ``papers``)
+    matched, read from the build and the analysed query of ``ranked``.
+
+    ``named``: the papers the query named, whose summary says they are listed first.
+    ``sentence_by_meaning``: where no sentence of an abstract shares a query term, embed its
+    first few sentences to find the closest in meaning (the costly part of an explanation);
+    without it such a hit's best sentence is its first.
+    """
+    mode = ranked.mode
+    keyword_index = ranked.index.keyword
+    wanted = query_terms(ranked.query)
+    # The side not used for ranking is still reported, so a reader sees both numbers.
+    keyword_scores = (
+        keyword_index.scores_for(list(ranked.query.terms), [f.pk for f in window])
+        if keyword_index is not None and mode == "dense"
+        else {}
+    )
+    # What the reader sees: LaTeX rendered as text; highlighting and sentences work on that.
+    titles = [latex.to_text(papers[f.pk].title) for f in window]
+    abstracts = [latex.to_text(papers[f.pk].abstract) for f in window]
+    # Each title and abstract is tokenised once, for matching, highlighting and best sentences.
+    abstract_words = [spans(abstract) for abstract in abstracts]
+    idf = keyword_index.idf(wanted) if keyword_index is not None else None
+    best = best_sentences(
+        abstracts, query_vector=ranked.query_vector if sentence_by_meaning else None, query=wanted, idf=idf,
+        words=abstract_words,
+    )
+    hybrid = mode == "hybrid"
+    named_pks = set(named.pks) if named else set()
+    found: list[Explanation] = []
+    for fused, title, abstract, sentence, words in zip(window, titles, abstracts, best, abstract_words, strict=True):
+        title_words = spans(title)
+        matched = matched_terms(wanted, title=title, abstract=abstract, title_words=title_words, abstract_words=words)
+        matched_set = {term for term, word in wanted.items() if word in matched}
+        keyword_score = fused.keyword if fused.keyword is not None else keyword_scores.get(fused.pk)
+        dense_part = fused.dense_part if hybrid else None
+        keyword_part = fused.keyword_part if hybrid else None
+        found.append(
+            Explanation(
+                dense=fused.dense,
+                keyword=keyword_score,
+                matched_terms=matched,
+                title_html=highlight(title, matched_set, words=title_words),
+                abstract_html=highlight(abstract, matched_set, words=words),
+                best_sentence=sentence,
+                # The API's one-line summary of a named paper says why it is first, as the page does.
+                summary=f"{named_reason(named)}; listed first" if named and fused.pk in named_pks else summary(
+                    mode=mode, dense=fused.dense, keyword=keyword_score, matched=matched, query_size=len(wanted),
+                    dense_part=dense_part, keyword_part=keyword_part,
+                ),
+                dense_part=dense_part,
+                keyword_part=keyword_part,
+            )
+        )
+    return found

@@ -9,12 +9,19 @@ only (FAISS ID selector, masked BM25), a broad one is over-fetched until the pag
 Every result is re-checked against the database before it is returned (invariant 4): a paper
 hidden, merged or deleted after the last index build never appears, and what is shown is the
 row as it is now.
+
+A request reads one index build: it is taken once (``current_index``) and every step (filters by
+author, navigation, spelling, ranking, explanations, suggestions) reads that build. Ranking
+returns what it found as one value (search/ranking.py ``Ranked``); explanations are built from
+it (search/explain.py).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 import numpy as np
 from django.conf import settings
@@ -23,12 +30,12 @@ from django.db.models import QuerySet
 from papers.models import Paper
 from papers.normalize import normalize_title
 from papers.selectors import CuratedRelated, related_links_for
-from search import embedder, explain, latex, navigation, spelling
+from search import embedder, explain, navigation, spelling
+from search.explain import Explanation
 from search.index_store import LoadedIndex, current_index
-from search.keyword import analyze
-from search.modes import MODES, RELATED_SORTS, SORTS
 from search.models import PaperEmbedding
-from search.ranking import Floor, Fused, check_weight, fuse
+from search.modes import MODES, RELATED_SORTS, SORTS
+from search.ranking import AnalysedQuery, Floor, Fused, Ranked, check_weight, fuse
 
 MAX_RESULTS = 1000  # deepest rank a reader can page to
 CANDIDATE_STEP = 100  # each side is read this deep at least (and in steps of it)
@@ -84,21 +91,6 @@ class SearchFilters:
             return self
         exact, variant = navigation.author_positions(self.author, index.keyword, surname_only=True)
         return replace(self, author_pks=frozenset(int(pk) for pk in np.concatenate([exact, variant])))
-
-
-@dataclass
-class Explanation:
-    """Why a hit matched: contributions, highlighted text (safe HTML), closest sentence."""
-
-    dense: float | None = None  # cosine similarity of query and paper
-    keyword: float | None = None  # BM25 score
-    matched_terms: list[str] = field(default_factory=list)
-    title_html: str = ""
-    abstract_html: str = ""
-    best_sentence: str = ""
-    summary: str = ""
-    dense_part: float | None = None  # what each side added to the fused score (hybrid)
-    keyword_part: float | None = None
 
 
 @dataclass
@@ -168,37 +160,45 @@ def _check_query(query: str) -> str:
 # --- ranking ----------------------------------------------------------------------------------
 
 
-def _allowed(pks: list[int], papers: QuerySet[Paper], *, rows: dict[int, Paper] | None = None) -> set[int]:
-    """The ``pks`` that are in ``papers``; with ``rows``, their whole rows are loaded into it too."""
+def _allowed(pks: list[int], papers: QuerySet[Paper]) -> set[int]:
+    """The ``pks`` that are in ``papers``."""
     allowed: set[int] = set()
     for start in range(0, len(pks), _IN_CHUNK):
-        chunk = papers.filter(pk__in=pks[start : start + _IN_CHUNK])
-        if rows is None:
-            allowed.update(chunk.values_list("pk", flat=True))
-        else:
-            found = {paper.pk: paper for paper in chunk}
-            rows.update(found)
-            allowed.update(found)
+        allowed.update(papers.filter(pk__in=pks[start : start + _IN_CHUNK]).values_list("pk", flat=True))
     return allowed
 
 
+def _allowed_rows(pks: list[int], papers: QuerySet[Paper]) -> dict[int, Paper]:
+    """The whole rows of the ``pks`` that are in ``papers``."""
+    rows: dict[int, Paper] = {}
+    for start in range(0, len(pks), _IN_CHUNK):
+        rows.update((paper.pk, paper) for paper in papers.filter(pk__in=pks[start : start + _IN_CHUNK]))
+    return rows
+
+
 def _checked(
-    fused: list[Fused], papers: QuerySet[Paper], *, exclude: frozenset[int], needed: int | None,
-    rows: dict[int, Paper] | None = None,
-) -> list[Fused]:
+    fused: list[Fused], papers: QuerySet[Paper], *, exclude: frozenset[int], needed: int | None, with_rows: bool,
+) -> tuple[list[Fused], dict[int, Paper]]:
     """The leading ``fused`` results that are in ``papers`` and not excluded, best first: all of
     them (``needed`` None), or the first ``needed``, checking the database a chunk at a time.
-    ``rows``: receives the checked papers' rows, for the page to show."""
+    With ``with_rows``, the checked papers' whole rows too (for the page to show); else no rows."""
     ranked: list[Fused] = []
+    rows: dict[int, Paper] = {}
     start = 0
     while start < len(fused) and (needed is None or len(ranked) < needed):
         # A little more than is missing: a hidden or filtered-out paper rarely leaves a gap.
         size = _IN_CHUNK if needed is None else min(_IN_CHUNK, needed - len(ranked) + 10)
         chunk = fused[start : start + size]
-        allowed = _allowed([f.pk for f in chunk], papers, rows=rows)
+        pks = [f.pk for f in chunk]
+        if with_rows:
+            loaded = _allowed_rows(pks, papers)
+            rows.update(loaded)
+            allowed = set(loaded)
+        else:
+            allowed = _allowed(pks, papers)
         ranked.extend(f for f in chunk if f.pk in allowed and f.pk not in exclude)
         start += size
-    return ranked if needed is None else ranked[:needed]
+    return (ranked if needed is None else ranked[:needed]), rows
 
 
 def _matching(filters: SearchFilters | None) -> tuple[QuerySet[Paper], np.ndarray | None]:
@@ -314,30 +314,33 @@ def _candidates(
     )
 
 
-def _rank(
+
+
+def rank(
     *,
+    index: LoadedIndex,
+    query: AnalysedQuery,
     query_vector: np.ndarray | None,
-    terms: list[str],
     mode: str,
     weight: float,
     filters: SearchFilters | None,
     needed: int,
     exclude: frozenset[int] = frozenset(),
-    rows: dict[int, Paper] | None = None,
     floor: bool = False,
     first: tuple[int, ...] = (),
-) -> tuple[list[Fused], int] | None:
-    """Ranked, visible, filter-passing results (at least ``needed`` when they exist) and a total.
+) -> Ranked:
+    """Rank the visible papers that pass ``filters`` in one index build: at least ``needed``
+    results when they exist, best first, with a total.
 
+    ``query``: the free text, analysed once (BM25 scores its terms; explanations show its words);
+    ``query_vector``: its embedding (None in keyword mode). ``weight``: the dense share (hybrid).
     ``first``: papers the query names (search/navigation.py), put first in this order when they
     are visible and pass the filters, checked in the same query as the ranking.
     ``floor``: only results above the relevance floor (search/ranking.py) are ranked and counted.
-    ``rows``: filled with the rows of checked papers when ``needed`` is at most ROWS_WITH_CHECK
-    (callers fetch only what is missing). Returns None when no index build is being served yet.
+    The result carries the rows its database check loaded (whole rows when ``needed`` is at
+    most ROWS_WITH_CHECK), so a page fetches only what is missing.
     """
-    index = current_index()
-    if index is None:
-        return None
+    terms = list(query.terms)
     papers, subset = _matching(filters)
     pool = len(subset) if subset is not None else len(index.vectors)
     depth = max(CANDIDATE_STEP, -(-(needed + len(exclude) + len(first)) // CANDIDATE_STEP) * CANDIDATE_STEP)
@@ -348,6 +351,7 @@ def _rank(
         _Evidence(index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, subset=subset, pool=pool)
         if floor else None
     )
+    rows: dict[int, Paper] = {}
     while True:
         fused = _candidates(
             index, query_vector=query_vector, terms=terms, mode=mode, weight=weight, depth=depth, subset=subset,
@@ -364,10 +368,11 @@ def _rank(
         # Where every candidate is ranked the total counts every result, so all are checked;
         # otherwise only as many as the page needs (the rest are never shown or counted).
         complete = depth >= pool or (evidence is not None and depth >= evidence.reach)
-        ranked = _checked(
+        ranked, loaded = _checked(
             fused, papers, exclude=exclude if not named else frozenset(), needed=None if complete else needed,
-            rows=rows if not complete and needed <= ROWS_WITH_CHECK else None,
+            with_rows=not complete and needed <= ROWS_WITH_CHECK,
         )
+        rows.update(loaded)
         # Over-fetch: papers hidden since the build or outside a broad filter were dropped, so
         # read deeper until the page is full or the index has nothing more to give.
         if len(ranked) >= needed or complete:
@@ -376,12 +381,44 @@ def _rank(
     if complete:
         total = min(len(ranked), MAX_RESULTS)
     else:
-        found = sum(1 for f in ranked[: len(named)] if f.pk in {n.pk for n in named})
+        found_named = sum(1 for f in ranked[: len(named)] if f.pk in {n.pk for n in named})
         counted = evidence.count if evidence is not None else _total(
             index, ranked=ranked, mode=mode, terms=terms, papers=papers, filtered=bool(filters), subset=subset, depth=depth, pool=pool
         )
-        total = min(found + counted, MAX_RESULTS)
-    return ranked[:MAX_RESULTS], total
+        total = min(found_named + counted, MAX_RESULTS)
+    return Ranked(
+        fused=tuple(ranked[:MAX_RESULTS]), total=total, rows=MappingProxyType(rows), index=index, query=query,
+        query_vector=query_vector, mode=mode,
+    )
+
+
+def _rank(
+    *,
+    query_vector: np.ndarray | None,
+    terms: list[str],
+    mode: str,
+    weight: float,
+    filters: SearchFilters | None,
+    needed: int,
+    exclude: frozenset[int] = frozenset(),
+    rows: dict[int, Paper] | None = None,
+    floor: bool = False,
+    first: tuple[int, ...] = (),
+) -> tuple[list[Fused], int] | None:
+    """The former form of ``rank``, kept only for search/browse.py and search/evaluation.py until
+    they call ``rank`` with the build they hold: it takes the current build itself, and ``terms``
+    stand for a text of those words. None while no build is served."""
+    index = current_index()
+    if index is None:
+        return None
+    ranked = rank(
+        index=index, query=AnalysedQuery(text=" ".join(terms), terms=tuple(terms), words=tuple(terms)),
+        query_vector=query_vector, mode=mode, weight=weight, filters=filters, needed=needed, exclude=exclude,
+        floor=floor, first=first,
+    )
+    if rows is not None:
+        rows.update(ranked.rows)
+    return list(ranked.fused), ranked.total
 
 
 def _total(
@@ -419,29 +456,28 @@ def _total(
     return min(matching, MAX_RESULTS)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Resolved:
     """What a typed query became: its prefixes, its spelling, the papers it names, its ranking."""
 
-    text: str  # the free text searched (prefixes removed, spelling corrected)
     filters: SearchFilters | None
+    ranked: Ranked
     correction: spelling.Correction | None = None
     navigation: navigation.Navigation = field(default_factory=navigation.Navigation)
-    ranked: list[Fused] = field(default_factory=list)
-    total: int = 0
-    query_vector: np.ndarray | None = None
-    terms: list[str] = field(default_factory=list)
     listing: bool = False  # prefixes only: the matching papers, newest first
+
+    @property
+    def text(self) -> str:
+        """The free text searched (prefixes removed, spelling corrected)."""
+        return self.ranked.query.text
 
 
 def _resolve(
-    *, query: str, mode: str, weight: float, filters: SearchFilters | None, needed: int, floor: bool, correct: bool,
-    rows: dict[int, Paper] | None = None,
-) -> Resolved | None:
-    """Prefixes, then navigation (ids, DOIs, titles, author names), then spelling, then ranking."""
-    index = current_index()
-    if index is None:
-        return None
+    *, index: LoadedIndex, query: str, mode: str, weight: float, filters: SearchFilters | None, needed: int, floor: bool,
+    correct: bool,
+) -> Resolved:
+    """Prefixes, then navigation (ids, DOIs, titles, author names), then spelling, then ranking,
+    every step reading the one build ``index``."""
     parsed = navigation.parse(query)
     if parsed.has_prefixes:
         base = filters or SearchFilters()
@@ -453,33 +489,29 @@ def _resolve(
         )
     if filters is not None:
         filters = filters.with_author_field(index)
-    resolved = Resolved(text=parsed.text, filters=filters)
     if not parsed.text:
-        resolved.listing = True
         listed = list(
             (filters.apply(Paper.objects.visible()) if filters else Paper.objects.none())
             .order_by("-published", "-pk").values_list("pk", flat=True)[:MAX_RESULTS]
         )
-        resolved.ranked = [Fused(pk, 0.0, None, None, 0.0, 0.0) for pk in listed]
-        resolved.total = len(listed)
-        return resolved
+        listing = Ranked(
+            fused=tuple(Fused(pk, 0.0, None, None, 0.0, 0.0) for pk in listed), total=len(listed),
+            rows=MappingProxyType({}), index=index, query=AnalysedQuery.of(""), query_vector=None, mode=mode,
+        )
+        return Resolved(filters=filters, ranked=listing, listing=True)
     papers = filters.apply(Paper.objects.visible()) if filters else Paper.objects.visible()
-    resolved.navigation = navigation.navigate(parsed.text, index=index.keyword, papers=papers)
+    named = navigation.navigate(parsed.text, index=index.keyword, papers=papers)
     text = parsed.text
-    if correct and not resolved.navigation:
-        resolved.correction = spelling.correct(text, index.keyword)
-        text = resolved.correction.corrected
-    resolved.text = text
-    resolved.query_vector = embedder.encode_query(text) if mode != "keyword" else None
-    resolved.terms = analyze(text)
-    result = _rank(
-        query_vector=resolved.query_vector, terms=resolved.terms, mode=mode, weight=weight, filters=filters,
-        needed=needed, rows=rows, floor=floor, first=tuple(resolved.navigation.pks),
+    correction = None
+    if correct and not named:
+        correction = spelling.correct(text, index.keyword)
+        text = correction.corrected
+    query_vector = embedder.encode_query(text) if mode != "keyword" else None
+    ranked = rank(
+        index=index, query=AnalysedQuery.of(text), query_vector=query_vector, mode=mode, weight=weight, filters=filters,
+        needed=needed, floor=floor, first=tuple(named.pks),
     )
-    if result is None:
-        return None
-    resolved.ranked, resolved.total = result
-    return resolved
+    return Resolved(filters=filters, ranked=ranked, correction=correction, navigation=named)
 
 
 def ranked_ids(
@@ -490,103 +522,51 @@ def ranked_ids(
     ``floor`` and ``correct`` (spelling) are on as in the product; off measures the ranking alone."""
     query = _check_query(query)
     weight_value = _check(mode=mode, weight=weight, sort="relevance", page=1, page_size=min(limit, MAX_RESULTS))
-    if not query:
+    index = current_index()
+    if not query or index is None:
         return []
-    resolved = _resolve(query=query, mode=mode, weight=weight_value, filters=None, needed=limit, floor=floor, correct=correct)
-    return [f.pk for f in (resolved.ranked if resolved else [])[:limit]]
+    resolved = _resolve(
+        index=index, query=query, mode=mode, weight=weight_value, filters=None, needed=limit, floor=floor, correct=correct
+    )
+    return [f.pk for f in resolved.ranked.fused[:limit]]
 
 
 def search_total(*, query: str, mode: str = "hybrid") -> int:
     """How many results a query reports (the relevance floor's count): used by the nonsense benchmark."""
-    resolved = _resolve(
-        query=_check_query(query), mode=mode, weight=_check(mode=mode, weight=None, sort="relevance", page=1, page_size=10),
-        filters=None, needed=10, floor=True, correct=True,
-    )
-    return resolved.total if resolved else 0
+    query = _check_query(query)
+    weight = _check(mode=mode, weight=None, sort="relevance", page=1, page_size=10)
+    index = current_index()
+    if index is None:
+        return 0
+    resolved = _resolve(index=index, query=query, mode=mode, weight=weight, filters=None, needed=10, floor=True, correct=True)
+    return resolved.ranked.total
 
 
 # --- pages ------------------------------------------------------------------------------------
 
 
-def _hits(
-    window: list[Fused],
-    *,
-    start: int,
-    mode: str,
-    query: str,
-    query_vector: np.ndarray | None,
-    index: LoadedIndex | None,
-    terms: list[str],
-    sentence_by_meaning: bool = True,
-    rows: dict[int, Paper] | None = None,
-) -> list[Hit]:
-    """Page rows with explanations; rows deleted since ranking are skipped.
+def _page_hits(resolved: Resolved, window: list[Fused], *, start: int, sentence_by_meaning: bool) -> list[Hit]:
+    """Page rows with their explanations (none for a listing); rows deleted since ranking are skipped.
 
-    ``rows``: rows already loaded by the ranking's check (only the others are fetched).
-
-    ``sentence_by_meaning``: where no sentence of an abstract shares a query term, embed its
-    first few sentences to find the closest in meaning (the costly part of an explanation);
-    without it such a hit's best sentence is its first.
+    Rows the ranking's check loaded are reused (only the others are fetched).
     """
-    papers = _rows([f.pk for f in window], rows)
+    ranked = resolved.ranked
+    papers = _rows([f.pk for f in window], ranked.rows)
     window = [f for f in window if f.pk in papers]
-    wanted = explain.query_terms(query)
-    # The side not used for ranking is still reported, so a reader sees both numbers.
-    keyword_scores = (
-        index.keyword.scores_for(terms, [f.pk for f in window])
-        if index is not None and index.keyword is not None and mode == "dense"
-        else {}
-    )
-    # What the reader sees: LaTeX rendered as text; highlighting and sentences work on that.
-    titles = {f.pk: latex.to_text(papers[f.pk].title) for f in window}
-    abstracts = [latex.to_text(papers[f.pk].abstract) for f in window]
-    # Each title and abstract is tokenised once, for matching, highlighting and best sentences.
-    abstract_words = [explain.spans(abstract) for abstract in abstracts]
-    idf = index.keyword.idf(wanted) if index is not None and index.keyword is not None else None
-    best = explain.best_sentences(
-        abstracts, query_vector=query_vector if sentence_by_meaning else None, query=wanted, idf=idf, words=abstract_words
-    )
-    hits = []
-    for i, (fused, sentence, words) in enumerate(zip(window, best, abstract_words, strict=True)):
-        paper = papers[fused.pk]
-        title, abstract = titles[fused.pk], abstracts[i]
-        title_words = explain.spans(title)
-        matched = explain.matched_terms(
-            wanted, title=title, abstract=abstract, title_words=title_words, abstract_words=words
-        )
-        matched_set = {term for term, word in wanted.items() if word in matched}
-        keyword_score = fused.keyword if fused.keyword is not None else keyword_scores.get(fused.pk)
-        hybrid = mode == "hybrid"
-        hits.append(
-            Hit(
-                paper=paper,
-                score=fused.score,
-                rank=start + i + 1,
-                explanation=Explanation(
-                    dense=fused.dense,
-                    keyword=keyword_score,
-                    matched_terms=matched,
-                    title_html=explain.highlight(title, matched_set, words=title_words),
-                    abstract_html=explain.highlight(abstract, matched_set, words=words),
-                    best_sentence=sentence,
-                    summary=explain.summary(
-                        mode=mode,
-                        dense=fused.dense,
-                        keyword=keyword_score,
-                        matched=matched,
-                        query_size=len(wanted),
-                        dense_part=fused.dense_part if hybrid else None,
-                        keyword_part=fused.keyword_part if hybrid else None,
-                    ),
-                    dense_part=fused.dense_part if hybrid else None,
-                    keyword_part=fused.keyword_part if hybrid else None,
-                ),
-            )
-        )
-    return hits
+    if resolved.listing:
+        return [Hit(paper=papers[f.pk], score=f.score, rank=start + i + 1) for i, f in enumerate(window)]
+    named = resolved.navigation
+    reason = explain.named_reason(named) if named else ""
+    named_pks = set(named.pks)
+    why = explain.explanations(ranked, window, papers, named=named, sentence_by_meaning=sentence_by_meaning)
+    return [
+        Hit(paper=papers[f.pk], score=f.score, rank=start + i + 1, explanation=explanation,
+            reason=reason if f.pk in named_pks else "")
+        for i, (f, explanation) in enumerate(zip(window, why, strict=True))
+    ]
 
 
-def _rows(pks: list[int], loaded: dict[int, Paper] | None) -> dict[int, Paper]:
+def _rows(pks: list[int], loaded: Mapping[int, Paper] | None) -> dict[int, Paper]:
     """The rows of ``pks`` (a paper deleted meanwhile is missing), reusing those already ``loaded``."""
     loaded = loaded or {}
     found = {pk: loaded[pk] for pk in pks if pk in loaded}
@@ -647,18 +627,15 @@ def semantic_search(
     )
     if not query:
         return result
-    if current_index() is None:
+    index = current_index()  # the one build this request reads, from ranking to explanations
+    if index is None:
         result.index_ready = False
         return result
     needed = min(MAX_RESULTS, page * page_size) if sort == "relevance" else settings.SEARCH_NEWEST_POOL
-    rows: dict[int, Paper] = {}
     resolved = _resolve(
-        query=query, mode=mode, weight=weight_value, filters=filters, needed=needed, floor=floor, correct=correct, rows=rows
+        index=index, query=query, mode=mode, weight=weight_value, filters=filters, needed=needed, floor=floor, correct=correct
     )
-    if resolved is None:
-        result.index_ready = False
-        return result
-    ranked, result.total = resolved.ranked, resolved.total
+    ranked, result.total = list(resolved.ranked.fused), resolved.ranked.total
     result.correction = resolved.correction if resolved.correction else None
     result.navigation = resolved.navigation
     result.listing = resolved.listing
@@ -666,28 +643,9 @@ def semantic_search(
         ranked = _by_newest(ranked)
         result.total = len(ranked)
     start = (page - 1) * page_size
-    result.hits = _hits(
-        ranked[start : start + page_size], start=start, mode=mode, query=resolved.text,
-        query_vector=resolved.query_vector, index=current_index(), terms=resolved.terms,
-        sentence_by_meaning=sentence_by_meaning, rows=rows,
-    )
-    if resolved.navigation:
-        named = set(resolved.navigation.pks)
-        label = {
-            "arxiv": "The arXiv id you entered", "doi": "The DOI you entered", "title": "The exact title you entered",
-            "author": f"A paper by {resolved.navigation.author}",
-        }[resolved.navigation.kind]
-        for hit in result.hits:
-            if hit.paper.pk in named:
-                hit.reason = label
-                if hit.explanation is not None:  # the API's one-line summary says the same
-                    hit.explanation.summary = f"{label}; listed first"
-    if resolved.listing:
-        for hit in result.hits:
-            hit.explanation = None
-    elif not result.total:
-        index = current_index()
-        result.suggestions = spelling.suggestions(resolved.text, index.keyword if index else None)
+    result.hits = _page_hits(resolved, ranked[start : start + page_size], start=start, sentence_by_meaning=sentence_by_meaning)
+    if not resolved.listing and not result.total:
+        result.suggestions = spelling.suggestions(resolved.text, index.keyword)
     if mode != "keyword" and not resolved.listing and embedder.is_truncated(resolved.text):
         result.truncated = True
         result.notice = (
@@ -706,17 +664,20 @@ def related_papers(*, paper: Paper, k: int | None = None, filters: SearchFilters
     k = k or settings.RELATED_COUNT
     if sort not in RELATED_SORTS:
         raise ValueError(f"sort must be one of {', '.join(RELATED_SORTS)}, not {sort!r}")
-    curated = related_links_for(paper=paper)  # issue 6: the curator's pins and suppressions
+    curated = related_links_for(paper=paper)  # the curator's pins and suppressions
     stored = PaperEmbedding.objects.filter(paper=paper, model=embedder.model_name()).first()
     if stored is None:
         return _pinned_first(curated, [], vector=None, k=k, filters=filters)
     vector = stored.as_array().reshape(1, -1)
-    rows: dict[int, Paper] = {}
-    result = _rank(
-        query_vector=vector, terms=[], mode="dense", weight=1.0, filters=filters, needed=k,
-        exclude=frozenset({paper.pk}) | curated.excluded, rows=rows,
-    )
-    ranked = (result or ([], 0))[0][:k]
+    index = current_index()
+    ranked: list[Fused] = []
+    rows: Mapping[int, Paper] = {}
+    if index is not None:
+        found = rank(
+            index=index, query=AnalysedQuery.of(""), query_vector=vector, mode="dense", weight=1.0, filters=filters,
+            needed=k, exclude=frozenset({paper.pk}) | curated.excluded,
+        )
+        ranked, rows = list(found.fused[:k]), found.rows
     if sort == "newest":
         ranked = _by_newest(ranked)
     papers = _rows([f.pk for f in ranked], rows)
@@ -732,7 +693,9 @@ def related_papers(*, paper: Paper, k: int | None = None, filters: SearchFilters
     return _pinned_first(curated, hits, vector=vector, k=k, filters=filters)
 
 
-# --- Issue 6 (curation): curated related links ------------------------------------------------
+# --- curated related links --------------------------------------------------------------------
+
+
 def _pinned_first(curated: CuratedRelated, hits: list[Hit], *, vector: np.ndarray | None, k: int, filters: SearchFilters | None) -> list[Hit]:
     """The curator's pinned papers first, in their order (those passing the reader's filters),
     then the ranked ones; suppressed and pinned papers were already left out of the ranking."""

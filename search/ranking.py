@@ -1,4 +1,5 @@
-"""Fusion of dense and keyword scores into one ranking (pure functions, no ORM).
+"""Fusion of dense and keyword scores into one ranking (pure functions, no ORM), and the value a
+ranking returns (``Ranked``: what was found, from which build, for which analysed query).
 
 Every candidate carries both exact scores (the dense cosine and the BM25 score), whichever side
 found it. Three fusions are offered; the default was picked by measurement on SciFact's train
@@ -16,10 +17,17 @@ without any query word follow, in dense order).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
+
+from search.keyword import word_spans
+
+if TYPE_CHECKING:
+    from papers.models import Paper
+    from search.index_store import LoadedIndex
 
 FUSIONS = ("zscore", "minmax", "rrf")
 
@@ -31,6 +39,43 @@ class Fused(NamedTuple):  # a tuple: several times cheaper to make than a frozen
     keyword: float | None
     dense_part: float  # what the dense side added to ``score``
     keyword_part: float  # what the keyword side added to ``score``
+
+
+@dataclass(frozen=True)
+class AnalysedQuery:
+    """A query's text analysed once (search/keyword.py): what BM25 counts and what explanations show."""
+
+    text: str
+    terms: tuple[str, ...]  # index terms in order, stop words left out (``keyword.analyze(text)``)
+    words: tuple[str, ...]  # the word of ``text`` behind each term, lower-cased
+
+    @classmethod
+    def of(cls, text: str) -> AnalysedQuery:
+        spans = list(word_spans(text))
+        return cls(
+            text=text,
+            terms=tuple(term for _, _, term in spans),
+            words=tuple(text[start:end].lower() for start, end, _ in spans),
+        )
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """What one ranking found, all of it from one index build.
+
+    ``fused``: visible, filter-passing results, best first (papers the query named first);
+    ``total``: how many a reader can page through; ``rows``: the papers' rows the database check
+    already loaded (a page fetches only the others); ``index``: the build that was ranked, which
+    explanations read too, so a build swapped in meanwhile cannot mix into one answer.
+    """
+
+    fused: tuple[Fused, ...]
+    total: int
+    rows: Mapping[int, Paper]
+    index: LoadedIndex
+    query: AnalysedQuery
+    query_vector: np.ndarray | None
+    mode: str
 
 
 # The relevance floor (calibrated on SciFact's train split, docs/relevance.md). A query has any

@@ -43,8 +43,7 @@ class Correction:
 def _speller(words_file: Path):  # type: ignore[no-untyped-def]
     from symspellpy import SymSpell
 
-    # A prefix of 5 finds the same corrections as 7 here at a fraction of the memory (31 MB
-    # instead of ~120 MB for the 115k collection's words).
+    # A prefix of 5 finds the same corrections as 7 at a fraction of the memory (docs/relevance.md).
     speller = SymSpell(max_dictionary_edit_distance=2, prefix_length=5)
     speller.load_dictionary(str(words_file), term_index=0, count_index=1, separator=" ", encoding="utf-8")
     return speller
