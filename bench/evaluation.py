@@ -409,8 +409,8 @@ def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17)
 
     from search import embedder
     from search.index_store import current_index
-    from search.keyword import analyze
-    from search.queries import _rank
+    from search.queries import rank
+    from search.ranking import AnalysedQuery
 
     index = current_index()
     if index is None or index.keyword is None:
@@ -418,10 +418,11 @@ def floor_calibrate(*, dataset: Dataset, doc_of: dict[int, str], seed: int = 17)
     keyword = index.keyword
 
     def evidence(text: str) -> list[tuple[int, float, float]]:
-        vector = embedder.encode_query(text)
-        terms = analyze(text)
-        ranked, _ = _rank(query_vector=vector, terms=terms, mode="hybrid", weight=0.4, filters=None, needed=100) or ([], 0)
-        coverage = keyword.scores_at(keyword.coverage(terms), [f.pk for f in ranked[:100]])
+        query = AnalysedQuery.of(text)
+        ranked = rank(
+            index=index, query=query, query_vector=embedder.encode_query(text), mode="hybrid", weight=0.4, filters=None, needed=100
+        ).fused
+        coverage = keyword.scores_at(keyword.coverage(list(query.terms)), [f.pk for f in ranked[:100]])
         return [(f.pk, float(f.dense or 0.0), float(coverage.get(f.pk, 0.0))) for f in ranked[:100]]
 
     relevant: list[tuple[float, float]] = []
@@ -607,12 +608,12 @@ def speller_cost() -> dict[str, Any]:
     with open(index.keyword.words_file, encoding="utf-8") as handle:
         words = sum(1 for _ in handle)
 
-    spelling._speller.cache_clear()
+    spelling.forget_loaded()
     started = time.perf_counter()
     spelling.speller_for(index.keyword)
     load_s = time.perf_counter() - started
     # Loaded again under tracemalloc for the bytes it holds (tracing slows the load itself).
-    spelling._speller.cache_clear()
+    spelling.forget_loaded()
     tracemalloc.start()
     spelling.speller_for(index.keyword)
     held, _ = tracemalloc.get_traced_memory()

@@ -16,9 +16,10 @@ import numpy as np
 
 from papers.models import Paper
 from search import authors, embedder, navigation
-from search.index_store import current_index
+from search.index_store import LoadedIndex, current_index
 from search.models import PaperEmbedding
-from search.queries import Explanation, Hit, _rank, _rows
+from search.queries import Explanation, Hit, rank, rows_for
+from search.ranking import AnalysedQuery
 
 AUTHOR_PAGE_SIZE = 20
 COAUTHORS = 12
@@ -42,8 +43,7 @@ class AuthorProfile:
         return max(1, -(-self.total // AUTHOR_PAGE_SIZE))
 
 
-def _author_pks(name: str) -> list[int]:
-    index = current_index()
+def _author_pks(name: str, index: LoadedIndex | None) -> list[int]:
     visible = Paper.objects.visible()
     if index is not None and index.keyword is not None and index.keyword.authors is not None:
         return navigation.author_papers(name, index.keyword, visible, surname_only=True)
@@ -56,7 +56,8 @@ def author_profile(*, name: str, page: int = 1) -> AuthorProfile | None:
 
     None when no visible paper lists the name.
     """
-    pks = _author_pks(name)
+    index = current_index()  # one build for the whole page
+    pks = _author_pks(name, index)
     if not pks:
         return None
     rows_of = {pk: (published, names) for pk, published, names in Paper.objects.filter(pk__in=pks).values_list("pk", "published", "authors")}
@@ -86,30 +87,29 @@ def author_profile(*, name: str, page: int = 1) -> AuthorProfile | None:
         papers=[rows[pk] for pk in shown if pk in rows],
         coauthors=[(n, c) for n, c in together.most_common(COAUTHORS) if c > 1] or together.most_common(min(COAUTHORS, 5)),
     )
-    profile.like_work = _like_work(pks)
+    profile.like_work = _like_work(pks, index)
     return profile
 
 
-def _like_work(pks: list[int]) -> list[Hit]:
+def _like_work(pks: list[int], index: LoadedIndex | None) -> list[Hit]:
     """Papers by others closest to the mean of the author's (newest) paper vectors."""
     vectors = [
         row.as_array()
         for row in PaperEmbedding.objects.filter(paper_id__in=pks[:LIKE_WORK_FROM], model=embedder.model_name())
     ]
-    if not vectors:
+    if not vectors or index is None:
         return []
     centre = np.mean(np.stack(vectors), axis=0)
     norm = float(np.linalg.norm(centre))
     if norm == 0.0:
         return []
     centre = (centre / norm).astype(np.float32).reshape(1, -1)
-    loaded: dict[int, Paper] = {}
-    result = _rank(
-        query_vector=centre, terms=[], mode="dense", weight=1.0, filters=None, needed=LIKE_WORK,
-        exclude=frozenset(pks), rows=loaded,
+    result = rank(
+        index=index, query=AnalysedQuery.of(""), query_vector=centre, mode="dense", weight=1.0, filters=None,
+        needed=LIKE_WORK, exclude=frozenset(pks),
     )
-    ranked = (result or ([], 0))[0][:LIKE_WORK]
-    papers = _rows([f.pk for f in ranked], loaded)
+    ranked = result.fused[:LIKE_WORK]
+    papers = rows_for([f.pk for f in ranked], dict(result.rows))
     return [
         Hit(paper=papers[f.pk], score=f.score, rank=i + 1, explanation=Explanation(dense=f.dense))
         for i, f in enumerate(f for f in ranked if f.pk in papers)

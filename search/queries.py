@@ -201,6 +201,16 @@ def _checked(
     return (ranked if needed is None else ranked[:needed]), rows
 
 
+def _cosines(index: LoadedIndex, query_vector: np.ndarray, pks: np.ndarray) -> dict[int, float]:
+    """Exact cosines of a few papers (keyword-only finds): from the index where it keeps exact
+    vectors, else (a compressed kind such as IVF{n},SQ8) from the vectors stored in the database."""
+    if index.vectors.EXACT_VECTORS:
+        return dict(index.vectors.search(query_vector, len(pks), subset=pks)[0])
+    query = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+    stored = PaperEmbedding.objects.filter(paper_id__in=[int(pk) for pk in pks], model=embedder.model_name())
+    return {row.paper_id: float(row.as_array() @ query) for row in stored.only("paper_id", "vector")}
+
+
 def _matching(filters: SearchFilters | None) -> tuple[QuerySet[Paper], np.ndarray | None]:
     """The papers a result may be, and (for a selective filter) their ids to search within."""
     papers = Paper.objects.visible()
@@ -301,7 +311,7 @@ def _candidates(
     # with like (a keyword-only find still has a real cosine, not a guess).
     missing = np.asarray([pk for pk in keyword if pk not in dense], dtype=np.int64)
     if len(missing) and query_vector is not None:
-        dense.update(index.vectors.search(query_vector, len(missing), subset=missing)[0])
+        dense.update(_cosines(index, query_vector, missing))
     if bm25 is not None:
         keyword.update(index.keyword.scores_at(bm25, [pk for pk in dense if pk not in keyword]))
     return fuse(
@@ -390,35 +400,6 @@ def rank(
         fused=tuple(ranked[:MAX_RESULTS]), total=total, rows=MappingProxyType(rows), index=index, query=query,
         query_vector=query_vector, mode=mode,
     )
-
-
-def _rank(
-    *,
-    query_vector: np.ndarray | None,
-    terms: list[str],
-    mode: str,
-    weight: float,
-    filters: SearchFilters | None,
-    needed: int,
-    exclude: frozenset[int] = frozenset(),
-    rows: dict[int, Paper] | None = None,
-    floor: bool = False,
-    first: tuple[int, ...] = (),
-) -> tuple[list[Fused], int] | None:
-    """The former form of ``rank``, kept only for search/browse.py and search/evaluation.py until
-    they call ``rank`` with the build they hold: it takes the current build itself, and ``terms``
-    stand for a text of those words. None while no build is served."""
-    index = current_index()
-    if index is None:
-        return None
-    ranked = rank(
-        index=index, query=AnalysedQuery(text=" ".join(terms), terms=tuple(terms), words=tuple(terms)),
-        query_vector=query_vector, mode=mode, weight=weight, filters=filters, needed=needed, exclude=exclude,
-        floor=floor, first=first,
-    )
-    if rows is not None:
-        rows.update(ranked.rows)
-    return list(ranked.fused), ranked.total
 
 
 def _total(
@@ -551,7 +532,7 @@ def _page_hits(resolved: Resolved, window: list[Fused], *, start: int, sentence_
     Rows the ranking's check loaded are reused (only the others are fetched).
     """
     ranked = resolved.ranked
-    papers = _rows([f.pk for f in window], ranked.rows)
+    papers = rows_for([f.pk for f in window], ranked.rows)
     window = [f for f in window if f.pk in papers]
     if resolved.listing:
         return [Hit(paper=papers[f.pk], score=f.score, rank=start + i + 1) for i, f in enumerate(window)]
@@ -566,7 +547,7 @@ def _page_hits(resolved: Resolved, window: list[Fused], *, start: int, sentence_
     ]
 
 
-def _rows(pks: list[int], loaded: Mapping[int, Paper] | None) -> dict[int, Paper]:
+def rows_for(pks: list[int], loaded: Mapping[int, Paper] | None) -> dict[int, Paper]:
     """The rows of ``pks`` (a paper deleted meanwhile is missing), reusing those already ``loaded``."""
     loaded = loaded or {}
     found = {pk: loaded[pk] for pk in pks if pk in loaded}
@@ -680,7 +661,7 @@ def related_papers(*, paper: Paper, k: int | None = None, filters: SearchFilters
         ranked, rows = list(found.fused[:k]), found.rows
     if sort == "newest":
         ranked = _by_newest(ranked)
-    papers = _rows([f.pk for f in ranked], rows)
+    papers = rows_for([f.pk for f in ranked], rows)
     hits = [
         Hit(
             paper=papers[f.pk],

@@ -18,6 +18,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from search.keyword import KeywordIndex, _stopwords, stem
 
@@ -40,7 +41,7 @@ class Correction:
 
 
 @functools.lru_cache(maxsize=2)
-def _speller(words_file: Path):  # type: ignore[no-untyped-def]
+def _speller(words_file: Path) -> Any:
     from symspellpy import SymSpell
 
     # A prefix of 5 finds the same corrections as 7 at a fraction of the memory (docs/relevance.md).
@@ -49,7 +50,12 @@ def _speller(words_file: Path):  # type: ignore[no-untyped-def]
     return speller
 
 
-def speller_for(index: KeywordIndex):  # type: ignore[no-untyped-def]
+def forget_loaded() -> None:
+    """Drop the dictionaries loaded so far (the next ``speller_for`` loads again; for measuring)."""
+    _speller.cache_clear()
+
+
+def speller_for(index: KeywordIndex) -> Any:
     """The build's SymSpell dictionary, loaded on first use (None for a build without words)."""
     if index.words_file is None:
         return None

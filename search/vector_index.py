@@ -35,6 +35,7 @@ Results = list[list[tuple[int, float]]]
 
 class VectorIndex(Protocol):
     dim: int
+    EXACT_VECTORS: ClassVar[bool]  # False: compressed codes, no exact search within a subset
     kind: str  # what was asked for: "numpy", or a canonical kind such as "IVF{n},Flat"
     params: dict[str, int]
 
@@ -628,6 +629,7 @@ class NumpyIndex:
 
     KIND = "numpy"
     FILENAMES = ("ids.npy", "vectors.npy")
+    EXACT_VECTORS: ClassVar[bool] = True
 
     def __init__(self, dim: int, ids: np.ndarray | None = None, vectors: np.ndarray | None = None) -> None:
         self.dim = dim
