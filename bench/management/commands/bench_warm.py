@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import urllib.parse
@@ -29,7 +31,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 from bench.database import app_env, manage
-from bench.http import Server, _get
+from bench.http import Server, _get, free_port
 
 SAMPLE = Path(settings.BASE_DIR) / "samples" / "arxiv-sample-300.jsonl"
 QUERIES = [
@@ -103,11 +105,6 @@ class _Started(Server):
     """bench.http.Server with GUNICORN_WARM and INDEX_RELOAD_INTERVAL set."""
 
     def __init__(self, *, database: Path, index_dir: Path, warm: str, reload_interval: float) -> None:
-        import subprocess
-        import sys
-
-        from bench.http import free_port
-
         self.port = free_port()
         env = app_env(
             database=database, index_dir=index_dir, GUNICORN_BIND=f"127.0.0.1:{self.port}", WEB_CONCURRENCY="1",
@@ -115,7 +112,7 @@ class _Started(Server):
             GUNICORN_WARM=warm, INDEX_RELOAD_INTERVAL=str(reload_interval),
         )
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi"],
             cwd=settings.BASE_DIR, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
