@@ -161,21 +161,32 @@ def _trim_malloc_every(seconds: float) -> None:
 
 
 def post_worker_init(worker: Any) -> None:
-    # Load the model and map the index now, so the first search is not the slow one.
+    # Load the model, load the build and search it once now, so the first request is not the
+    # slow one; from then on each new build is loaded and searched in a background thread
+    # before it replaces the old one (search/warm.py). GUNICORN_WARM=0 turns both off: the
+    # model, the first build and every new build then load inside the request that needs them.
     if os.environ.get("GUNICORN_WARM", "1") != "1":
         return
     from django.conf import settings
 
     from search.embedder import encode_query, get_model
-    from search.index_store import current_index
+    from search.index_store import current_index, reader
+    from search.warm import warm_up
 
     settings.EMBEDDING_THREADS = threads_per_worker()
+    reader.load_in_background(warm_up)
     try:
         encode_query("warm up")
         index = current_index()
+        if index is not None:
+            reader.warm(index)
     except Exception:  # a missing model or index shows in /readyz; the worker still serves pages
         worker.log.exception("worker %s: warm-up failed", worker.pid)
         return
+    finally:
+        from django.db import connection
+
+        connection.close()  # requests run in gthread's pool threads: this one's would linger
     import sys
 
     torch = sys.modules.get("torch")  # absent when EMBEDDING_BACKEND is not torch

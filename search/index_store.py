@@ -36,6 +36,8 @@ import os
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -303,7 +305,15 @@ def load_build(build_id: str, *, expected_model: str | None = None) -> LoadedInd
 
 
 class IndexReader:
-    """Per-process holder of the current build; checks CURRENT at most once per interval."""
+    """Per-process holder of the current build; checks CURRENT at most once per interval.
+
+    By default a new build is loaded inside the call that notices it (the embedded default and
+    tests see it at once). After ``load_in_background(warm)`` (gunicorn's workers) that call
+    hands the load to a thread and keeps answering from the old build; the thread verifies and
+    loads the new build, runs ``warm(new)`` (a real search, pinned to the new build) and only
+    then swaps it in, so no request waits for a load or pays a cold first search. With nothing
+    loaded yet, and for damaged-build fallbacks, the load stays inline: there is nothing to serve.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -311,8 +321,20 @@ class IndexReader:
         self._checked_at = 0.0
         self._refused: dict[str, str] = {}
         self._rebuild_asked_at = -REBUILD_REQUEST_INTERVAL
+        self._warm: Callable[[LoadedIndex], object] | None = None
+        self._background = False
+        self._loading: str | None = None  # the build a background thread is loading
+        self._generation = 0  # bumped by reset(): a thread from before it never swaps its build in
+        self._pinned = threading.local()
+
+    def load_in_background(self, warm: Callable[[LoadedIndex], object] | None) -> None:
+        """Load new builds off the request path and run ``warm`` on each before serving it."""
+        self._background, self._warm = True, warm
 
     def get(self) -> LoadedIndex | None:
+        pinned: LoadedIndex | None = getattr(self._pinned, "index", None)
+        if pinned is not None:
+            return pinned
         now = time.monotonic()
         if self._loaded is not None and now - self._checked_at < settings.INDEX_RELOAD_INTERVAL:
             return self._loaded
@@ -321,10 +343,74 @@ class IndexReader:
             self._drop_damaged()
             build_id = current_build_id()
             if build_id is not None and not (self._loaded and self._loaded.build_id == build_id) and build_id not in self._refused:
-                self._load(build_id)
+                if self._background and self._loaded is not None:
+                    self._load_later(build_id)
+                else:
+                    self._load(build_id)
             if self._loaded is None:
                 self._ask_for_rebuild(build_id)
             return self._loaded
+
+    @contextmanager
+    def pinned(self, index: LoadedIndex) -> Iterator[LoadedIndex]:
+        """Within the block, ``get()`` in this thread returns ``index`` (a warm-up searches a
+        build through the ordinary code path before any request is served from it)."""
+        previous = getattr(self._pinned, "index", None)
+        self._pinned.index = index
+        try:
+            yield index
+        finally:
+            self._pinned.index = previous
+
+    def warm(self, index: LoadedIndex) -> None:
+        """Run the warm-up on ``index`` (errors logged: a build that verified is served anyway)."""
+        if self._warm is None:
+            return
+        started = time.perf_counter()
+        try:
+            with self.pinned(index):
+                self._warm(index)
+        except Exception:
+            logger.exception("warm-up search on index build %s failed; serving it anyway", index.build_id)
+            return
+        logger.info("warmed index build %s in %.0f ms", index.build_id, (time.perf_counter() - started) * 1000)
+
+    def _load_later(self, build_id: str) -> None:
+        """Start loading ``build_id`` in a thread (at most one load at a time); called under the lock."""
+        if self._loading is not None:
+            return  # the next check after it finishes starts the newest build, if CURRENT moved on
+        self._loading = build_id
+        generation = self._generation
+        threading.Thread(target=self._load_and_swap, args=(build_id, generation), name=f"index-load-{build_id}", daemon=True).start()
+
+    def _load_and_swap(self, build_id: str, generation: int) -> None:
+        from django.db import connection
+
+        from search.embedder import model_name
+
+        try:
+            try:
+                loaded = load_build(build_id, expected_model=model_name())
+            except IndexRefused as exc:
+                with self._lock:
+                    if generation == self._generation:
+                        self._refused[build_id] = str(exc)
+                logger.error("refused index build: %s; still serving %s", exc, self._loaded and self._loaded.build_id)
+                return
+            except Exception:
+                logger.exception("loading index build %s failed; still serving the old one", build_id)
+                return
+            self.warm(loaded)
+            with self._lock:
+                # Damage recorded while it loaded, or a reset: never swap it in.
+                if generation == self._generation and build_id not in self._refused and build_id not in damaged_builds():
+                    self._loaded = loaded
+                    logger.info("serving index build %s (%d vectors)", build_id, loaded.count)
+        finally:
+            with self._lock:
+                if generation == self._generation:
+                    self._loading = None
+            connection.close()  # the warm-up's own connection; nothing else would close it
 
     def _load(self, build_id: str) -> None:
         from search.embedder import model_name
@@ -406,6 +492,8 @@ class IndexReader:
         with self._lock:
             self._loaded, self._checked_at, self._refused = None, 0.0, {}
             self._rebuild_asked_at = -REBUILD_REQUEST_INTERVAL
+            self._background, self._warm, self._loading = False, None, None
+            self._generation += 1
 
 
 def _vectors_stored() -> bool:
