@@ -213,7 +213,7 @@ def _cosines(index: LoadedIndex, query_vector: np.ndarray, pks: np.ndarray) -> d
 
 def _matching(filters: SearchFilters | None) -> tuple[QuerySet[Paper], np.ndarray | None]:
     """The papers a result may be, and (for a selective filter) their ids to search within."""
-    papers = Paper.objects.visible()
+    papers: QuerySet[Paper] = Paper.objects.visible()
     if not filters:
         return papers, None
     papers = filters.apply(papers)
@@ -312,7 +312,7 @@ def _candidates(
     missing = np.asarray([pk for pk in keyword if pk not in dense], dtype=np.int64)
     if len(missing) and query_vector is not None:
         dense.update(_cosines(index, query_vector, missing))
-    if bm25 is not None:
+    if bm25 is not None and index.keyword is not None:
         keyword.update(index.keyword.scores_at(bm25, [pk for pk in dense if pk not in keyword]))
     return fuse(
         dense=dense,

@@ -139,7 +139,7 @@ def check_weight(weight: float) -> float:
     return value
 
 
-def _normaliser(top: Sequence[float], method: str) -> tuple[float, float]:
+def _normaliser(top: np.ndarray, method: str) -> tuple[float, float]:
     """(shift, scale) so that (score - shift) / scale is the normalised score."""
     if not len(top):
         return 0.0, 1.0

@@ -86,7 +86,7 @@ class Command(BaseCommand):
             warm = [_search(server.port, QUERIES[1 + i % (len(QUERIES) - 1)]) for i in range(warm_searches)]
             manage("build_index", "--full", env=env)
             time.sleep(reload_interval + 0.2)
-            around = []
+            around: list[float] = []
             deadline = time.monotonic() + 60
             while len(around) < 4 or (len(around) < 200 and time.monotonic() < deadline and not _serves_published(server.port, env)):
                 around.append(_search(server.port, QUERIES[len(around) % len(QUERIES)]))
