@@ -39,10 +39,10 @@ test: $(VENV)/.installed
 	./scripts/test.sh
 
 # The edit-run loop: SQLite only, two processes, without the browser, the fault tests (real
-# processes killed mid-run) and the tests marked slow. `make test` stays the whole suite (CI).
+# processes killed mid-run), the production proofs (tests/prod) and the tests marked slow. `make test` stays the whole suite (CI).
 test-fast: $(VENV)/.installed
 	HF_HUB_OFFLINE=1 PAPERSCOPE_IGNORE_DOTENV=1 env -u DATABASE_URL \
-	  $(VENV)/bin/pytest -q -n 2 -m "not browser and not slow and not fault" $(ARGS)
+	  $(VENV)/bin/pytest -q -n 2 -p no:warnings -m "not browser and not slow and not fault and not prod" $(ARGS)
 
 # mypy with django-stubs over the application code (mypy.ini); CI runs it.
 typecheck: $(VENV)/.installed

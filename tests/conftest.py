@@ -38,11 +38,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         report.outcome = "failed"
         report.longrepr = f"{reason}\n(a missing requirement fails the run; PAPERSCOPE_ALLOW_MISSING=1 skips instead)"
 
-# The fast lane (`make test-fast`: -m "not browser and not slow and not fault") leaves out what a
+# The fast lane (`make test-fast`: -m "not browser and not slow and not fault and not prod") leaves out what a
 # marker names; these marks are added here from what a test uses, so a new test is classified by
 # its fixtures and folder rather than by remembering a decorator.
 _BROWSER_FIXTURES = {"browser", "page", "open_page", "chromium", "admin_page"}
 _FAULT_DIRS = ("pipeline",)  # process kills, broker restarts, crashed builders
+_PROD_DIRS = ("prod",)  # production proofs: subprocess servers, fuzzing, the image, the network audit
+# Each exports the model to another backend, times both precisions, kills a real harvester or
+# imports all of SciFact: seconds to tens of seconds apiece.
+_SLOW_FILES = (
+    "test_embedding_backends_",
+    "test_embedding_precision_",
+    "test_a_harvest_killed_mid_list_",
+    "test_importing_a_corpus_counts_",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -54,6 +63,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         relative = Path(str(item.fspath)).relative_to(tests_dir)
         if relative.parts[0] in _FAULT_DIRS:
             item.add_marker(pytest.mark.fault)
+        if relative.parts[0] in _PROD_DIRS:
+            item.add_marker(pytest.mark.prod)
+        if relative.name.startswith(_SLOW_FILES):
+            item.add_marker(pytest.mark.slow)
 
 
 # Browser tests drive Debian's Chromium through Playwright (never `playwright install`).
