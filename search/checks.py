@@ -99,7 +99,7 @@ def check_build_matches_model(app_configs: Sequence[AppConfig] | None = None, **
     dimension (two models under one name: queries could not be compared with the papers).
     W001: the build was made with another model (a deliberate switch): it is refused until
     every paper is re-embedded and a build is published; workers must start to do that.
-    Quiet with no build, or with a damaged one (verify_index and /readyz report damage).
+    Quiet with no build, an empty one, or a damaged one (verify_index and /readyz report damage).
     """
     build_id = index_store.current_build_id()
     if build_id is None or not os.path.isdir(str(settings.EMBEDDING_MODEL)):
@@ -117,6 +117,8 @@ def check_build_matches_model(app_configs: Sequence[AppConfig] | None = None, **
                 id="paperscope.W001",
             )
         ]
+    if not manifest.get("count"):
+        return []  # an empty build (published before anything was embedded): its dim is a placeholder
     dim = embedder.model_dimension(Path(settings.EMBEDDING_MODEL))
     if dim is None or int(manifest.get("dim") or 0) in (0, dim):
         return []

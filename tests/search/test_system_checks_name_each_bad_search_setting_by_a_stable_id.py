@@ -107,3 +107,16 @@ def test_refusing_to_start_lists_every_error_and_honours_silenced_ids(settings: 
         search_checks.refuse_to_start_on_errors("this test")
     settings.SILENCED_SYSTEM_CHECKS = ["paperscope.E002", "paperscope.E004"]
     search_checks.refuse_to_start_on_errors("this test")
+
+
+@pytest.mark.django_db
+def test_e006_stays_quiet_for_the_empty_build_published_before_anything_is_embedded() -> None:
+    # A fresh deployment: a worker publishes a build of 0 papers (its dimension a placeholder)
+    # before the first import; `manage.py import_papers` must still run (compose-smoke found it refused).
+    from search import index_store
+    from search.services import index_build
+
+    index_build()
+    build_id = index_store.current_build_id()
+    assert build_id is not None and index_store.read_manifest(build_id)["count"] == 0
+    assert search_checks.check_build_matches_model() == []
