@@ -350,8 +350,13 @@ class Pipeline:
 
     def manage(self, *args: str, instruments: tuple[str, ...] = (), env: dict[str, str] | None = None, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run a manage.py command to completion (output captured)."""
+        merged = {**self.env, **(env or {})}
+        if merged.get("EMBEDDING_MODEL_NAME") == "fast-test-embedder" and not instruments:
+            # A pipeline on the fast test embedder (instrumented.FAST_MODEL_NAME): its commands run
+            # with it too, which also silences paperscope.E006 for its 32-dimensional builds.
+            instruments = ("--fast",)
         result = subprocess.run(  # noqa: PLW1510 - the caller decides (check=)
-            self._argv("manage", args, instruments), cwd=ROOT, env={**self.env, **(env or {})},
+            self._argv("manage", args, instruments), cwd=ROOT, env=merged,
             capture_output=True, text=True, timeout=timeout, start_new_session=True,
         )
         if check and result.returncode != 0:
