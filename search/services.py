@@ -109,16 +109,28 @@ def _fetch_vectors(*, model: str, paper_ids: Sequence[int] | None = None) -> tup
     ids: list[int] = []
     blobs: list[bytes] = []
     hashes: list[str] = []
+    # Rows become float32 blocks every 20,000 vectors: the raw bytes objects of a whole
+    # collection (4 GB and their Python headers at 2.6M papers) are never held at once.
+    blocks: list[np.ndarray] = []
     for batch in batches:
         for paper_id, vector, content_hash in batch:
             ids.append(paper_id)
             blobs.append(bytes(vector))
             hashes.append(content_hash)
+            if len(blobs) == 20_000:
+                blocks.append(np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1))
+                blobs = []
+    if blobs:
+        blocks.append(np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1))
     if not ids:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), []
-    matrix = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(ids), -1)
-    order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
-    return np.asarray(ids, dtype=np.int64)[order], matrix[order], [hashes[i] for i in order]
+    matrix = blocks[0] if len(blocks) == 1 else np.concatenate(blocks)
+    del blocks
+    id_array = np.asarray(ids, dtype=np.int64)
+    if len(id_array) < 2 or bool(np.all(id_array[1:] > id_array[:-1])):  # read in id order: no copy
+        return id_array, matrix, hashes
+    order = np.argsort(id_array, kind="stable")
+    return id_array[order], matrix[order], [hashes[i] for i in order]
 
 
 def indexable_vectors(*, model: str, chunk_size: int = 20_000) -> tuple[np.ndarray, np.ndarray, int]:
