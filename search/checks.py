@@ -47,39 +47,30 @@ def check_model_directory(app_configs: Sequence[AppConfig] | None = None, **kwar
     ]
 
 
+def _one_of(name: str, choices: Sequence[str], check_id: str, hint: str | None = None) -> list[checks.CheckMessage]:
+    """An error ``check_id`` unless setting ``name`` is one of ``choices``."""
+    value = getattr(settings, name)
+    if value in choices:
+        return []
+    return [checks.Error(f"{name} must be one of {', '.join(choices)}, not {value!r}", hint=hint, id=check_id)]
+
+
 def check_embedding_backend(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """paperscope.E002: EMBEDDING_BACKEND names a backend the embedder has."""
-    value = settings.EMBEDDING_BACKEND
-    if value in embedder.EMBEDDING_BACKENDS:
-        return []
-    return [
-        checks.Error(
-            f"EMBEDDING_BACKEND must be one of {', '.join(embedder.EMBEDDING_BACKENDS)}, not {value!r}",
-            id="paperscope.E002",
-        )
-    ]
+    return _one_of("EMBEDDING_BACKEND", embedder.EMBEDDING_BACKENDS, "paperscope.E002")
 
 
 def check_embedding_precision(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """paperscope.E003: EMBEDDING_PRECISION is auto, f32 or bf16."""
-    value = settings.EMBEDDING_PRECISION
-    if value in embedder.OPENVINO_PRECISIONS:
-        return []
-    return [
-        checks.Error(
-            f"EMBEDDING_PRECISION must be one of {', '.join(embedder.OPENVINO_PRECISIONS)}, not {value!r}",
-            hint="auto measures f32 and bf16 once on this CPU and keeps the faster.",
-            id="paperscope.E003",
-        )
-    ]
+    return _one_of(
+        "EMBEDDING_PRECISION", embedder.OPENVINO_PRECISIONS, "paperscope.E003",
+        hint="auto measures f32 and bf16 once on this CPU and keeps the faster.",
+    )
 
 
 def check_fusion(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """paperscope.E004: SEARCH_FUSION names a fusion method the ranking has."""
-    value = settings.SEARCH_FUSION
-    if value in ranking.FUSIONS:
-        return []
-    return [checks.Error(f"SEARCH_FUSION must be one of {', '.join(ranking.FUSIONS)}, not {value!r}", id="paperscope.E004")]
+    return _one_of("SEARCH_FUSION", ranking.FUSIONS, "paperscope.E004")
 
 
 def check_index_kind(app_configs: Sequence[AppConfig] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
