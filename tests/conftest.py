@@ -45,12 +45,13 @@ _BROWSER_FIXTURES = {"browser", "page", "open_page", "chromium", "admin_page"}
 _FAULT_DIRS = ("pipeline",)  # process kills, broker restarts, crashed builders
 _PROD_DIRS = ("prod",)  # production proofs: subprocess servers, fuzzing, the image, the network audit
 # Each exports the model to another backend, times both precisions, kills a real harvester or
-# imports all of SciFact: seconds to tens of seconds apiece.
+# imports all of SciFact, or runs the scale benchmark: seconds to tens of seconds apiece.
 _SLOW_FILES = (
     "test_embedding_backends_",
     "test_embedding_precision_",
     "test_a_harvest_killed_mid_list_",
     "test_importing_a_corpus_counts_",
+    "test_the_scale_benchmark_",
 )
 
 

@@ -72,6 +72,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from bench import (
             corpus,
+            cpu_limit,
             database,
             embedding,
             http,
@@ -114,6 +115,14 @@ class Command(BaseCommand):
                 texts=texts, backends=options["backends"].split(","), batch_size=settings.EMBEDDING_BATCH_SIZE
             )
             self._table_embedding(results["embedding"])
+            if "openvino" in options["backends"].split(","):
+                log("embedding: against this CPU's matmul limit (same texts, same run) ...")
+                results["cpu_limit"] = cpu_limit.bench_cpu_limit(texts=texts, batch_size=settings.EMBEDDING_BATCH_SIZE)
+                c = results["cpu_limit"]
+                self.stdout.write(
+                    f"\nEmbedding vs this CPU's limit (OpenVINO {c['precision']}, the model's matmuls alone on the same batch shapes): "
+                    f"{c['achieved_gflops']} of {c['limit_gflops']} GFLOP/s = {100 * c['share_of_limit']:.0f}%"
+                )
 
         if options["scifact"]:
             log("scifact: dense nDCG@10 per backend ...")

@@ -1,0 +1,280 @@
+"""manage.py bench_scale: Paperscope at the size of all of arXiv (2.6M papers), measured end to end.
+
+The collection is bench/scale.py's: the 115k real papers plus generated ones made from real
+sentences and near-real vectors, in the benchmark's own SQLite database under var/bench/.
+Steps, each with the app's own code in a child process where the app would run it:
+
+- ``full``: ``manage.py build_index --full`` (wall time, CPU seconds, peak memory);
+- ``incremental``: ``--rounds`` times, 1,000 new papers (rows and embeddings, as a harvest leaves
+  them) and ``manage.py build_index`` (incremental), against the full build of the same run;
+- ``http``: gunicorn (production config, 2 workers x 4 threads) on that build, one client,
+  ``/api/search`` (hybrid) one request at a time; in the same run and process the engine parts
+  of the same queries (query encoding, vector search, keyword scoring) and dense recall@10
+  against exact search;
+- ``memory``: each web worker's private memory (USS) and the stack's PSS after the searches.
+
+Prints JSON (also written with --json) and a table.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.core.management.base import BaseCommand, CommandParser
+
+from bench import corpus as corpus_module
+from bench import database, http, scale
+from bench.database import ALIAS, GENERATED
+from bench.measure import cpu_model, process_memory
+from bench.metrics import latency_summary
+
+
+def _child_usage() -> tuple[float, int]:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+class Command(BaseCommand):
+    help = "Build, update and search a 2.6M-paper collection (115k real + generated) and report against the scale goals."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--size", type=int, default=2_600_000)
+        parser.add_argument("--rounds", type=int, default=3, help="incremental rounds of --added papers each")
+        parser.add_argument("--added", type=int, default=1_000)
+        parser.add_argument("--queries", type=int, default=200, help="held-out real titles (at most 200)")
+        parser.add_argument("--passes", type=int, default=2, help="passes over the queries over HTTP")
+        parser.add_argument("--steps", default="full,incremental,http", help="comma-separated: full, incremental, http")
+        parser.add_argument("--corpus", default=str(corpus_module.ARXIV_115K), help="the real papers (default: the 115k arXiv corpus)")
+        parser.add_argument("--database", dest="database_file", default="", help="SQLite file (default var/bench/scale-<size>.sqlite3)")
+        parser.add_argument("--json", dest="json_out", default="")
+
+    def handle(self, *args: Any, size: int, rounds: int, added: int, queries: int, passes: int, steps: str, database_file: str, json_out: str, corpus: str, **options: Any) -> None:
+        from search import embedder
+
+        wanted_steps = {s.strip() for s in steps.split(",") if s.strip()}
+        db_path = Path(database_file) if database_file else corpus_module.bench_dir() / f"scale-{size}.sqlite3"
+        index_dir = db_path.with_suffix(".index")
+        log = lambda message: self.stderr.write(message)  # noqa: E731
+        model = embedder.model_name()
+        started_run = time.perf_counter()
+        results: dict[str, Any] = {"size": size, "model": model, "database": str(db_path), "cpu": cpu_model(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+
+        log(f"collection of {size:,} papers in {db_path} ...")
+        source = Path(corpus)
+        made = scale.populate(database_path=db_path, size=size, source=source, plan_extra=rounds * added, log=log)
+        generated = made["generated"]
+        plan = made["plan"]
+        ids, vectors = corpus_module.cached_vectors(path=source, backend="openvino")
+        vectors = np.asarray(vectors, dtype=np.float32)
+        _remove_extra(generated)
+        stored = scale.store_vectors(plan=plan, real=made["real_papers"], vectors=vectors, generated=generated, model=model, log=log)
+        results["collection"] = {"real": made["real"], "generated": generated, "embeddings": stored}
+        env = database.app_env(database=db_path, index_dir=index_dir)
+
+        if "full" in wanted_steps:
+            log("full build ...")
+            results["full"] = _build(env, "--full")
+            log(f"  {results['full']}")
+        if "incremental" in wanted_steps:
+            rounds_out = []
+            for round_number in range(rounds):
+                start = generated + round_number * added
+                scale.add_generated(plan=plan, real=made["real_papers"], split=made["sentences"], vectors=vectors, start=start, count=added, model=model)
+                outcome = _build(env)
+                log(f"  incremental round {round_number + 1}: {outcome}")
+                rounds_out.append(outcome)
+            results["incremental"] = {
+                "added_per_round": added,
+                "rounds": rounds_out,
+                "median_wall_s": round(statistics.median(r["wall_s"] for r in rounds_out), 2),
+                "median_build_s": round(statistics.median(r["build_s"] for r in rounds_out), 2),
+            }
+            if "full" in results:
+                results["incremental"]["share_of_full"] = round(results["incremental"]["median_wall_s"] / results["full"]["wall_s"], 4)
+        if "http" in wanted_steps:
+            held_out = made["real_papers"][-scale.HOLDOUT :][:queries]
+            texts = [p.title for p in held_out]
+            results["http"] = _http_and_parts(db_path=db_path, index_dir=index_dir, queries=texts, passes=passes, log=log)
+            results["recall"] = _dense_recall(
+                index_dir=index_dir, queries=texts, plan=plan, vectors=vectors, real=made["real_papers"][: made["real"]], generated=generated
+            )
+        _remove_extra(generated)
+        results["elapsed_s"] = round(time.perf_counter() - started_run, 1)
+        text = json.dumps(results, indent=2, default=str)
+        self.stdout.write(text)
+        if json_out:
+            Path(json_out).write_text(text + "\n")
+        self.stdout.write(_table(results))
+
+
+def _remove_extra(generated: int) -> None:
+    """Drop generated papers beyond the collection (an earlier run's incremental rounds)."""
+    from papers.models import Paper
+
+    extra = Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED, content_hash__gte=f"{GENERATED}{generated:010d}")
+    extra.delete()
+
+
+def _build(env: dict[str, str], *args: str) -> dict[str, Any]:
+    from search.models import IndexBuild
+
+    cpu_before, _ = _child_usage()
+    started = time.perf_counter()
+    database.manage("build_index", *args, env=env, timeout=7200)
+    wall = time.perf_counter() - started
+    cpu_after, peak_kb = _child_usage()
+    build = IndexBuild.objects.using(ALIAS).order_by("-id").first()
+    assert build is not None
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu_after - cpu_before, 2),
+        "build_s": round(build.duration_s, 2),
+        "kind": build.kind,
+        "count": build.count,
+        "added": build.added,
+        "peak_rss_mb_any_child": round(peak_kb / 1024, 1),
+    }
+
+
+def _http_and_parts(*, db_path: Path, index_dir: Path, queries: list[str], passes: int, log: Any) -> dict[str, Any]:
+    """One client over HTTP, then the engine parts of the same queries in this process."""
+    paths = [f"/api/search?{urllib.parse.urlencode({'q': q, 'page_size': 10})}" for q in queries]
+    server = http.Server(database=db_path, index_dir=index_dir, workers=2, threads=4)
+    try:
+        log("http: starting gunicorn ...")
+        server.wait_ready(paths[0], timeout=900)
+        for path in paths[:20]:  # both workers have served before timing starts
+            http._get(server.port, path)
+        timings = []
+        for _ in range(passes):
+            for path in paths:
+                started = time.perf_counter()
+                status, body = http._get(server.port, path)
+                timings.append(time.perf_counter() - started)
+                if status != 200:
+                    raise RuntimeError(f"search answered {status}: {body[:300]!r}")
+        workers = [{"pid": pid, **process_memory(pid)} for pid in server.worker_pids()]
+        master = process_memory(server.process.pid)
+    finally:
+        server.stop()
+    parts = _engine_parts(index_dir=index_dir, queries=queries, passes=passes)
+    summary = latency_summary(timings)
+    engine_p50 = parts["encode"]["p50_ms"] + parts["vector"]["p50_ms"] + parts["keyword"]["p50_ms"]
+    return {
+        "api": summary,
+        "parts": parts,
+        "engine_sum_p50_ms": round(engine_p50, 2),
+        "http_over_engine": round(summary["p50_ms"] / engine_p50, 2) if engine_p50 else None,
+        "workers": workers,
+        "master": master,
+        "stack_pss_mb": round(sum(w["pss_mb"] for w in workers) + master["pss_mb"], 1),
+    }
+
+
+def _engine_parts(*, index_dir: Path, queries: list[str], passes: int) -> dict[str, Any]:
+    """Per query, in one process on the same build: encode, the dense search as deep as a
+    request reads it (MAX_RESULTS), and the keyword side (BM25 of every paper, coverage, top)."""
+    from django.test import override_settings
+
+    from search import embedder, index_store
+    from search.keyword import analyze
+    from search.queries import MAX_RESULTS
+
+    with override_settings(INDEX_DIR=index_dir):
+        build_id = index_store.current_build_id()
+        assert build_id is not None
+        loaded = index_store.load_build(build_id)
+    keyword = loaded.keyword
+    assert keyword is not None
+    times: dict[str, list[float]] = {"encode": [], "vector": [], "keyword": []}
+    for n in range(passes * len(queries) + 20):
+        text = queries[n % len(queries)]
+        t0 = time.perf_counter()
+        vector = embedder.encode_query(text)
+        t1 = time.perf_counter()
+        loaded.vectors.search(vector, MAX_RESULTS)
+        t2 = time.perf_counter()
+        terms = analyze(text)
+        keyword.top(keyword.scores(terms), MAX_RESULTS)
+        keyword.coverage(terms)
+        t3 = time.perf_counter()
+        if n >= 20:
+            for name, (a, b) in (("encode", (t0, t1)), ("vector", (t1, t2)), ("keyword", (t2, t3))):
+                times[name].append(b - a)
+    return {name: latency_summary(values) for name, values in times.items()}
+
+
+def _dense_recall(*, index_dir: Path, queries: list[str], plan: scale.Plan, vectors: np.ndarray, real: list[corpus_module.CorpusPaper], generated: int) -> dict[str, Any]:
+    """Recall@10 of the build's vector index against exact search over the same vectors."""
+    from django.test import override_settings
+
+    from papers.models import Paper
+    from search import embedder, index_store
+
+    with override_settings(INDEX_DIR=index_dir):
+        build_id = index_store.current_build_id()
+        assert build_id is not None
+        loaded = index_store.load_build(build_id)
+    query_vectors = np.vstack([embedder.encode_query(q) for q in queries]).astype(np.float32)
+    by_arxiv = dict(Paper.objects.using(ALIAS).filter(arxiv_id__isnull=False).values_list("arxiv_id", "pk"))
+    real_pks = np.asarray([by_arxiv[p.arxiv_id] for p in real], dtype=np.int64)
+    # Every generated paper in the build, the incremental rounds' included (numbered in plan order).
+    generated_pks = np.asarray(
+        [pk for pk, _ in sorted(Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED).values_list("pk", "content_hash"), key=lambda r: r[1])],
+        dtype=np.int64,
+    )
+    generated = len(generated_pks)
+    best_scores = np.full((len(queries), 10), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(queries), 10), dtype=np.int64)
+
+    def consider(block: np.ndarray, pks: np.ndarray) -> None:
+        nonlocal best_scores, best_ids
+        scores = query_vectors @ block.T
+        top = np.argpartition(-scores, min(10, scores.shape[1] - 1), axis=1)[:, :10]
+        cand_scores = np.concatenate([best_scores, np.take_along_axis(scores, top, axis=1)], axis=1)
+        cand_ids = np.concatenate([best_ids, pks[top]], axis=1)
+        order = np.argsort(-cand_scores, axis=1)[:, :10]
+        best_scores = np.take_along_axis(cand_scores, order, axis=1)
+        best_ids = np.take_along_axis(cand_ids, order, axis=1)
+
+    consider(vectors[: len(real)], real_pks)
+    for start in range(0, generated, 100_000):
+        stop = min(generated, start + 100_000)
+        consider(scale.generated_vectors(plan, vectors, start=start, stop=stop), generated_pks[start:stop])
+    found = []
+    for row, vector in enumerate(query_vectors):
+        approximate = {pk for pk, _ in loaded.vectors.search(vector, 10)[0]}
+        found.append(len(approximate & set(best_ids[row].tolist())) / 10)
+    return {"recall_at_10": round(float(np.mean(found)), 4), "queries": len(queries), "kind": loaded.manifest.get("index_kind"), "params": loaded.manifest.get("index_params")}
+
+
+def _table(results: dict[str, Any]) -> str:
+    lines = [f"\n{results['size']:,} papers ({results['collection']['real']:,} real, {results['collection']['generated']:,} generated), {results['cpu']}"]
+    if "full" in results:
+        f = results["full"]
+        lines.append(f"full build: {f['wall_s']} s wall, {f['cpu_s']} CPU-s, build {f['build_s']} s")
+    if "incremental" in results:
+        i = results["incremental"]
+        lines.append(
+            f"incremental (+{i['added_per_round']:,}): median {i['median_wall_s']} s wall (build {i['median_build_s']} s)"
+            + (f", {100 * i['share_of_full']:.1f}% of the full build" if "share_of_full" in i else "")
+        )
+    if "http" in results:
+        h = results["http"]
+        p = h["parts"]
+        lines.append(f"/api/search one client: p50 {h['api']['p50_ms']} ms, p99 {h['api']['p99_ms']} ms")
+        lines.append(
+            f"engine parts p50: encode {p['encode']['p50_ms']} + vector {p['vector']['p50_ms']} + keyword {p['keyword']['p50_ms']}"
+            f" = {h['engine_sum_p50_ms']} ms; HTTP / engine = {h['http_over_engine']}"
+        )
+        lines.append(f"web workers USS: {', '.join(str(w['uss_mb']) for w in h['workers'])} MB; stack PSS {h['stack_pss_mb']} MB")
+    if "recall" in results:
+        lines.append(f"dense recall@10 vs exact: {results['recall']['recall_at_10']} ({results['recall']['kind']} {results['recall']['params']})")
+    return "\n".join(lines)

@@ -1,0 +1,61 @@
+"""bench_scale end to end on a small collection: real papers plus generated ones made of real
+sentences with near-real vectors, labelled as generated; a full build, incremental builds of the
+papers a round adds, gunicorn serving the result, engine parts and dense recall reported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from django.core.management import call_command
+
+from bench import corpus, scale
+
+
+def test_generated_papers_are_recombined_from_two_real_papers_of_one_category() -> None:
+    real = list(corpus.read_papers(corpus.SAMPLE_1K))
+    plan = scale.make_plan(real, 500)
+    assert (scale.make_plan(real, 200).q == plan.q[:200]).all()  # a longer plan starts with the same papers
+    for n in range(50):
+        p, q = real[int(plan.p[n])], real[int(plan.q[n])]
+        assert (p.categories[:1] or [""]) == (q.categories[:1] or [""])
+        fields = scale.generated_fields(p, q, float(plan.mix[n]), scale.sentences(p.abstract), scale.sentences(q.abstract))
+        assert fields["abstract"].startswith(scale.sentences(p.abstract)[0])
+        assert fields["abstract"].endswith(scale.sentences(q.abstract)[-1])
+        assert fields["title"].split()[0] == p.title.split()[0] and fields["authors"] == p.authors
+    vectors = np.random.default_rng(0).standard_normal((len(real), 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    made = scale.generated_vectors(plan, vectors, start=0, stop=500)
+    assert np.allclose(np.linalg.norm(made, axis=1), 1, atol=1e-5)
+    nearest = np.argmax(made @ vectors.T, axis=1)
+    assert (nearest == plan.p).mean() > 0.95  # each lies nearest the paper most of its text came from
+
+
+def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_path: Path, capsys, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "scale.json"
+    with django_db_blocker.unblock():  # the benchmark's own SQLite file, never the test database
+        call_command(
+            "bench_scale", "--size", "1500", "--corpus", str(corpus.SAMPLE_1K), "--rounds", "2", "--added", "40",
+            "--queries", "20", "--passes", "1", "--database", str(tmp_path / "scale.sqlite3"), "--json", str(out),
+        )
+    result = json.loads(out.read_text())
+    assert result["collection"] == {"real": 800, "generated": 700, "embeddings": 1500}
+    assert result["full"]["kind"] == "full" and result["full"]["count"] == 1500
+    rounds = result["incremental"]["rounds"]
+    assert [(r["kind"], r["count"], r["added"]) for r in rounds] == [("incremental", 1540, 40), ("incremental", 1580, 40)]
+    assert 0 < result["incremental"]["share_of_full"] < 5
+    http = result["http"]
+    assert http["api"]["n"] == 20 and 0 < http["api"]["p50_ms"] <= http["api"]["p99_ms"]
+    assert all(http["parts"][part]["p50_ms"] > 0 for part in ("encode", "vector", "keyword"))
+    assert len(http["workers"]) == 2 and all(w["uss_mb"] > 0 for w in http["workers"])
+    assert result["recall"]["recall_at_10"] >= 0.9 and result["recall"]["queries"] == 20
+    assert "incremental (+40)" in capsys.readouterr().out
+
+    from bench.database import ALIAS, GENERATED
+    from papers.models import Paper
+
+    with django_db_blocker.unblock():
+        generated = Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED)
+        assert generated.count() == 700  # the rounds' papers are removed again: a rerun starts alike
+        assert not generated.filter(arxiv_id__isnull=False).exists()
