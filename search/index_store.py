@@ -622,9 +622,13 @@ def read_members(build_id: str) -> dict[int, str]:
         raise IndexRefused(f"build {build_id}: unreadable {MEMBERS} ({exc})") from exc
 
 
-def load_for_update(build_id: str) -> VectorIndex:
-    """A private, writable copy of a verified build's vectors (the start of an incremental build)."""
-    return _load_vectors(build_id, verify_build(build_id), mmap=False)
+def load_for_update(build_id: str, manifest: dict[str, Any] | None = None) -> VectorIndex:
+    """A private, writable copy of a verified build's vectors (the start of an incremental build).
+
+    ``manifest``: what ``verify_build`` returned for it moments ago (the base an incremental build
+    chose), so its files are not read and hashed a second time.
+    """
+    return _load_vectors(build_id, manifest if manifest is not None else verify_build(build_id), mmap=False)
 
 
 def complete_build_ids() -> list[str]:

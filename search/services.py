@@ -152,7 +152,16 @@ def _watermark(model: str) -> dict[str, Any]:
     }
 
 
-def _usable_base(*, model: str, backend: str, kind: str | None) -> tuple[str, dict[int, str]] | None:
+@dataclass(frozen=True)
+class _Base:
+    """The build an incremental build starts from: verified, with its members."""
+
+    build_id: str
+    manifest: dict[str, Any]
+    members: dict[int, str]
+
+
+def _usable_base(*, model: str, backend: str, kind: str | None) -> _Base | None:
     """The current build and its members, if an incremental build may start from it.
 
     Not when it is damaged, for another model or backend, or of another index kind than this
@@ -172,7 +181,7 @@ def _usable_base(*, model: str, backend: str, kind: str | None) -> tuple[str, di
     if kind is not None and manifest.get("index_kind") != kind:
         logger.info("current build is a %s index, %s wanted: rebuilding from scratch", manifest.get("index_kind"), kind)
         return None
-    return build_id, members
+    return _Base(build_id, manifest, members)
 
 
 @dataclass
@@ -193,15 +202,15 @@ class _Contents:
     keyword_removed: np.ndarray | None = None
 
 
-def _incremental(*, base: tuple[str, dict[int, str]], target: dict[int, str], model: str) -> _Contents | None:
+def _incremental(*, base: _Base, target: dict[int, str], model: str) -> _Contents | None:
     """The base build plus the database's changes since, or None when a full build is cheaper."""
-    base_id, base_members = base
+    base_id, base_members = base.build_id, base.members
     gone = [i for i in base_members if i not in target]
     changed = [i for i, h in target.items() if i in base_members and base_members[i] != h[:16]]
     new = [i for i in target if i not in base_members]
     if len(gone) + len(changed) + len(new) > settings.INDEX_FULL_REBUILD_RATIO * max(len(target), 1):
         return None
-    index = index_store.load_for_update(base_id)
+    index = index_store.load_for_update(base_id, base.manifest)
     ids, matrix, hashes = _fetch_vectors(model=model, paper_ids=changed + new)
     try:
         index.remove(np.asarray(gone + changed, dtype=np.int64))
@@ -253,8 +262,8 @@ def index_build(
         base = None if full else _usable_base(model=model, backend=backend, kind=kind)
         contents = None
         if base is not None:
-            if if_changed and base[1] == {i: h[:16] for i, h in target.items()}:
-                logger.info("index build %s is up to date with the database; nothing to build", base[0])
+            if if_changed and base.members == {i: h[:16] for i, h in target.items()}:
+                logger.info("index build %s is up to date with the database; nothing to build", base.build_id)
                 index_store.remove_old_builds()
                 return None
             contents = _incremental(base=base, target=target, model=model)
