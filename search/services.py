@@ -275,12 +275,15 @@ def index_build(
         try:
             if contents.index is not None:
                 index_store.write_index(writer, contents.index)
+                contents.index = None
             elif contents.matrix is not None:
                 index_store.write_vectors(writer, backend=backend, ids=contents.ids, vectors=contents.matrix, dim=dim)
+                contents.matrix = None
             else:
                 raise ValueError("a build needs either an updated index or the full matrix of vectors")
             index_store.write_members(writer, ids=contents.ids, hashes=contents.hashes)
-            # The keyword index is built from the same ids, so both halves describe the same papers.
+            # The vectors are written and freed (4 GB at 2.6M papers) before the keyword index is built
+            # from the same ids, so both halves describe the same papers.
             # An incremental build analyses only the papers it adds and hard-links the base's segments.
             keyword_files, keyword_facts = keyword.write_keyword_index(
                 writer.staging,
