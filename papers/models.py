@@ -59,7 +59,7 @@ class Paper(models.Model):
     # Given once, on first use, by papers.bibtex (unique across the collection, never changed after).
     citation_key = models.CharField(max_length=100, unique=True, null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated = models.DateTimeField(auto_now=True)
+    updated = models.DateTimeField(auto_now=True, db_index=True)  # an index build's watermark reads its latest
 
     objects = PaperQuerySet.as_manager()
 

@@ -108,6 +108,37 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+# Checksums this process has computed, by file identity (device, inode, size, modification time).
+# A build hard-links every unchanged file of its base, so a web process loading build N+1 (or
+# the builder starting from the build it just wrote) has already read those very inodes: at
+# 2.6M papers re-hashing them is ~7 GB a build. A file that changed since has another size or
+# modification time (rewriting it in place changes the time); a full check (verify_index,
+# reconcile: ``trust_seen=False``) reads every byte again.
+_seen_checksums: dict[tuple[int, int, int, int], str] = {}
+_seen_lock = threading.Lock()
+
+
+def _identity(path: Path) -> tuple[int, int, int, int]:
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def file_checksum(path: Path, *, trust_seen: bool = True) -> str:
+    """sha256 of ``path``, computed once per file identity in this process (see above)."""
+    key = _identity(path)
+    with _seen_lock:
+        known = _seen_checksums.get(key) if trust_seen else None
+    if known is not None:
+        return known
+    digest = sha256_file(path)
+    if _identity(path) == key:  # unchanged while it was read
+        with _seen_lock:
+            if len(_seen_checksums) > 100_000:
+                _seen_checksums.clear()
+            _seen_checksums[key] = digest
+    return digest
+
+
 def new_build_id() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ") + f"-{os.getpid()}"
 
@@ -168,7 +199,7 @@ class BuildWriter:
                 continue
             with open(path, "rb+") as handle:
                 os.fsync(handle.fileno())
-            files[name] = {"sha256": sha256_file(path), "bytes": path.stat().st_size}
+            files[name] = {"sha256": file_checksum(path, trust_seen=False), "bytes": path.stat().st_size}
         manifest = {
             "format": FORMAT_VERSION,
             "build_id": self.build_id,
@@ -221,8 +252,13 @@ def read_manifest(build_id: str) -> dict[str, Any]:
     return manifest
 
 
-def verify_build(build_id: str, *, expected_model: str | None = None, expected_dim: int | None = None) -> dict[str, Any]:
-    """Check a build's files against its manifest; raise IndexRefused on any mismatch."""
+def verify_build(
+    build_id: str, *, expected_model: str | None = None, expected_dim: int | None = None, trust_seen: bool = True
+) -> dict[str, Any]:
+    """Check a build's files against its manifest; raise IndexRefused on any mismatch.
+
+    A file this process has already checksummed under the same identity is not read again
+    unless ``trust_seen`` is False (``file_checksum``)."""
     manifest = read_manifest(build_id)
     directory = builds_dir() / build_id
     if manifest.get("format") != FORMAT_VERSION:
@@ -239,7 +275,7 @@ def verify_build(build_id: str, *, expected_model: str | None = None, expected_d
             raise IndexRefused(f"build {build_id}: missing file {name}")
         if path.stat().st_size != facts["bytes"]:
             raise IndexRefused(f"build {build_id}: {name} is {path.stat().st_size} bytes, expected {facts['bytes']}")
-        if sha256_file(path) != facts["sha256"]:
+        if file_checksum(path, trust_seen=trust_seen) != facts["sha256"]:
             raise IndexRefused(f"build {build_id}: {name} checksum mismatch")
     return manifest
 

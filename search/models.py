@@ -20,6 +20,9 @@ class PaperEmbedding(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["paper", "model"], name="one_embedding_per_model")]
+        # What every index build reads to compare the database with its base build: (paper,
+        # content hash) of a model's vectors, from this index alone, never the vectors' pages.
+        indexes = [models.Index(fields=["model", "paper", "content_hash"], name="embedding_members")]
 
     def __str__(self) -> str:
         return f"{self.paper_id} / {self.model}"

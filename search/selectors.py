@@ -97,7 +97,7 @@ def index_drift(*, verify_files: bool = True) -> IndexDrift:
     else:
         try:
             if verify_files:
-                verify_build(build_id, expected_model=model)
+                verify_build(build_id, expected_model=model, trust_seen=False)  # every byte, every time
             elif read_manifest(build_id).get("model") != model:
                 raise IndexRefused(f"build {build_id}: made with another model than {model!r}")
             found = read_members(build_id)

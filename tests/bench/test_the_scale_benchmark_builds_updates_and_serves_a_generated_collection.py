@@ -43,8 +43,11 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
     assert result["collection"] == {"real": 800, "generated": 700, "embeddings": 1500}
     assert result["full"]["kind"] == "full" and result["full"]["count"] == 1500
     rounds = result["incremental"]["rounds"]
-    assert [(r["kind"], r["count"], r["added"]) for r in rounds] == [("incremental", 1540, 40), ("incremental", 1580, 40)]
-    assert 0 < result["incremental"]["share_of_full"] < 5
+    assert [(r["kind"], r["count"], r["added"], r["builder"]) for r in rounds] == [
+        ("incremental", 1540, 40, "fresh process"), ("incremental", 1580, 40, "fresh process"),
+        ("incremental", 1620, 40, "long-lived builder"), ("incremental", 1660, 40, "long-lived builder"),
+    ]
+    assert 0 < result["incremental"]["fresh_share_of_full"] < 5 and 0 < result["incremental"]["long_lived_share_of_full"] < 5
     http = result["http"]
     assert http["api"]["n"] == 20 and 0 < http["api"]["p50_ms"] <= http["api"]["p99_ms"]
     assert all(http["parts"][part]["p50_ms"] > 0 for part in ("encode", "vector", "keyword"))
