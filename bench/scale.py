@@ -46,6 +46,12 @@ class Plan:
         return len(self.p)
 
 
+def generated_rows(model_manager: Any) -> Any:
+    """The generated rows of a Paper queryset, as a range of the indexed content hash (SQLite
+    reads a LIKE prefix by scanning the whole table)."""
+    return model_manager.filter(content_hash__gte=GENERATED, content_hash__lt=GENERATED[:-1] + chr(ord(GENERATED[-1]) + 1))
+
+
 def make_plan(real: list[corpus.CorpusPaper], count: int, *, seed: int = 26) -> Plan:
     """``count`` (p, q, mix) triples: p uniform over the real papers, q from p's primary category."""
     # One stream per column: a plan of more papers begins with the same triples (resumable runs).
@@ -117,7 +123,7 @@ def populate(
     collection_real = len(real) - HOLDOUT
     wanted = max(0, size - collection_real)
     plan = make_plan(real[:collection_real], wanted + plan_extra)
-    have = Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED).count()
+    have = generated_rows(Paper.objects.using(ALIAS)).count()
     split = [sentences(p.abstract) for p in real[:collection_real]]
     log(f"generated papers: {have:,} of {wanted:,} present")
     batch = 10_000
@@ -179,7 +185,7 @@ def store_vectors(*, plan: Plan, real: list[corpus.CorpusPaper], vectors: np.nda
         )
     log(f"  stored {len(real_rows):,} real vectors")
     generated_pks = list(
-        Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED).order_by("content_hash").values_list("pk", "content_hash")
+        generated_rows(Paper.objects.using(ALIAS)).order_by("content_hash").values_list("pk", "content_hash")
     )[:generated]
     for start in range(0, generated, 20_000):
         stop = min(generated, start + 20_000)

@@ -59,13 +59,16 @@ class Paper(models.Model):
     # Given once, on first use, by papers.bibtex (unique across the collection, never changed after).
     citation_key = models.CharField(max_length=100, unique=True, null=True, blank=True, editable=False)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated = models.DateTimeField(auto_now=True, db_index=True)  # an index build's watermark reads its latest
+    updated = models.DateTimeField(auto_now=True)
 
     objects = PaperQuerySet.as_manager()
 
     class Meta:
         ordering = ["-published", "-id"]
-        indexes = [models.Index(fields=["hidden", "-published", "-id"], name="paper_recent")]
+        indexes = [
+            models.Index(fields=["hidden", "-published", "-id"], name="paper_recent"),
+            models.Index(fields=["updated"], name="paper_updated"),  # an index build's watermark reads its latest
+        ]
 
     def __str__(self) -> str:
         return self.title[:120]

@@ -126,7 +126,7 @@ def _remove_extra(generated: int) -> None:
     """Drop generated papers beyond the collection (an earlier run's incremental rounds)."""
     from papers.models import Paper
 
-    extra = Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED, content_hash__gte=f"{GENERATED}{generated:010d}")
+    extra = scale.generated_rows(Paper.objects.using(ALIAS)).filter(content_hash__gte=f"{GENERATED}{generated:010d}")
     extra.delete()
 
 
@@ -267,7 +267,7 @@ def _dense_recall(*, index_dir: Path, queries: list[str], plan: scale.Plan, vect
     real_pks = np.asarray([by_arxiv[p.arxiv_id] for p in real], dtype=np.int64)
     # Every generated paper in the build, the incremental rounds' included (numbered in plan order).
     generated_pks = np.asarray(
-        [pk for pk, _ in sorted(Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED).values_list("pk", "content_hash"), key=lambda r: r[1])],
+        [pk for pk, _ in scale.generated_rows(Paper.objects.using(ALIAS)).order_by("content_hash").values_list("pk", "content_hash")],
         dtype=np.int64,
     )
     generated = len(generated_pks)
