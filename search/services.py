@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from papers.models import Paper
 from search import coordination, embedder, index_store, keyword
@@ -104,8 +104,11 @@ def _indexable_members(model: str) -> dict[int, str]:
     index, less the few papers that are hidden or merged. At 2.6M papers the join looked up
     each paper's row (11 s on SQLite); these take a few seconds.
     """
-    excluded = set(Paper.objects.filter(Q(hidden=True) | Q(merged_into__isnull=False)).values_list("id", flat=True))
-    rows = PaperEmbedding.objects.filter(model=model).values_list("paper_id", "content_hash")
+    # Two reads, each from its own index, with no ordering: Paper's default order (newest first)
+    # made SQLite walk the date index and read every row to test ``hidden`` (10 s at 2.6M).
+    excluded = set(Paper.objects.filter(hidden=True).order_by().values_list("id", flat=True))
+    excluded |= set(Paper.objects.filter(merged_into__isnull=False).order_by().values_list("id", flat=True))
+    rows = PaperEmbedding.objects.filter(model=model).order_by().values_list("paper_id", "content_hash")
     return {paper_id: content_hash for paper_id, content_hash in rows.iterator(chunk_size=50_000) if paper_id not in excluded}
 
 
