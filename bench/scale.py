@@ -86,14 +86,23 @@ def generated_fields(p: corpus.CorpusPaper, q: corpus.CorpusPaper, mix: float, p
     return {"title": title[:1000], "abstract": abstract[:10_000], "authors": p.authors, "categories": p.categories, "published": p.published}
 
 
+NOISE_BLOCK = 20_000  # generated papers share one noise stream per block: any slicing gives the same vectors
+
+
 def generated_vectors(plan: Plan, real: np.ndarray, *, start: int, stop: int, seed: int = 27, noise: float = 0.15) -> np.ndarray:
-    """Vectors of generated papers ``start``..``stop`` (deterministic per position)."""
-    rng = np.random.default_rng([seed, start])
-    p, q, mix = plan.p[start:stop], plan.q[start:stop], plan.mix[start:stop, None]
+    """Vectors of generated papers ``start``..``stop``: the same vectors however the range is cut."""
     dim = real.shape[1]
-    rows = (1 - mix) * real[p] + mix * real[q] + (noise / np.sqrt(dim)) * rng.standard_normal((stop - start, dim), dtype=np.float32)
-    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-    return rows.astype(np.float32)
+    out = np.empty((stop - start, dim), dtype=np.float32)
+    for block in range(start // NOISE_BLOCK, (stop - 1) // NOISE_BLOCK + 1 if stop > start else start // NOISE_BLOCK):
+        low, high = block * NOISE_BLOCK, min((block + 1) * NOISE_BLOCK, stop)
+        rng = np.random.default_rng([seed, low])
+        draws = rng.standard_normal((high - low, dim), dtype=np.float32)  # the block's stream from its start
+        first = max(low, start)
+        p, q, mix = plan.p[first:high], plan.q[first:high], plan.mix[first:high, None]
+        rows = (1 - mix) * real[p] + mix * real[q] + (noise / np.sqrt(dim)) * draws[first - low :]
+        rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+        out[first - start : high - start] = rows
+    return out
 
 
 def _papers(rows: Iterator[dict[str, Any]], first_number: int) -> list[Any]:

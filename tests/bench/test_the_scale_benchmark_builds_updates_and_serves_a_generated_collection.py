@@ -27,6 +27,8 @@ def test_generated_papers_are_recombined_from_two_real_papers_of_one_category() 
     vectors = np.random.default_rng(0).standard_normal((len(real), 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     made = scale.generated_vectors(plan, vectors, start=0, stop=500)
+    # The same vectors however the range is cut (stored in blocks, recomputed whole for exact search).
+    assert np.array_equal(np.vstack([scale.generated_vectors(plan, vectors, start=a, stop=min(500, a + 70)) for a in range(0, 500, 70)]), made)
     assert np.allclose(np.linalg.norm(made, axis=1), 1, atol=1e-5)
     nearest = np.argmax(made @ vectors.T, axis=1)
     assert (nearest == plan.p).mean() > 0.95  # each lies nearest the paper most of its text came from
