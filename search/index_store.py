@@ -116,6 +116,10 @@ def sha256_file(path: Path) -> str:
 # reconcile: ``trust_seen=False``) reads every byte again.
 _seen_checksums: dict[tuple[int, int, int, int], str] = {}
 _seen_lock = threading.Lock()
+# File systems keep modification times in coarse ticks (a few milliseconds), so a file rewritten
+# just after it was read can keep its time. As git does with "racily clean" files, a checksum is
+# only remembered for a file last modified well before it was read.
+_RACY_NS = 100_000_000
 
 
 def _identity(path: Path) -> tuple[int, int, int, int]:
@@ -125,13 +129,14 @@ def _identity(path: Path) -> tuple[int, int, int, int]:
 
 def file_checksum(path: Path, *, trust_seen: bool = True) -> str:
     """sha256 of ``path``, computed once per file identity in this process (see above)."""
+    started = time.time_ns()
     key = _identity(path)
     with _seen_lock:
         known = _seen_checksums.get(key) if trust_seen else None
     if known is not None:
         return known
     digest = sha256_file(path)
-    if _identity(path) == key:  # unchanged while it was read
+    if _identity(path) == key and started - key[3] > _RACY_NS:  # unchanged while read, and not racily new
         with _seen_lock:
             if len(_seen_checksums) > 100_000:
                 _seen_checksums.clear()
