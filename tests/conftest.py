@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -111,6 +112,12 @@ def _isolated_index(tmp_path: Path, settings: object) -> Iterator[Path]:
     settings.INDEX_RELOAD_INTERVAL = 0.0  # type: ignore[attr-defined]
     reader.reset()
     yield index_dir
+    # A rebuild a refused build asked for runs in a background thread (the embedded default); it
+    # reads INDEX_DIR when it starts, so one outliving its test would build, and hold the builder
+    # lock, in the next test's directory.
+    for thread in threading.enumerate():
+        if thread.name == "index-rebuild":
+            thread.join(timeout=60)
     reader.reset()
 
 
