@@ -18,9 +18,8 @@ bench/database.py) and they have no arXiv id or DOI. Every step is resumable and
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,9 +28,9 @@ import numpy as np
 
 from bench import corpus, database
 from bench.database import ALIAS, GENERATED
+from search.explain import SENTENCE_END
 
 HOLDOUT = 200  # the corpus's last papers: their titles are the queries, never in the collection
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 
 
 @dataclass(frozen=True)
@@ -72,7 +71,7 @@ def make_plan(real: list[corpus.CorpusPaper], count: int, *, seed: int = 26) -> 
 
 
 def sentences(text: str) -> list[str]:
-    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+    return [s for s in SENTENCE_END.split(text.strip()) if s]  # the boundaries explanations use
 
 
 def generated_fields(p: corpus.CorpusPaper, q: corpus.CorpusPaper, mix: float, p_sentences: list[str], q_sentences: list[str]) -> dict[str, Any]:
@@ -105,11 +104,14 @@ def generated_vectors(plan: Plan, real: np.ndarray, *, start: int, stop: int, se
     return out
 
 
-def _papers(rows: Iterator[dict[str, Any]], first_number: int) -> list[Any]:
+def _papers(plan: Plan, real: list[corpus.CorpusPaper], split: list[list[str]], *, start: int, stop: int) -> list[Any]:
+    """Unsaved Paper rows of the plan's generated papers ``start``..``stop``, labelled by number."""
     from papers.models import Paper
 
     made = []
-    for number, fields in enumerate(rows, start=first_number):
+    for number in range(start, stop):
+        pi, qi = int(plan.p[number]), int(plan.q[number])
+        fields = generated_fields(real[pi], real[qi], float(plan.mix[number]), split[pi], split[qi])
         paper = Paper(**{**fields, "published": dt.date.fromisoformat(fields["published"]) if fields["published"] else None})
         paper.refresh_derived_fields()
         paper.content_hash = f"{GENERATED}{number:010d}"
@@ -138,11 +140,7 @@ def populate(
     batch = 10_000
     for start in range(have, wanted, batch):
         stop = min(wanted, start + batch)
-        rows = (
-            generated_fields(real[pi], real[qi], float(m), split[pi], split[qi])
-            for pi, qi, m in zip(plan.p[start:stop].tolist(), plan.q[start:stop].tolist(), plan.mix[start:stop].tolist(), strict=True)
-        )
-        Paper.objects.using(ALIAS).bulk_create(_papers(rows, start), batch_size=2_000)
+        Paper.objects.using(ALIAS).bulk_create(_papers(plan, real, split, start=start, stop=stop), batch_size=2_000)
         if (stop // batch) % 25 == 0 or stop == wanted:
             log(f"  generated {stop:,}/{wanted:,}")
     return {"real": collection_real, "generated": wanted, "plan": plan, "real_papers": real, "sentences": split}
@@ -154,11 +152,7 @@ def add_generated(*, plan: Plan, real: list[corpus.CorpusPaper], split: list[lis
     from papers.models import Paper
     from search.models import PaperEmbedding
 
-    rows = (
-        generated_fields(real[pi], real[qi], float(m), split[pi], split[qi])
-        for pi, qi, m in zip(plan.p[start : start + count].tolist(), plan.q[start : start + count].tolist(), plan.mix[start : start + count].tolist(), strict=True)
-    )
-    made = Paper.objects.using(ALIAS).bulk_create(_papers(rows, start), batch_size=2_000)
+    made = Paper.objects.using(ALIAS).bulk_create(_papers(plan, real, split, start=start, stop=start + count), batch_size=2_000)
     pks = [int(p.pk) for p in made] if all(p.pk for p in made) else list(
         Paper.objects.using(ALIAS).filter(content_hash__in=[p.content_hash for p in made]).order_by("pk").values_list("pk", flat=True)
     )

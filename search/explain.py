@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from search.navigation import Navigation
 
 # A sentence ends at . ! or ? followed by space and a capital, digit or bracket.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
 MAX_SENTENCES = 40  # per abstract; more is never worth the encoding time
 # Embedding every sentence of a page is the costliest part of a request (docs/relevance.md), so
 # meaning only decides when no sentence shares a query word, among the first few sentences.
@@ -144,7 +144,7 @@ def sentence_bounds(text: str) -> list[tuple[int, int, str]]:
     body = text.strip()
     found: list[tuple[int, int, str]] = []
     start = 0
-    for cut in [*_SENTENCE_END.finditer(body), None]:
+    for cut in [*SENTENCE_END.finditer(body), None]:
         end = cut.start() if cut else len(body)
         piece = body[start:end]
         if piece.strip():

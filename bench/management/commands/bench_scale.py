@@ -109,9 +109,10 @@ class Command(BaseCommand):
         if "http" in wanted_steps:
             held_out = made["real_papers"][-scale.HOLDOUT :][:queries]
             texts = [p.title for p in held_out]
-            results["http"] = _http_and_parts(db_path=db_path, index_dir=index_dir, queries=texts, passes=passes, log=log)
+            loaded = _current_build(index_dir)  # loaded and verified once, for the parts and the recall
+            results["http"] = _http_and_parts(db_path=db_path, index_dir=index_dir, loaded=loaded, queries=texts, passes=passes, log=log)
             results["recall"] = _dense_recall(
-                index_dir=index_dir, queries=texts, plan=plan, vectors=vectors, real=made["real_papers"][: made["real"]], generated=generated
+                loaded=loaded, queries=texts, plan=plan, vectors=vectors, real=made["real_papers"][: made["real"]], generated=generated
             )
         _remove_extra(generated)
         results["elapsed_s"] = round(time.perf_counter() - started_run, 1)
@@ -183,7 +184,7 @@ class _Builder:
         self.process.wait(timeout=60)
 
 
-def _http_and_parts(*, db_path: Path, index_dir: Path, queries: list[str], passes: int, log: Any) -> dict[str, Any]:
+def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: list[str], passes: int, log: Any) -> dict[str, Any]:
     """One client over HTTP, then the engine parts of the same queries in this process."""
     paths = [f"/api/search?{urllib.parse.urlencode({'q': q, 'page_size': 10})}" for q in queries]
     server = http.Server(database=db_path, index_dir=index_dir, workers=2, threads=4)
@@ -204,7 +205,7 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, queries: list[str], passe
         master = process_memory(server.process.pid)
     finally:
         server.stop()
-    parts = _engine_parts(index_dir=index_dir, queries=queries, passes=passes)
+    parts = _engine_parts(loaded=loaded, queries=queries, passes=passes)
     summary = latency_summary(timings)
     engine_p50 = parts["encode"]["p50_ms"] + parts["vector"]["p50_ms"] + parts["keyword"]["p50_ms"]
     return {
@@ -218,19 +219,25 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, queries: list[str], passe
     }
 
 
-def _engine_parts(*, index_dir: Path, queries: list[str], passes: int) -> dict[str, Any]:
-    """Per query, in one process on the same build: encode, the dense search as deep as a
-    request reads it (MAX_RESULTS), and the keyword side (BM25 of every paper, coverage, top)."""
+def _current_build(index_dir: Path) -> Any:
+    """The build published under ``index_dir``, loaded and verified in this process."""
     from django.test import override_settings
 
-    from search import embedder, index_store
-    from search.keyword import analyze
-    from search.queries import MAX_RESULTS
+    from search import index_store
 
     with override_settings(INDEX_DIR=index_dir):
         build_id = index_store.current_build_id()
         assert build_id is not None
-        loaded = index_store.load_build(build_id)
+        return index_store.load_build(build_id)
+
+
+def _engine_parts(*, loaded: Any, queries: list[str], passes: int) -> dict[str, Any]:
+    """Per query, in one process on the same build: encode, the dense search as deep as a
+    request reads it (MAX_RESULTS), and the keyword side (BM25 of every paper, coverage, top)."""
+    from search import embedder
+    from search.keyword import analyze
+    from search.queries import MAX_RESULTS
+
     keyword = loaded.keyword
     assert keyword is not None
     times: dict[str, list[float]] = {"encode": [], "vector": [], "keyword": []}
@@ -251,17 +258,11 @@ def _engine_parts(*, index_dir: Path, queries: list[str], passes: int) -> dict[s
     return {name: latency_summary(values) for name, values in times.items()}
 
 
-def _dense_recall(*, index_dir: Path, queries: list[str], plan: scale.Plan, vectors: np.ndarray, real: list[corpus_module.CorpusPaper], generated: int) -> dict[str, Any]:
+def _dense_recall(*, loaded: Any, queries: list[str], plan: scale.Plan, vectors: np.ndarray, real: list[corpus_module.CorpusPaper], generated: int) -> dict[str, Any]:
     """Recall@10 of the build's vector index against exact search over the same vectors."""
-    from django.test import override_settings
-
     from papers.models import Paper
-    from search import embedder, index_store
+    from search import embedder
 
-    with override_settings(INDEX_DIR=index_dir):
-        build_id = index_store.current_build_id()
-        assert build_id is not None
-        loaded = index_store.load_build(build_id)
     query_vectors = np.vstack([embedder.encode_query(q) for q in queries]).astype(np.float32)
     by_arxiv = dict(Paper.objects.using(ALIAS).filter(arxiv_id__isnull=False).values_list("arxiv_id", "pk"))
     real_pks = np.asarray([by_arxiv[p.arxiv_id] for p in real], dtype=np.int64)
