@@ -230,12 +230,13 @@ class _Evidence:
 
     ``coverage``: every paper's share of the query's idf weight; ``dense_ok``: the papers whose
     cosine reaches the floor (from one dense search MAX_RESULTS deep, which the ranking reuses).
-    ``count`` is how many papers pass (at most MAX_RESULTS beyond what is exact) and ``reach``
-    how deep each side must be read so that every passing paper is among the candidates.
+    ``count`` is how many papers pass (exact below MAX_RESULTS; any larger figure is shown as
+    MAX_RESULTS) and ``covers(depth)`` whether reading each side ``depth`` deep puts every
+    passing paper among the candidates.
     """
 
     def __init__(self, index: LoadedIndex, *, floor: Floor, query_vector: np.ndarray | None, terms: list[str],
-                 bm25: np.ndarray | None, subset: np.ndarray | None, pool: int) -> None:
+                 bm25: np.ndarray | None, subset: np.ndarray | None, pool: int, coverage: np.ndarray | None = None) -> None:
         self.floor = floor
         self.index = index
         self.dense_top: list[tuple[int, float]] = []
@@ -245,26 +246,50 @@ class _Evidence:
             dense_ok = np.asarray([pk for pk, score in self.dense_top if score >= floor.dense], dtype=np.int64)
         keyword = index.keyword
         self.coverage = np.zeros(0, dtype=np.float32)
-        words_ok = np.zeros(0, dtype=np.int64)
-        keyword_reach = 0
+        self._bm25 = bm25
+        self._passing: np.ndarray | None = None  # mask over the keyword index's positions
+        self._keyword_reach: int | None = None
+        passing_count = 0
         if floor.words is not None and keyword is not None and len(keyword) and terms:
-            self.coverage = keyword.coverage(terms)
+            self.coverage = keyword.coverage(terms) if coverage is None else coverage
             passing = self.coverage >= floor.words
             if subset is not None:
                 positions, found = keyword.positions(subset)
-                inside = np.zeros(len(keyword), dtype=bool)
+                inside = np.zeros(len(keyword.ids), dtype=bool)
                 inside[positions[found]] = True
                 passing &= inside
-            words_ok = np.asarray(keyword.ids[passing], dtype=np.int64)
-            if len(words_ok) and bm25 is not None:
-                # The keyword side must be read down to its weakest passing paper.
-                weakest = float(bm25[passing].min())
-                keyword_reach = int((bm25 >= weakest).sum())
+            passing_count = int(np.count_nonzero(passing))
+            self._passing = passing if passing_count else None
         best_dense = self.dense_top[0][1] if self.dense_top else None
         known = keyword.known_share(terms) if floor.words is not None and keyword is not None and terms else 0.0
         self.open = floor.opens(best_dense, float(self.coverage.max()) if len(self.coverage) else 0.0, known)
-        self.count = len(np.union1d(dense_ok, words_ok)) if self.open else 0
-        self.reach = max(len(dense_ok), keyword_reach) if self.open else 0
+        self._dense_reach = len(dense_ok)
+        self._passing_count = passing_count
+        if not self.open:
+            self.count = 0
+        elif passing_count >= MAX_RESULTS:
+            # At 2.6M papers a common query passes by its words in ~50,000 papers: the union is
+            # never shown beyond MAX_RESULTS, so it is not built.
+            self.count = passing_count
+        else:
+            words_ok = np.asarray(keyword.ids[self._passing], dtype=np.int64) if keyword is not None and self._passing is not None else np.zeros(0, dtype=np.int64)
+            self.count = len(np.union1d(dense_ok, words_ok))
+
+    def covers(self, depth: int) -> bool:
+        """Whether every passing paper is within each side's top ``depth``: the dense side's
+        passing papers, and every paper the keyword side scores at least as high as its weakest
+        passing one (counted only when ``depth`` could hold them all)."""
+        if not self.open:
+            return True
+        if depth < max(self._dense_reach, self._passing_count if self._bm25 is not None else 0):
+            return False
+        if self._keyword_reach is None:
+            reach = 0
+            if self._passing is not None and self._bm25 is not None:
+                weakest = self._bm25[self._passing].min()
+                reach = int(np.count_nonzero(self._bm25 >= weakest))
+            self._keyword_reach = reach
+        return depth >= self._keyword_reach
 
     def passes(self, fused: list[Fused]) -> list[Fused]:
         if not self.open:
@@ -356,9 +381,15 @@ def rank(
     depth = max(CANDIDATE_STEP, -(-(needed + len(exclude) + len(first)) // CANDIDATE_STEP) * CANDIDATE_STEP)
     named = [Fused(pk, 0.0, None, None, 0.0, 0.0) for pk in dict.fromkeys(first) if pk not in exclude]
     exclude = exclude | frozenset(first)
-    bm25 = index.keyword.scores(terms) if mode != "dense" and index.keyword is not None else None
+    bm25 = coverage = None
+    if mode != "dense" and index.keyword is not None:
+        # With the floor, BM25 and the words' coverage are computed in one pass over the postings.
+        bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
     evidence = (
-        _Evidence(index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, subset=subset, pool=pool)
+        _Evidence(
+            index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, subset=subset, pool=pool,
+            coverage=coverage,
+        )
         if floor else None
     )
     rows: dict[int, Paper] = {}
@@ -377,7 +408,7 @@ def rank(
             fused = first_ones + [f for f in fused if f.pk not in exclude]
         # Where every candidate is ranked the total counts every result, so all are checked;
         # otherwise only as many as the page needs (the rest are never shown or counted).
-        complete = depth >= pool or (evidence is not None and depth >= evidence.reach)
+        complete = depth >= pool or (evidence is not None and evidence.covers(depth))
         ranked, loaded = _checked(
             fused, papers, exclude=exclude if not named else frozenset(), needed=None if complete else needed,
             with_rows=not complete and needed <= ROWS_WITH_CHECK,

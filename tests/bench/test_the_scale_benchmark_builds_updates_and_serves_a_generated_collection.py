@@ -53,6 +53,12 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
     http = result["http"]
     assert http["api"]["n"] == 20 and 0 < http["api"]["p50_ms"] <= http["api"]["p99_ms"]
     assert all(http["parts"][part]["p50_ms"] > 0 for part in ("encode", "vector", "keyword"))
+    # The same search in process, its time attributed to the stages a request passes through.
+    stages = http["in_process"]["stages_mean_ms"]
+    assert http["in_process"]["in_process"]["n"] == 20 and http["http_over_in_process"] > 0
+    assert stages["rank"] > 0 and stages["  keyword: BM25 + coverage"] > 0 and stages["  encode the query"] > 0
+    assert stages["database: SQL executed (all stages)"] > 0 and stages["  dense search (all calls)"] > 0
+    assert 0 < stages["rank"] < http["in_process"]["profiled_search_mean_ms"]
     assert len(http["workers"]) == 2 and all(w["uss_mb"] > 0 for w in http["workers"])
     assert result["recall"]["recall_at_10"] >= 0.9 and result["recall"]["queries"] == 20
     assert "incremental (+40)" in capsys.readouterr().out

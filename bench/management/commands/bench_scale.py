@@ -206,6 +206,7 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
     finally:
         server.stop()
     parts = _engine_parts(loaded=loaded, queries=queries, passes=passes)
+    in_process = _in_process(db_path=db_path, index_dir=index_dir, queries=queries, passes=passes)
     summary = latency_summary(timings)
     engine_p50 = parts["encode"]["p50_ms"] + parts["vector"]["p50_ms"] + parts["keyword"]["p50_ms"]
     return {
@@ -213,10 +214,27 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
         "parts": parts,
         "engine_sum_p50_ms": round(engine_p50, 2),
         "http_over_engine": round(summary["p50_ms"] / engine_p50, 2) if engine_p50 else None,
+        # The same search in one process (no HTTP), with its time by stage: what the HTTP time
+        # beyond the engine parts is spent on.
+        "in_process": in_process,
+        "http_over_in_process": round(summary["p50_ms"] / in_process["in_process"]["p50_ms"], 2),
         "workers": workers,
         "master": master,
         "stack_pss_mb": round(sum(w["pss_mb"] for w in workers) + master["pss_mb"], 1),
     }
+
+
+def _in_process(*, db_path: Path, index_dir: Path, queries: list[str], passes: int) -> dict[str, Any]:
+    """``manage.py bench_search_profile`` on the benchmark's database and build (DEBUG off, as served)."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="bench-profile-") as work:
+        query_file, out = Path(work) / "queries.json", Path(work) / "profile.json"
+        query_file.write_text(json.dumps(queries))
+        env = database.app_env(database=db_path, index_dir=index_dir, DEBUG="false", LOG_LEVEL="WARNING")
+        database.manage("bench_search_profile", "--queries", str(query_file), "--passes", str(passes), "--json", str(out), env=env, timeout=3600)
+        result: dict[str, Any] = json.loads(out.read_text())
+        return result
 
 
 def _current_build(index_dir: Path) -> Any:
@@ -233,7 +251,7 @@ def _current_build(index_dir: Path) -> Any:
 
 def _engine_parts(*, loaded: Any, queries: list[str], passes: int) -> dict[str, Any]:
     """Per query, in one process on the same build: encode, the dense search as deep as a
-    request reads it (MAX_RESULTS), and the keyword side (BM25 of every paper, coverage, top)."""
+    request reads it (MAX_RESULTS), and the keyword side (BM25 and coverage of every paper, top)."""
     from search import embedder
     from search.keyword import analyze
     from search.queries import MAX_RESULTS
@@ -249,8 +267,8 @@ def _engine_parts(*, loaded: Any, queries: list[str], passes: int) -> dict[str, 
         loaded.vectors.search(vector, MAX_RESULTS)
         t2 = time.perf_counter()
         terms = analyze(text)
-        keyword.top(keyword.scores(terms), MAX_RESULTS)
-        keyword.coverage(terms)
+        scores, _ = keyword.evidence(terms)  # BM25 and coverage in one pass, as a request does
+        keyword.top(scores, MAX_RESULTS)
         t3 = time.perf_counter()
         if n >= 20:
             for name, (a, b) in (("encode", (t0, t1)), ("vector", (t1, t2)), ("keyword", (t2, t3))):
@@ -316,6 +334,10 @@ def _table(results: dict[str, Any]) -> str:
             f"engine parts p50: encode {p['encode']['p50_ms']} + vector {p['vector']['p50_ms']} + keyword {p['keyword']['p50_ms']}"
             f" = {h['engine_sum_p50_ms']} ms; HTTP / engine = {h['http_over_engine']}"
         )
+        lines.append(
+            f"in process (no HTTP): p50 {h['in_process']['in_process']['p50_ms']} ms; HTTP / in process = {h['http_over_in_process']}"
+        )
+        lines += [f"  {name}: {value} ms" for name, value in h["in_process"]["stages_mean_ms"].items()]
         lines.append(f"web workers USS: {', '.join(str(w['uss_mb']) for w in h['workers'])} MB; stack PSS {h['stack_pss_mb']} MB")
     if "recall" in results:
         lines.append(f"dense recall@10 vs exact: {results['recall']['recall_at_10']} ({results['recall']['kind']} {results['recall']['params']})")

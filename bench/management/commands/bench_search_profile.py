@@ -1,0 +1,117 @@
+"""manage.py bench_search_profile: where one /api/search's time goes, measured in process.
+
+Runs the function /api/search calls (``search.queries.semantic_search`` with ``page_size=10``, as
+``/api/search?q=...&page_size=10`` does) over the given queries on the current build, once for
+warm-up, then ``--passes`` timed passes (wall time per query), then one pass under cProfile that
+attributes the time to the stages a request passes through. Stages are cumulative times of named
+functions and may nest (``rank`` holds ``dense search`` and ``keyword``); ``outside the stages`` is
+the whole search minus the outermost stages. ``bench_scale`` runs it beside its HTTP timing, on the
+same database and build, so that the HTTP time, the in-process search and its parts are read
+side by side (docs/scale.md). Prints JSON (and writes it with --json) and a table.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import json
+import pstats
+import time
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from bench.metrics import latency_summary
+
+# (stage, path suffix of the file, function name). Top-level stages (their sum is compared with
+# the whole) first; nested ones are marked by "  " in their name.
+STAGES = (
+    ("resolve (navigation, spelling, encode)", "search/queries.py", "_resolve"),
+    ("  encode the query", "search/embedder.py", "encode_query"),
+    ("rank", "search/queries.py", "rank"),
+    ("  keyword: BM25 + coverage", "search/keyword.py", "_accumulate"),
+    ("  keyword: top", "search/keyword.py", "top"),
+    ("  floor (evidence, dense search)", "search/queries.py", "__init__"),
+    ("  dense search (all calls)", "search/vector_index.py", "search"),
+    ("  fusion + cosines of keyword-only finds", "search/queries.py", "_candidates"),
+    ("  visibility check in the database", "search/queries.py", "_checked"),
+    ("page hits (rows, explanations)", "search/queries.py", "_page_hits"),
+    ("  explanations", "search/explain.py", "explanations"),
+    ("database: SQL executed (all stages)", "django/db/backends/utils.py", "_execute"),
+)
+
+
+class Command(BaseCommand):
+    help = "Time semantic_search in process and attribute its time to stages (cProfile)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--queries", required=True, help="a JSON file: a list of query strings")
+        parser.add_argument("--passes", type=int, default=2)
+        parser.add_argument("--json", dest="json_out", default="")
+
+    def handle(self, *args: Any, queries: str, passes: int, json_out: str, **options: Any) -> None:
+        texts = [str(q) for q in json.loads(Path(queries).read_text())]
+        if not texts:
+            raise SystemExit("no queries")
+        results = profile(texts, passes=passes)
+        text = json.dumps(results, indent=2)
+        self.stdout.write(text)
+        if json_out:
+            Path(json_out).write_text(text + "\n")
+        self.stderr.write(table(results))
+
+
+def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
+    from search.index_store import reader
+    from search.queries import semantic_search
+
+    index = reader.get()
+    if index is None:
+        raise SystemExit("no index build to search")
+    with reader.pinned(index):
+        for text in texts[:20]:
+            semantic_search(query=text, page_size=10)
+        walls = []
+        for _ in range(passes):
+            for text in texts:
+                started = time.perf_counter()
+                semantic_search(query=text, page_size=10)
+                walls.append(time.perf_counter() - started)
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for text in texts:
+            semantic_search(query=text, page_size=10)
+        profiler.disable()
+        profiled_ms = (time.perf_counter() - started) * 1000 / len(texts)
+    stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    stages: dict[str, float] = {}
+    for name, suffix, function in STAGES:
+        total = sum(
+            cumulative for (path, _, func), (_, _, _, cumulative, _) in stats.items()
+            if func == function and path.replace("\\", "/").endswith(suffix)
+        )
+        stages[name] = round(total * 1000 / len(texts), 2)
+    outermost = sum(v for k, v in stages.items() if not k.startswith(" ") and not k.startswith("database"))
+    whole = sum(
+        cumulative for (path, _, func), (_, _, _, cumulative, _) in stats.items()
+        if func == "semantic_search" and path.endswith("search/queries.py")
+    ) * 1000 / len(texts)
+    stages["outside the stages"] = round(whole - outermost, 2)
+    return {
+        "queries": len(texts),
+        "in_process": latency_summary(walls),
+        "profiled_mean_ms": round(profiled_ms, 2),
+        "profiled_search_mean_ms": round(whole, 2),
+        "stages_mean_ms": stages,
+    }
+
+
+def table(results: dict[str, Any]) -> str:
+    lines = [
+        f"semantic_search in process over {results['queries']} queries: p50 {results['in_process']['p50_ms']} ms, "
+        f"p99 {results['in_process']['p99_ms']} ms; under cProfile {results['profiled_search_mean_ms']} ms a query",
+        f"{'stage (cProfile, mean ms a query)':<48} {'ms':>8}",
+    ]
+    lines += [f"{name:<48} {value:>8}" for name, value in results["stages_mean_ms"].items()]
+    return "\n".join(lines) + "\n"

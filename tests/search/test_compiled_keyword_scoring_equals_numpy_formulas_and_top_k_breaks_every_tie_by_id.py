@@ -1,0 +1,88 @@
+"""The keyword side's compiled scoring loops (numba, search/keyword.py) give bit-for-bit the
+float32 BM25 scores and idf coverage of the numpy expressions they replaced, over real arXiv
+abstracts in several segments with removed papers and repeated query terms; and ``top``, which
+partitions only the papers at or above a sampled lower bound, returns exactly the k best of a full
+sort, ties at the cut broken by the lowest id."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bench.corpus import SAMPLE_1K, read_papers
+from search import keyword
+from search.keyword import KeywordIndex, analyze, build_segment, keyword_text
+
+QUERIES = ("graph neural networks for molecules", "language model language model reasoning", "black hole merger", "zzqx learning", "the")
+
+
+def _index() -> KeywordIndex:
+    papers = list(read_papers(SAMPLE_1K))
+    assert len(papers) >= 900
+    texts = [keyword_text(p.title, p.abstract, title_weight=2) for p in papers]
+    ids = np.arange(1, len(papers) + 1, dtype=np.int64)
+    first = build_segment("s-0", ids=ids[:400], texts=texts[:400])
+    second = build_segment("s-1", ids=ids[400:], texts=texts[400:])
+    removed = np.isin(ids, ids[::7])  # marked gone, as an incremental build leaves them
+    return KeywordIndex(ids=np.where(removed, -1, ids), segments=[first, second], k1=1.2, b=0.75)
+
+
+def _numpy_scores(index: KeywordIndex, terms: list[str]) -> np.ndarray:
+    result = np.zeros(len(index.ids), dtype=np.float32)
+    for term, repeats in Counter(terms).items():
+        idf, df = index._stats(term)
+        if not df:
+            continue
+        weight = np.float32(repeats * idf)
+        for offset, segment, start, end in index._postings(term):
+            docs, tf = segment.docs[start:end], segment.tfs[start:end]
+            result[offset + docs] += weight * tf / (index._norms[segment.name][docs] + tf)
+    result[index.removed_positions()] = 0
+    return result
+
+
+def _numpy_coverage(index: KeywordIndex, terms: list[str]) -> np.ndarray:
+    result = np.zeros(len(index.ids), dtype=np.float32)
+    rarest = float(np.log(1.0 + (index.live - 1 + 0.5) / 1.5))
+    total = 0.0
+    for term in dict.fromkeys(terms):
+        idf, df = index._stats(term)
+        total += idf if df else rarest
+        if df:
+            result[index.postings(term)] += idf
+    return result / total if total > 0 else result
+
+
+def test_compiled_scores_and_coverage_equal_the_numpy_formulas_bit_for_bit() -> None:
+    index = _index()
+    assert len(index.removed_positions()) > 100
+    for query in QUERIES:
+        terms = analyze(query)
+        scores, coverage = index.evidence(terms)
+        assert np.array_equal(scores, _numpy_scores(index, terms)), query
+        assert np.array_equal(coverage, _numpy_coverage(index, terms)), query
+        assert np.array_equal(index.scores(terms), scores) and np.array_equal(index.coverage(terms), coverage)
+    assert (index.evidence(analyze("graph neural networks"))[0] > 0).sum() > 50  # the query matches many papers
+
+
+@pytest.mark.parametrize("stride", [4, keyword.SAMPLE_STRIDE])
+def test_top_k_equals_a_full_sort_with_ties_broken_by_the_lowest_id(stride: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(keyword, "SAMPLE_STRIDE", stride)
+    base = _index()
+    # The same papers three times over (ids shifted): every score is tied three ways, so the cut
+    # at k always falls inside a tie, and the sampled lower bound is in use (many matches).
+    copies = [replace(s, name=f"{s.name}-{n}", ids=np.asarray(s.ids) + 10_000 * n) for n in range(3) for s in base.segments]
+    ids = np.concatenate([np.where(np.asarray(base.ids) < 0, -1, np.asarray(base.ids) + 10_000 * n) for n in range(3)])
+    index = KeywordIndex(ids=ids, segments=copies, k1=1.2, b=0.75)
+    for query in QUERIES:
+        scores = index.scores(analyze(query))
+        matched = np.flatnonzero(scores > 0)
+        order = np.lexsort((index.ids[matched], -scores[matched]))
+        expected = list(zip(index.ids[matched][order].tolist(), scores[matched][order].tolist(), strict=True))
+        for k in (1, 5, 10, 40, 100, 10_000):
+            assert index.top(scores, k) == expected[:k], (query, k)
+    # The sampled lower bound was in use (a stride of 4 samples enough matches for k = 40).
+    assert KeywordIndex._lower_bound(index.scores(analyze("graph neural networks")), 40 if stride == 4 else 5) is not None
