@@ -24,7 +24,7 @@ from bench.measure import process_memory
 from bench.metrics import latency_summary, recall_against_exact
 from papers.models import Paper
 from search import embedder
-from search.vector_index import VectorIndex, load_index, make_index
+from search.vector_index import IVFIndex, VectorIndex, load_index, make_index
 
 K = 10
 
@@ -207,7 +207,8 @@ def bench_collection(
         facts = build_index(collection, kind, directory)
         # Loaded as a web process loads it: search parameters (nprobe, efSearch) from settings.
         index = load_index(directory, kind=facts["kind"], params=facts["params"])
-        facts["params"] = dict(index.params)
+        # nprobe 0 (auto) reported as the number of lists it scans for this build.
+        facts["params"] = {**index.params, **({"nprobe": index.nprobe} if isinstance(index, IVFIndex) else {})}
         log(f"  {collection.name}: {kind} built in {facts['build_s']} s; timing {len(queries)} queries ...")
         facts.update(serve_queries(index=index, queries=queries, exact=exact, db_alias=db_alias))
         if sweeps and "nprobe" in index.params:

@@ -224,7 +224,8 @@ INDEX_RELOAD_INTERVAL = env.float("INDEX_RELOAD_INTERVAL", default=1.0)
 INDEX_KIND = env.str("INDEX_KIND", default="auto")
 INDEX_AUTO_EXACT_MAX = env.int("INDEX_AUTO_EXACT_MAX", default=50_000)
 INDEX_IVF_NLIST = env.int("INDEX_IVF_NLIST", default=0)  # 0: 2 sqrt(n), chosen at build time
-INDEX_IVF_NPROBE = env.int("INDEX_IVF_NPROBE", default=64)
+# 0: 64, or one list in 32 over 2,048 lists (search/vector_index.py auto_nprobe); read at load.
+INDEX_IVF_NPROBE = env.int("INDEX_IVF_NPROBE", default=0)
 INDEX_HNSW_M = env.int("INDEX_HNSW_M", default=32)
 INDEX_HNSW_EF_CONSTRUCTION = env.int("INDEX_HNSW_EF_CONSTRUCTION", default=80)
 INDEX_HNSW_EF_SEARCH = env.int("INDEX_HNSW_EF_SEARCH", default=128)

@@ -311,7 +311,8 @@ def _dense_recall(*, loaded: Any, queries: list[str], plan: scale.Plan, vectors:
     for row, vector in enumerate(query_vectors):
         approximate = {pk for pk, _ in loaded.vectors.search(vector, 10)[0]}
         found.append(len(approximate & set(best_ids[row].tolist())) / 10)
-    return {"recall_at_10": round(float(np.mean(found)), 4), "queries": len(queries), "kind": loaded.manifest.get("index_kind"), "params": loaded.manifest.get("index_params")}
+    return {"recall_at_10": round(float(np.mean(found)), 4), "queries": len(queries), "kind": loaded.manifest.get("index_kind"), "params": loaded.manifest.get("index_params"),
+            "nprobe": getattr(loaded.vectors, "nprobe", None)}
 
 
 def _table(results: dict[str, Any]) -> str:
@@ -340,5 +341,5 @@ def _table(results: dict[str, Any]) -> str:
         lines += [f"  {name}: {value} ms" for name, value in h["in_process"]["stages_mean_ms"].items()]
         lines.append(f"web workers USS: {', '.join(str(w['uss_mb']) for w in h['workers'])} MB; stack PSS {h['stack_pss_mb']} MB")
     if "recall" in results:
-        lines.append(f"dense recall@10 vs exact: {results['recall']['recall_at_10']} ({results['recall']['kind']} {results['recall']['params']})")
+        lines.append(f"dense recall@10 vs exact: {results['recall']['recall_at_10']} ({results['recall']['kind']} {results['recall']['params']}, nprobe {results['recall']['nprobe']})")
     return "\n".join(lines)
