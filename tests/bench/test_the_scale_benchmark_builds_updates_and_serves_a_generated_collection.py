@@ -59,6 +59,10 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
     assert stages["rank"] > 0 and stages["  keyword: BM25 + coverage"] > 0 and stages["  encode the query"] > 0
     assert stages["database: SQL executed (all stages)"] > 0 and stages["  dense search (all calls)"] > 0
     assert 0 < stages["rank"] < http["in_process"]["profiled_search_mean_ms"]
+    memory = http["in_process"]["memory_mb"]
+    assert list(memory) == ["django", "model loaded", "build mapped", "first search", "spelling loaded", "after every query"]
+    assert memory["model loaded"]["anon_mb"] > memory["django"]["anon_mb"] > 0
+    assert all("breakdown" in w and w["breakdown"]["anon_and_heap_mb"] > 0 for w in http["workers"])
     assert len(http["workers"]) == 2 and all(w["uss_mb"] > 0 for w in http["workers"])
     assert result["recall"]["recall_at_10"] >= 0.9 and result["recall"]["queries"] == 20
     assert "incremental (+40)" in capsys.readouterr().out

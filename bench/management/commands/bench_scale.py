@@ -32,7 +32,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from bench import corpus as corpus_module
 from bench import database, http, scale
 from bench.database import ALIAS, GENERATED
-from bench.measure import cpu_model, process_memory
+from bench.measure import cpu_model, memory_breakdown, process_memory
 from bench.metrics import latency_summary
 
 
@@ -201,7 +201,7 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
                 timings.append(time.perf_counter() - started)
                 if status != 200:
                     raise RuntimeError(f"search answered {status}: {body[:300]!r}")
-        workers = [{"pid": pid, **process_memory(pid)} for pid in server.worker_pids()]
+        workers = [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
         master = process_memory(server.process.pid)
     finally:
         server.stop()

@@ -7,7 +7,9 @@ attributes the time to the stages a request passes through. Stages are cumulativ
 functions and may nest (``rank`` holds ``dense search`` and ``keyword``); ``outside the stages`` is
 the whole search minus the outermost stages. ``bench_scale`` runs it beside its HTTP timing, on the
 same database and build, so that the HTTP time, the in-process search and its parts are read
-side by side (docs/scale.md). Prints JSON (and writes it with --json) and a table.
+side by side (docs/scale.md). It also records this process's memory after each step a web worker
+takes (model, build mapped, first search, spelling, every query) and where its private memory lies.
+Prints JSON (and writes it with --json) and a table.
 """
 
 from __future__ import annotations
@@ -62,13 +64,27 @@ class Command(BaseCommand):
 
 
 def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
+    from bench.measure import memory_breakdown, process_memory
+    from search import spelling
+    from search.embedder import encode_query
     from search.index_store import reader
     from search.queries import semantic_search
 
+    # This process's memory after each step a web worker takes before and while it serves
+    # (anonymous = its own; mapped build files are shared page cache and counted apart).
+    memory: dict[str, dict[str, float]] = {"django": process_memory()}
+    encode_query("warm up")
+    memory["model loaded"] = process_memory()
     index = reader.get()
     if index is None:
         raise SystemExit("no index build to search")
+    memory["build mapped"] = process_memory()
     with reader.pinned(index):
+        semantic_search(query=texts[0], page_size=10)
+        memory["first search"] = process_memory()
+        if index.keyword is not None:
+            spelling.speller_for(index.keyword)
+        memory["spelling loaded"] = process_memory()
         for text in texts[:20]:
             semantic_search(query=text, page_size=10)
         walls = []
@@ -84,6 +100,7 @@ def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
             semantic_search(query=text, page_size=10)
         profiler.disable()
         profiled_ms = (time.perf_counter() - started) * 1000 / len(texts)
+    memory["after every query"] = process_memory()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     stages: dict[str, float] = {}
     for name, suffix, function in STAGES:
@@ -104,6 +121,8 @@ def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
         "profiled_mean_ms": round(profiled_ms, 2),
         "profiled_search_mean_ms": round(whole, 2),
         "stages_mean_ms": stages,
+        "memory_mb": memory,
+        "memory_breakdown": memory_breakdown(),
     }
 
 
@@ -114,4 +133,6 @@ def table(results: dict[str, Any]) -> str:
         f"{'stage (cProfile, mean ms a query)':<48} {'ms':>8}",
     ]
     lines += [f"{name:<48} {value:>8}" for name, value in results["stages_mean_ms"].items()]
+    lines.append(f"{'memory after (MB)':<24} {'anon':>8} {'USS':>8} {'RSS':>8}")
+    lines += [f"{step:<24} {m['anon_mb']:>8} {m['uss_mb']:>8} {m['rss_mb']:>8}" for step, m in results["memory_mb"].items()]
     return "\n".join(lines) + "\n"
