@@ -201,7 +201,7 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
                 timings.append(time.perf_counter() - started)
                 if status != 200:
                     raise RuntimeError(f"search answered {status}: {body[:300]!r}")
-        workers = [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
+        workers: list[dict[str, Any]] = [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
         master = process_memory(server.process.pid)
     finally:
         server.stop()
