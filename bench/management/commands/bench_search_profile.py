@@ -4,7 +4,7 @@ Runs the function /api/search calls (``search.queries.semantic_search`` with ``p
 ``/api/search?q=...&page_size=10`` does) over the given queries on the current build, once for
 warm-up, then ``--passes`` timed passes (wall time per query), then one pass under cProfile that
 attributes the time to the stages a request passes through. Stages are cumulative times of named
-functions and may nest (``rank`` holds ``dense search`` and ``keyword``); ``outside the stages`` is
+functions and nest (``resolve`` holds ``rank``, which holds ``keyword``); ``outside the stages`` is
 the whole search minus the outermost stages. ``bench_scale`` runs it beside its HTTP timing, on the
 same database and build, so that the HTTP time, the in-process search and its parts are read
 side by side (docs/scale.md). It also records this process's memory after each step a web worker
@@ -25,18 +25,21 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from bench.metrics import latency_summary
 
-# (stage, path suffix of the file, function name). Top-level stages (their sum is compared with
-# the whole) first; nested ones are marked by "  " in their name.
+# (stage, path suffix of the file, function name). Indentation shows nesting: a stage's time
+# includes the indented ones below it; the unindented ones (but the SQL line, which cuts across
+# all) add up to the whole search.
 STAGES = (
-    ("resolve (navigation, spelling, encode)", "search/queries.py", "_resolve"),
+    ("resolve the query and rank", "search/queries.py", "_resolve"),
+    ("  names, ids, titles (navigation)", "search/navigation.py", "navigate"),
+    ("  spelling", "search/spelling.py", "correct"),
     ("  encode the query", "search/embedder.py", "encode_query"),
-    ("rank", "search/queries.py", "rank"),
-    ("  keyword: BM25 + coverage", "search/keyword.py", "_accumulate"),
-    ("  keyword: top", "search/keyword.py", "top"),
-    ("  floor (evidence, dense search)", "search/queries.py", "__init__"),
-    ("  dense search (all calls)", "search/vector_index.py", "search"),
-    ("  fusion + cosines of keyword-only finds", "search/queries.py", "_candidates"),
-    ("  visibility check in the database", "search/queries.py", "_checked"),
+    ("  rank", "search/queries.py", "rank"),
+    ("    keyword: BM25 + coverage", "search/keyword.py", "_accumulate"),
+    ("    keyword: top", "search/keyword.py", "top"),
+    ("    floor (its dense search included)", "search/queries.py", "__init__"),
+    ("    dense search (all calls)", "search/vector_index.py", "search"),
+    ("    fusion + cosines of keyword-only finds", "search/queries.py", "_candidates"),
+    ("    visibility check in the database", "search/queries.py", "_checked"),
     ("page hits (rows, explanations)", "search/queries.py", "_page_hits"),
     ("  explanations", "search/explain.py", "explanations"),
     ("database: SQL executed (all stages)", "django/db/backends/utils.py", "_execute"),
