@@ -75,8 +75,8 @@ SAMPLE_STRIDE = 64
 # a paper's BM25 part and its idf share together in ~5 ns (2.1M postings a query at 2.6M papers:
 # 33 ms became 10, docs/scale.md). float32 arithmetic in the same order as the numpy expression
 # they replace, so the scores are bit-for-bit those of bm25s's float32 formula. ``nogil``: a web
-# process's threads score in parallel. Compiled on first use, ~0.5 s each (the warm-up search,
-# search/warm.py, does it before a process takes traffic); not cached on disk, so nothing needs a
+# process's threads score in parallel. Compiled on first use, ~0.5 s each, or all at once by
+# ``compile_kernels`` (gunicorn's master, before it forks); not cached on disk, so nothing needs a
 # writable code directory.
 @numba.njit(nogil=True, boundscheck=False)
 def _add_scores(scores: np.ndarray, docs: np.ndarray, tfs: np.ndarray, norm: np.ndarray, weight: np.float32) -> None:
@@ -473,8 +473,7 @@ class KeywordIndex:
 
     def evidence(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(``scores(terms)``, ``coverage(terms)``) in one pass over the postings."""
-        scores, coverage = self._accumulate(terms, scores=True, coverage=True)
-        return scores, coverage
+        return self._accumulate(terms, scores=True, coverage=True)
 
     def _accumulate(self, terms: list[str], *, scores: bool, coverage: bool) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores and/or coverage of every paper; an array not asked for is left empty."""
@@ -493,18 +492,15 @@ class KeywordIndex:
                 total += rarest
                 continue
             total += idf
-            weight = np.float32(repeats * idf)
+            weight, share = np.float32(repeats * idf), np.float32(idf)
             for offset, segment, start, end in self._postings(term):
-                docs, end_offset = segment.docs[start:end], offset + len(segment)
+                docs, tfs, end_offset = segment.docs[start:end], segment.tfs[start:end], offset + len(segment)
                 if scores and coverage:
-                    _add_both(
-                        result[offset:end_offset], shares[offset:end_offset], docs, segment.tfs[start:end],
-                        norms[segment.name], weight, np.float32(idf),
-                    )
+                    _add_both(result[offset:end_offset], shares[offset:end_offset], docs, tfs, norms[segment.name], weight, share)
                 elif scores:
-                    _add_scores(result[offset:end_offset], docs, segment.tfs[start:end], norms[segment.name], weight)
+                    _add_scores(result[offset:end_offset], docs, tfs, norms[segment.name], weight)
                 else:
-                    _add_constant(shares[offset:end_offset], docs, np.float32(idf))
+                    _add_constant(shares[offset:end_offset], docs, share)
         for values in (result, shares):
             if len(values) and len(self._removed):
                 values[self._removed] = 0

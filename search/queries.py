@@ -236,7 +236,7 @@ class _Evidence:
     """
 
     def __init__(self, index: LoadedIndex, *, floor: Floor, query_vector: np.ndarray | None, terms: list[str],
-                 bm25: np.ndarray | None, subset: np.ndarray | None, pool: int, coverage: np.ndarray | None = None) -> None:
+                 bm25: np.ndarray | None, coverage: np.ndarray | None, subset: np.ndarray | None, pool: int) -> None:
         self.floor = floor
         self.index = index
         self.dense_top: list[tuple[int, float]] = []
@@ -249,30 +249,33 @@ class _Evidence:
         self._bm25 = bm25
         self._passing: np.ndarray | None = None  # mask over the keyword index's positions
         self._keyword_reach: int | None = None
-        passing_count = 0
-        if floor.words is not None and keyword is not None and len(keyword) and terms:
-            self.coverage = keyword.coverage(terms) if coverage is None else coverage
+        self._passing_count = 0
+        # ``coverage`` and ``bm25`` come from one pass over the postings (rank: keyword.evidence),
+        # given whenever the words count (every mode but dense, with a keyword index).
+        if floor.words is not None and keyword is not None and coverage is not None and len(keyword) and terms:
+            self.coverage = coverage
             passing = self.coverage >= floor.words
             if subset is not None:
                 positions, found = keyword.positions(subset)
                 inside = np.zeros(len(keyword.ids), dtype=bool)
                 inside[positions[found]] = True
                 passing &= inside
-            passing_count = int(np.count_nonzero(passing))
-            self._passing = passing if passing_count else None
+            self._passing_count = int(np.count_nonzero(passing))
+            self._passing = passing if self._passing_count else None
         best_dense = self.dense_top[0][1] if self.dense_top else None
         known = keyword.known_share(terms) if floor.words is not None and keyword is not None and terms else 0.0
         self.open = floor.opens(best_dense, float(self.coverage.max()) if len(self.coverage) else 0.0, known)
         self._dense_reach = len(dense_ok)
-        self._passing_count = passing_count
         if not self.open:
             self.count = 0
-        elif passing_count >= MAX_RESULTS:
+        elif self._passing_count >= MAX_RESULTS:
             # At 2.6M papers a common query passes by its words in ~50,000 papers: the union is
             # never shown beyond MAX_RESULTS, so it is not built.
-            self.count = passing_count
+            self.count = self._passing_count
         else:
-            words_ok = np.asarray(keyword.ids[self._passing], dtype=np.int64) if keyword is not None and self._passing is not None else np.zeros(0, dtype=np.int64)
+            words_ok = np.zeros(0, dtype=np.int64)
+            if keyword is not None and self._passing is not None:
+                words_ok = np.asarray(keyword.ids[self._passing], dtype=np.int64)
             self.count = len(np.union1d(dense_ok, words_ok))
 
     def covers(self, depth: int) -> bool:
@@ -281,7 +284,7 @@ class _Evidence:
         passing one (counted only when ``depth`` could hold them all)."""
         if not self.open:
             return True
-        if depth < max(self._dense_reach, self._passing_count if self._bm25 is not None else 0):
+        if depth < max(self._dense_reach, self._passing_count):  # reach >= the passing papers
             return False
         if self._keyword_reach is None:
             reach = 0
@@ -387,8 +390,8 @@ def rank(
         bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
     evidence = (
         _Evidence(
-            index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, subset=subset, pool=pool,
-            coverage=coverage,
+            index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, coverage=coverage,
+            subset=subset, pool=pool,
         )
         if floor else None
     )
