@@ -16,11 +16,14 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from search.keyword import KeywordIndex, _stopwords, stem
+import numpy as np
+
+from search.keyword import KeywordIndex, SortedVocab, _stopwords, stem
 
 _WORD = re.compile(r"(?u)\b[^\W\d_]+\b")
 MIN_LENGTH = 5  # shorter words are never corrected
@@ -40,14 +43,146 @@ class Correction:
         return bool(self.changed)
 
 
-@functools.lru_cache(maxsize=2)
-def _speller(words_file: Path) -> Any:
+# symspellpy's own dictionary keeps every word and, for each "delete" of a word's first
+# PREFIX_LENGTH letters, a Python list of the words it came from: ~59 MB of objects in every web
+# process at 135k words (the 2.6M benchmark's vocabulary; docs/scale.md). Its lookup only asks that
+# dictionary ``in`` and ``[]``, so it runs unchanged over ``_Words`` and ``_Deletes`` below: the same
+# facts in a few numpy arrays (~6 MB at 135k words). Deletes depend only on a word's prefix, so
+# they are stored once per distinct prefix, and each list is rebuilt in the file's order (the
+# order symspellpy appends in, which decides ties) when a lookup asks for it. symspellpy is
+# pinned; tests/search/test_compact_spelling_dictionary_answers_exactly_as_symspellpy_does.py
+# compares every answer with symspellpy's own dictionary.
+PREFIX_LENGTH = 5  # a prefix of 5 finds the same corrections as 7 at a fraction of the memory (docs/relevance.md)
+MAX_DISTANCE = 2
+
+
+class _Words(Mapping[str, int]):
+    """word -> count over a byte-sorted vocabulary and its counts."""
+
+    def __init__(self, vocab: SortedVocab, counts: np.ndarray) -> None:
+        self.vocab, self.counts = vocab, counts
+
+    def __getitem__(self, word: str) -> int:
+        rank = self.vocab.get(word)
+        if rank is None:
+            raise KeyError(word)
+        return int(self.counts[rank])
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and self.vocab.get(word) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.vocab.terms())
+
+    def __len__(self) -> int:
+        return len(self.vocab)
+
+
+class _Deletes(Mapping[str, list[str]]):
+    """delete -> the words (in the file's order) whose prefix yields it: delete -> prefixes ->
+    their words' file positions, merged and sorted on request."""
+
+    def __init__(self, keys: SortedVocab, key_prefixes: tuple[np.ndarray, np.ndarray],
+                 prefix_words: tuple[np.ndarray, np.ndarray], rank_of: np.ndarray, vocab: SortedVocab) -> None:
+        self.delete_keys, self.key_prefixes, self.prefix_words = keys, key_prefixes, prefix_words
+        self.rank_of, self.vocab = rank_of, vocab
+
+    def __getitem__(self, delete: str) -> list[str]:
+        key = self.delete_keys.get(delete)
+        if key is None:
+            raise KeyError(delete)
+        indptr, prefixes = self.key_prefixes
+        starts, members = self.prefix_words
+        groups = [members[starts[p] : starts[p + 1]] for p in prefixes[indptr[key] : indptr[key + 1]].tolist()]
+        positions = np.sort(np.concatenate(groups)) if len(groups) > 1 else groups[0]
+        return [self.vocab.term(rank) for rank in self.rank_of[positions].tolist()]
+
+    def __contains__(self, delete: object) -> bool:
+        return isinstance(delete, str) and self.delete_keys.get(delete) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.delete_keys.terms())
+
+    def __len__(self) -> int:
+        return len(self.delete_keys)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = (*self.key_prefixes, *self.prefix_words, self.rank_of, self.delete_keys.blob, self.delete_keys.offsets)
+        return sum(a.nbytes for a in arrays)
+
+
+def _csr(groups: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """(indptr, members) of ``0..len(groups)-1`` grouped by ``groups`` (members ascending)."""
+    order = np.argsort(groups, kind="stable")
+    indptr = np.zeros(count + 1, dtype=np.int64)
+    indptr[1:] = np.cumsum(np.bincount(groups, minlength=count))
+    return indptr, order.astype(np.int32)
+
+
+def _bytes_sorted(terms: list[str]) -> tuple[SortedVocab, np.ndarray]:
+    """(vocabulary of ``terms`` in UTF-8 byte order, each term's rank in it)."""
+    encoded = [t.encode("utf-8") for t in terms]
+    order = sorted(range(len(terms)), key=encoded.__getitem__)
+    rank_of = np.empty(len(terms), dtype=np.int32)
+    rank_of[order] = np.arange(len(terms), dtype=np.int32)
+    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+    offsets[1:] = np.cumsum([len(encoded[i]) for i in order])
+    blob = np.frombuffer(b"".join(encoded[i] for i in order), dtype=np.uint8)
+    return SortedVocab(blob, offsets), rank_of
+
+
+def load_dictionary(words_file: Path) -> Any:
+    """A SymSpell over ``words_file`` ("word count" lines, most frequent first) whose dictionary
+    is held in arrays; ``lookup`` answers exactly as symspellpy's ``load_dictionary`` would."""
     from symspellpy import SymSpell
 
-    # A prefix of 5 finds the same corrections as 7 at a fraction of the memory (docs/relevance.md).
-    speller = SymSpell(max_dictionary_edit_distance=2, prefix_length=5)
-    speller.load_dictionary(str(words_file), term_index=0, count_index=1, separator=" ", encoding="utf-8")
+    speller = SymSpell(max_dictionary_edit_distance=MAX_DISTANCE, prefix_length=PREFIX_LENGTH)
+    words: list[str] = []
+    counts: list[int] = []
+    with open(words_file, encoding="utf-8") as handle:
+        for line in handle:
+            word, _, count = line.rstrip("\n").rpartition(" ")
+            # As symspellpy's loader: no word with a count below 1; a repeated word sums its counts.
+            if word and count.isdigit() and int(count) > 0:
+                words.append(word)
+                counts.append(int(count))
+    words, counts = _summed(words, counts)
+    vocab, rank_of = _bytes_sorted(words)
+    by_rank = np.zeros(len(words), dtype=np.int64)
+    by_rank[rank_of] = counts
+    prefix_list = [w[:PREFIX_LENGTH] for w in words]
+    distinct = list(dict.fromkeys(prefix_list))
+    prefix_id = {p: i for i, p in enumerate(distinct)}
+    word_prefix = np.fromiter((prefix_id[p] for p in prefix_list), dtype=np.int64, count=len(words))
+    edits: dict[str, list[int]] = {}
+    for i, prefix in enumerate(distinct):
+        # symspellpy's own delete generation (a word's deletes are its prefix's).
+        for delete in speller._edits_prefix(prefix):
+            edits.setdefault(delete, []).append(i)
+    keys, key_rank = _bytes_sorted(list(edits))
+    key_of_pair = np.repeat(key_rank, [len(v) for v in edits.values()]).astype(np.int64)
+    prefix_of_pair = np.fromiter((i for v in edits.values() for i in v), dtype=np.int32, count=len(key_of_pair))
+    indptr, order = _csr(key_of_pair, len(keys))
+    speller._words = _Words(vocab, by_rank)
+    speller._deletes = _Deletes(
+        keys, (indptr, prefix_of_pair[order]), _csr(word_prefix, len(distinct)), rank_of, vocab
+    )
+    speller._max_length = max((len(w) for w in words), default=0)
     return speller
+
+
+def _summed(words: list[str], counts: list[int]) -> tuple[list[str], list[int]]:
+    """Each word once, at its first place, with the sum of its counts."""
+    total: dict[str, int] = {}
+    for word, count in zip(words, counts, strict=True):
+        total[word] = total.get(word, 0) + count
+    return list(total), list(total.values())
+
+
+@functools.lru_cache(maxsize=2)
+def _speller(words_file: Path) -> Any:
+    return load_dictionary(words_file)
 
 
 def forget_loaded() -> None:
