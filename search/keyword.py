@@ -79,22 +79,27 @@ SAMPLE_STRIDE = 64
 # ``compile_kernels`` (gunicorn's master, before it forks); not cached on disk, so nothing needs a
 # writable code directory.
 @numba.njit(nogil=True, boundscheck=False)
-def _add_scores(scores: np.ndarray, docs: np.ndarray, tfs: np.ndarray, norm: np.ndarray, weight: np.float32) -> None:
-    for i in range(docs.shape[0]):
-        doc = docs[i]
-        tf = tfs[i]
-        scores[doc] += weight * tf / (norm[doc] + tf)
-
-
-@numba.njit(nogil=True, boundscheck=False)
-def _add_both(
-    scores: np.ndarray, coverage: np.ndarray, docs: np.ndarray, tfs: np.ndarray, norm: np.ndarray,
-    weight: np.float32, idf: np.float32,
+def _add_scores(
+    scores: np.ndarray, docs: np.ndarray, tfs: np.ndarray, lengths: np.ndarray,
+    k1: np.float32, base: np.float32, b: np.float32, average: np.float32, weight: np.float32,
 ) -> None:
     for i in range(docs.shape[0]):
         doc = docs[i]
         tf = tfs[i]
-        scores[doc] += weight * tf / (norm[doc] + tf)
+        norm = k1 * (base + b * np.float32(lengths[doc]) / average)
+        scores[doc] += weight * tf / (norm + tf)
+
+
+@numba.njit(nogil=True, boundscheck=False)
+def _add_both(
+    scores: np.ndarray, coverage: np.ndarray, docs: np.ndarray, tfs: np.ndarray, lengths: np.ndarray,
+    k1: np.float32, base: np.float32, b: np.float32, average: np.float32, weight: np.float32, idf: np.float32,
+) -> None:
+    for i in range(docs.shape[0]):
+        doc = docs[i]
+        tf = tfs[i]
+        norm = k1 * (base + b * np.float32(lengths[doc]) / average)
+        scores[doc] += weight * tf / (norm + tf)
         coverage[doc] += idf
 
 
@@ -109,13 +114,13 @@ def compile_kernels() -> None:
     before it forks (config/gunicorn.conf.py), so every web worker shares the compiled code and
     LLVM's memory instead of compiling its own (~30 MB of private memory each)."""
     for writable in (False, True):  # postings mapped read-only from a build, or built in memory
-        docs, tfs = np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.float32)
-        docs.setflags(write=writable)
-        tfs.setflags(write=writable)
-        scores, shares, norm = np.zeros(1, dtype=np.float32), np.zeros(1, dtype=np.float32), np.ones(1, dtype=np.float32)
-        _add_scores(scores, docs, tfs, norm, np.float32(1))
-        _add_both(scores, shares, docs, tfs, norm, np.float32(1), np.float32(1))
-        _add_constant(shares, docs, np.float32(1))
+        docs, tfs, lengths = np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.float32), np.ones(1, dtype=np.int32)
+        for array in (docs, tfs, lengths):
+            array.setflags(write=writable)
+        scores, shares, one = np.zeros(1, dtype=np.float32), np.zeros(1, dtype=np.float32), np.float32(1)
+        _add_scores(scores, docs, tfs, lengths, one, one, one, one, one)
+        _add_both(scores, shares, docs, tfs, lengths, one, one, one, one, one, one)
+        _add_constant(shares, docs, one)
 
 
 @functools.lru_cache(maxsize=1)
@@ -359,15 +364,14 @@ class KeywordIndex:
         return self.removed_positions()
 
     @functools.cached_property
-    def _norms(self) -> dict[str, np.ndarray]:
-        """Each segment's BM25 length norm k1 (1 - b + b len / average len), float32.
-
-        Computed once per loaded build (the average is the build's): 4 bytes a paper in each
-        process, which saves a query two passes over every posting it reads.
-        """
+    def _length_norm(self) -> tuple[np.float32, np.float32, np.float32, np.float32]:
+        """(k1, 1 - b, b, average length) in float32: the compiled loops compute each paper's BM25
+        length norm k1 (1 - b + b len / average) from its length as they read its posting, in the
+        order bm25s computed the norms array, so no 4-byte-a-paper array (10 MB at 2.6M papers)
+        is built in every process."""
         average = np.float32(self.tokens / self.live) if self.live else np.float32(1)
-        k1, b = np.float32(self.k1), np.float32(self.b)
-        return {s.name: k1 * ((1 - b) + b * np.asarray(s.lengths, dtype=np.float32) / average) for s in self.segments}
+        b = np.float32(self.b)
+        return np.float32(self.k1), np.float32(1 - b), b, average
 
     @functools.cached_property
     def _offsets(self) -> list[int]:
@@ -482,7 +486,7 @@ class KeywordIndex:
         shares = np.zeros(size if coverage else 0, dtype=np.float32)
         if not self.live or not terms:
             return result, shares
-        norms = self._norms if scores else {}
+        k1, base, b, average = self._length_norm
         rarest = float(np.log(1.0 + (self.live - 1 + 0.5) / 1.5))
         total = 0.0
         # Distinct terms in query order: coverage counts each once, BM25 once per repetition.
@@ -496,9 +500,9 @@ class KeywordIndex:
             for offset, segment, start, end in self._postings(term):
                 docs, tfs, end_offset = segment.docs[start:end], segment.tfs[start:end], offset + len(segment)
                 if scores and coverage:
-                    _add_both(result[offset:end_offset], shares[offset:end_offset], docs, tfs, norms[segment.name], weight, share)
+                    _add_both(result[offset:end_offset], shares[offset:end_offset], docs, tfs, segment.lengths, k1, base, b, average, weight, share)
                 elif scores:
-                    _add_scores(result[offset:end_offset], docs, tfs, norms[segment.name], weight)
+                    _add_scores(result[offset:end_offset], docs, tfs, segment.lengths, k1, base, b, average, weight)
                 else:
                     _add_constant(shares[offset:end_offset], docs, share)
         for values in (result, shares):
