@@ -53,6 +53,10 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
     http = result["http"]
     assert http["api"]["n"] == 20 and 0 < http["api"]["p50_ms"] <= http["api"]["p99_ms"]
     assert all(http["parts"][part]["p50_ms"] > 0 for part in ("encode", "vector", "keyword"))
+    # Each pass timed on its own, with the page faults the workers took serving it.
+    assert [b["n"] for b in http["api_by_pass"]] == [20]
+    assert all(b["minor_faults_per_request"] >= 0 and b["major_faults_per_request"] >= 0 for b in http["api_by_pass"])
+    assert http["api_by_pass"][0]["minor_faults_per_request"] > 0  # the counters are read (a search faults some pages)
     # The same search in process, its time attributed to the stages a request passes through.
     stages = http["in_process"]["stages_mean_ms"]
     assert http["in_process"]["in_process"]["n"] == 20 and http["http_over_in_process"] > 0

@@ -19,6 +19,7 @@ Prints JSON (also written with --json) and a table.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import statistics
 import time
@@ -193,14 +194,25 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
         server.wait_ready(paths[0], timeout=900)
         for path in paths[:20]:  # both workers have served before timing starts
             http._get(server.port, path)
-        timings = []
+        timings: list[float] = []
+        by_pass: list[dict[str, Any]] = []
         for _ in range(passes):
+            faults_before = _faults(server.worker_pids())
+            this_pass = []
             for path in paths:
                 started = time.perf_counter()
                 status, body = http._get(server.port, path)
-                timings.append(time.perf_counter() - started)
+                this_pass.append(time.perf_counter() - started)
                 if status != 200:
                     raise RuntimeError(f"search answered {status}: {body[:300]!r}")
+            timings += this_pass
+            faults_after = _faults(server.worker_pids())
+            # Page faults the workers took while serving (mapped build pages they had not touched yet).
+            by_pass.append({
+                **latency_summary(this_pass),
+                "minor_faults_per_request": round(sum(faults_after[k][0] - faults_before.get(k, (0, 0))[0] for k in faults_after) / len(paths), 1),
+                "major_faults_per_request": round(sum(faults_after[k][1] - faults_before.get(k, (0, 0))[1] for k in faults_after) / len(paths), 2),
+            })
         workers: list[dict[str, Any]] = [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
         master = process_memory(server.process.pid)
     finally:
@@ -211,6 +223,8 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
     engine_p50 = parts["encode"]["p50_ms"] + parts["vector"]["p50_ms"] + parts["keyword"]["p50_ms"]
     return {
         "api": summary,
+        "api_by_pass": by_pass,
+        "worker_threads": {"gunicorn_threads": 4, "embedding_threads": _worker_embedding_threads(2)},
         "parts": parts,
         "engine_sum_p50_ms": round(engine_p50, 2),
         "http_over_engine": round(summary["p50_ms"] / engine_p50, 2) if engine_p50 else None,
@@ -224,6 +238,23 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
     }
 
 
+def _faults(pids: list[int]) -> dict[int, tuple[int, int]]:
+    """(minor, major) page faults so far of each process (/proc/PID/stat fields 10 and 12)."""
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[7]), int(fields[9]))
+    return out
+
+
+def _worker_embedding_threads(workers: int) -> int:
+    """What config/gunicorn.conf.py's threads_per_worker gives each of ``workers`` workers here."""
+    return max(1, len(os.sched_getaffinity(0)) // workers)
+
+
 def _in_process(*, db_path: Path, index_dir: Path, queries: list[str], passes: int) -> dict[str, Any]:
     """``manage.py bench_search_profile`` on the benchmark's database and build (DEBUG off, as served)."""
     import tempfile
@@ -231,7 +262,12 @@ def _in_process(*, db_path: Path, index_dir: Path, queries: list[str], passes: i
     with tempfile.TemporaryDirectory(prefix="bench-profile-") as work:
         query_file, out = Path(work) / "queries.json", Path(work) / "profile.json"
         query_file.write_text(json.dumps(queries))
-        env = database.app_env(database=db_path, index_dir=index_dir, DEBUG="false", LOG_LEVEL="WARNING")
+        # The intra-op threads a web worker gets (config/gunicorn.conf.py: the cores shared among
+        # the workers), so the in-process time is what one worker's search costs.
+        threads = str(_worker_embedding_threads(2))
+        env = database.app_env(
+            database=db_path, index_dir=index_dir, DEBUG="false", LOG_LEVEL="WARNING", EMBEDDING_THREADS=threads, OMP_NUM_THREADS=threads,
+        )
         database.manage("bench_search_profile", "--queries", str(query_file), "--passes", str(passes), "--json", str(out), env=env, timeout=3600)
         result: dict[str, Any] = json.loads(out.read_text())
         return result
@@ -331,6 +367,10 @@ def _table(results: dict[str, Any]) -> str:
         h = results["http"]
         p = h["parts"]
         lines.append(f"/api/search one client: p50 {h['api']['p50_ms']} ms, p99 {h['api']['p99_ms']} ms")
+        lines += [
+            f"  pass {n}: p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms, worker page faults a request {b['minor_faults_per_request']} minor, {b['major_faults_per_request']} major"
+            for n, b in enumerate(h.get("api_by_pass", []), start=1)
+        ]
         lines.append(
             f"engine parts p50: encode {p['encode']['p50_ms']} + vector {p['vector']['p50_ms']} + keyword {p['keyword']['p50_ms']}"
             f" = {h['engine_sum_p50_ms']} ms; HTTP / engine = {h['http_over_engine']}"
