@@ -110,7 +110,7 @@ def post_fork(server: Any, worker: Any) -> None:
         os.environ[name] = n
     os.environ["EMBEDDING_THREADS"] = n
     _bound_malloc()
-    _trim_malloc_every(float(os.environ.get("MALLOC_TRIM_INTERVAL", "5")))
+    _trim_malloc_when_idle(float(os.environ.get("MALLOC_TRIM_INTERVAL", "5")))
 
 
 def _glibc() -> Any:
@@ -127,13 +127,21 @@ def _glibc() -> Any:
         return None
 
 
-def _bound_malloc() -> None:
-    """Keep large temporary arrays from lingering in per-thread malloc arenas.
+# The largest mmap threshold glibc accepts (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit).
+_MMAP_THRESHOLD = 32 << 20
 
-    A worker's threads each grow a glibc arena; score arrays of a million floats freed into them
-    stayed as private memory (measured at 1M papers: USS 225-266 MB per worker, 190-216 MB with
-    these two settings). Two arenas, and anything of 1 MB or more mapped and unmapped directly.
-    Environment variables MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ still win when set.
+
+def _bound_malloc() -> None:
+    """Two malloc arenas, and a search's large temporaries reused from them, not mapped afresh.
+
+    A search at 2.6M papers allocates and frees two 10 MB score arrays and several 2.6 MB masks.
+    With a 1 MB mmap threshold (until session 10) each was mapped and unmapped per request, and
+    the kernel faulted every 4 KB page of it in again: ~4.5 us a page on these VMs, ~12 ms per
+    10 MB array, ~25 ms a request (docs/scale.md, "Run 4"). With the threshold at glibc's maximum
+    they come from the arena and are reused by the next request; ``_trim_malloc_when_idle`` hands
+    the memory back once the worker has nothing to do. Two arenas, not one per thread: threads'
+    arenas each kept their own high-water mark. Environment variables MALLOC_ARENA_MAX /
+    MALLOC_MMAP_THRESHOLD_ still win when set.
     """
     libc = _glibc()
     if libc is None or not hasattr(libc, "mallopt"):  # pragma: no cover
@@ -142,16 +150,57 @@ def _bound_malloc() -> None:
     if "MALLOC_ARENA_MAX" not in os.environ:
         libc.mallopt(m_arena_max, 2)
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        libc.mallopt(m_mmap_threshold, 1 << 20)
+        libc.mallopt(m_mmap_threshold, _MMAP_THRESHOLD)
 
 
-def _trim_malloc_every(seconds: float) -> None:
-    """Hand freed heap pages back to the system every few seconds (glibc ``malloc_trim``).
+class _Activity:
+    """Requests in flight in this worker and when the last one ended (gunicorn's request hooks)."""
 
-    Requests free their temporaries in the middle of the heap, where glibc keeps them; one
-    trim (~1 ms at 1M papers, without the GIL) returns them. Measured at 1M papers after the
-    same load: worker USS 150/141 MB with it, 172/149 MB without; throughput unchanged.
-    ``MALLOC_TRIM_INTERVAL=0`` turns it off.
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.last_end = time.monotonic()
+        self.served_since_trim = True  # the warm-up's temporaries are there to hand back
+
+    def started(self) -> None:
+        with self.lock:
+            self.in_flight += 1
+
+    def ended(self) -> None:
+        with self.lock:
+            self.in_flight -= 1
+            self.last_end = time.monotonic()
+            self.served_since_trim = True
+
+    def idle_for(self, seconds: float) -> bool:
+        """True once per idle spell: no request in flight for ``seconds``, and some served since
+        the last time this said so."""
+        with self.lock:
+            if self.in_flight or not self.served_since_trim or time.monotonic() - self.last_end < seconds:
+                return False
+            self.served_since_trim = False
+            return True
+
+
+_activity = _Activity()
+
+
+def pre_request(worker: Any, req: Any) -> None:
+    _activity.started()
+
+
+def post_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    _activity.ended()
+
+
+def _trim_malloc_when_idle(seconds: float) -> None:
+    """Hand freed heap pages back to the system (glibc ``malloc_trim``) once the worker has served
+    nothing for ``seconds``.
+
+    Between requests the arena holds the last search's temporaries, ready for the next one;
+    trimming while requests keep coming would only make the next one fault them in again. A
+    worker left idle returns them (measured at 1M papers, trimming every 5 s: worker USS 150/141 MB
+    with it, 172/149 MB without). ``MALLOC_TRIM_INTERVAL=0`` turns it off.
     """
     libc = _glibc()
     if seconds <= 0 or libc is None or not hasattr(libc, "malloc_trim"):  # pragma: no cover - off, or not glibc
@@ -159,8 +208,9 @@ def _trim_malloc_every(seconds: float) -> None:
 
     def loop() -> None:
         while True:
-            time.sleep(seconds)
-            libc.malloc_trim(0)
+            time.sleep(min(seconds, 1.0))
+            if _activity.idle_for(seconds):
+                libc.malloc_trim(0)
 
     threading.Thread(target=loop, name="malloc-trim", daemon=True).start()
 
