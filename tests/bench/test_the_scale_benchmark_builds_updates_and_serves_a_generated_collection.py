@@ -68,6 +68,8 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
     assert list(memory) == ["django", "model loaded", "build mapped", "first search", "spelling loaded", "after every query"]
     assert memory["model loaded"]["anon_mb"] > memory["django"]["anon_mb"] > 0
     assert all("breakdown" in w and w["breakdown"]["anon_and_heap_mb"] > 0 for w in http["workers"])
+    # And again once they have been idle long enough to hand freed memory back.
+    assert len(http["workers_idle"]) == 2 and all(w["breakdown"]["anon_and_heap_mb"] > 0 for w in http["workers_idle"])
     assert len(http["workers"]) == 2 and all(w["uss_mb"] > 0 for w in http["workers"])
     assert result["recall"]["recall_at_10"] >= 0.9 and result["recall"]["queries"] == 20
     assert "incremental (+40)" in capsys.readouterr().out

@@ -213,8 +213,12 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
                 "minor_faults_per_request": round(sum(faults_after[k][0] - faults_before.get(k, (0, 0))[0] for k in faults_after) / len(paths), 1),
                 "major_faults_per_request": round(sum(faults_after[k][1] - faults_before.get(k, (0, 0))[1] for k in faults_after) / len(paths), 2),
             })
+        # Right after the load (a search's temporaries still held for the next one), then once the
+        # workers have been idle long enough to hand freed memory back (MALLOC_TRIM_INTERVAL).
         workers: list[dict[str, Any]] = [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
         master = process_memory(server.process.pid)
+        time.sleep(float(os.environ.get("MALLOC_TRIM_INTERVAL", "5")) + 2)
+        idle = [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
     finally:
         server.stop()
     parts = _engine_parts(loaded=loaded, queries=queries, passes=passes)
@@ -233,6 +237,7 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
         "in_process": in_process,
         "http_over_in_process": round(summary["p50_ms"] / in_process["in_process"]["p50_ms"], 2),
         "workers": workers,
+        "workers_idle": idle,
         "master": master,
         "stack_pss_mb": round(sum(w["pss_mb"] for w in workers) + master["pss_mb"], 1),
     }
@@ -380,6 +385,11 @@ def _table(results: dict[str, Any]) -> str:
         )
         lines += [f"  {name}: {value} ms" for name, value in h["in_process"]["stages_mean_ms"].items()]
         lines.append(f"web workers USS: {', '.join(str(w['uss_mb']) for w in h['workers'])} MB; stack PSS {h['stack_pss_mb']} MB")
+        for label, key in (("after the load", "workers"), ("idle", "workers_idle")):
+            lines.append(
+                f"web workers' private anonymous memory {label}: "
+                + ", ".join(str(w["breakdown"]["anon_and_heap_mb"]) for w in h.get(key, [])) + " MB"
+            )
     if "recall" in results:
         lines.append(f"dense recall@10 vs exact: {results['recall']['recall_at_10']} ({results['recall']['kind']} {results['recall']['params']}, nprobe {results['recall']['nprobe']})")
     return "\n".join(lines)
