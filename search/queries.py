@@ -36,7 +36,6 @@ from papers.selectors import CuratedRelated, related_links_for
 from search import embedder, explain, navigation, spelling
 from search.explain import Explanation
 from search.index_store import LoadedIndex, current_index
-from search.keyword import KeywordIndex
 from search.models import PaperEmbedding
 from search.modes import MODES, RELATED_SORTS, SORTS
 from search.ranking import AnalysedQuery, Floor, Fused, Ranked, check_weight, fuse
@@ -361,9 +360,10 @@ def _candidates(
 KeywordEvidence = tuple[np.ndarray, "np.ndarray | None"]
 
 
-def _keyword_evidence(keyword: KeywordIndex, terms: list[str], floor: bool) -> KeywordEvidence:
+def _keyword_evidence(index: LoadedIndex, terms: list[str], floor: bool) -> KeywordEvidence:
     """Every paper's BM25 score, and with the floor its words' coverage (one pass over the postings)."""
-    return keyword.evidence(terms) if floor else (keyword.scores(terms), None)
+    assert index.keyword is not None
+    return index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
 
 
 _pool_lock = threading.Lock()
@@ -415,7 +415,7 @@ def rank(
     exclude = exclude | frozenset(first)
     bm25 = coverage = None
     if mode != "dense" and index.keyword is not None:
-        bm25, coverage = keyword_evidence if keyword_evidence is not None else _keyword_evidence(index.keyword, terms, floor)
+        bm25, coverage = keyword_evidence if keyword_evidence is not None else _keyword_evidence(index, terms, floor)
     evidence = (
         _Evidence(
             index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, coverage=coverage,
@@ -554,7 +554,7 @@ def _resolve(
     # embeds the query (numba's loops and OpenVINO both release the GIL), so the two overlap.
     pending: Future[KeywordEvidence] | None = None
     if mode == "hybrid" and index.keyword is not None and settings.SEARCH_OVERLAP_KEYWORD:
-        pending = _keyword_pool().submit(_keyword_evidence, index.keyword, list(analysed.terms), floor)
+        pending = _keyword_pool().submit(_keyword_evidence, index, list(analysed.terms), floor)
     query_vector = embedder.encode_query(text) if mode != "keyword" else None
     ranked = rank(
         index=index, query=analysed, query_vector=query_vector, mode=mode, weight=weight, filters=filters,

@@ -47,7 +47,7 @@ class Correction:
 # PREFIX_LENGTH letters, a Python list of the words it came from: ~59 MB of objects in every web
 # process at 135k words (the 2.6M benchmark's vocabulary; docs/scale.md). Its lookup only asks that
 # dictionary ``in`` and ``[]``, so it runs unchanged over ``_Words`` and ``_Deletes`` below: the same
-# facts in a few numpy arrays (~12 MB at 135k words). Deletes depend only on a word's prefix, so
+# facts in a few numpy arrays (~6 MB at 135k words). Deletes depend only on a word's prefix, so
 # they are stored once per distinct prefix, and each list is rebuilt in the file's order (the
 # order symspellpy appends in, which decides ties) when a lookup asks for it. symspellpy is
 # pinned; tests/search/test_compact_spelling_dictionary_answers_exactly_as_symspellpy_does.py
