@@ -211,9 +211,6 @@ SEARCH_RRF_K = env.int("SEARCH_RRF_K", default=60)
 SEARCH_BM25_K1 = env.float("SEARCH_BM25_K1", default=1.2)
 SEARCH_BM25_B = env.float("SEARCH_BM25_B", default=0.75)
 SEARCH_BM25_TITLE_WEIGHT = env.int("SEARCH_BM25_TITLE_WEIGHT", default=2)  # the title counts this many times
-# Hybrid search scores the keyword side in a second thread while the query is embedded (both
-# release the GIL): a single search uses two cores. False: one thread does both, one after the other.
-SEARCH_OVERLAP_KEYWORD = env.bool("SEARCH_OVERLAP_KEYWORD", default=True)
 # A filter matching at most this many papers is searched exactly within them; above, over-fetch.
 SEARCH_FILTER_EXACT_MAX = env.int("SEARCH_FILTER_EXACT_MAX", default=50_000)
 # sort=newest orders the most relevant N matches by date.

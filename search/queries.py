@@ -18,11 +18,8 @@ it (search/explain.py).
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -357,29 +354,6 @@ def _candidates(
 
 
 
-KeywordEvidence = tuple[np.ndarray, "np.ndarray | None"]
-
-
-def _keyword_evidence(index: LoadedIndex, terms: list[str], floor: bool) -> KeywordEvidence:
-    """Every paper's BM25 score, and with the floor its words' coverage (one pass over the postings)."""
-    assert index.keyword is not None
-    return index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
-
-
-_pool_lock = threading.Lock()
-_pool: tuple[int, ThreadPoolExecutor] | None = None
-
-
-def _keyword_pool() -> ThreadPoolExecutor:
-    """Threads for the keyword side of hybrid searches, made in the process that uses them (a
-    forked child gets its own: a parent's threads do not survive the fork)."""
-    global _pool
-    with _pool_lock:
-        if _pool is None or _pool[0] != os.getpid():
-            _pool = (os.getpid(), ThreadPoolExecutor(max_workers=4, thread_name_prefix="keyword-side"))
-        return _pool[1]
-
-
 def rank(
     *,
     index: LoadedIndex,
@@ -392,7 +366,6 @@ def rank(
     exclude: frozenset[int] = frozenset(),
     floor: bool = False,
     first: tuple[int, ...] = (),
-    keyword_evidence: KeywordEvidence | None = None,
 ) -> Ranked:
     """Rank the visible papers that pass ``filters`` in one index build: at least ``needed``
     results when they exist, best first, with a total.
@@ -402,8 +375,6 @@ def rank(
     ``first``: papers the query names (search/navigation.py), put first in this order when they
     are visible and pass the filters, checked in the same query as the ranking.
     ``floor``: only results above the relevance floor (search/ranking.py) are ranked and counted.
-    ``keyword_evidence``: ``keyword_evidence(index, terms, floor)`` when already computed (hybrid
-    search computes it while the query is embedded).
     The result carries the rows its database check loaded (whole rows when ``needed`` is at
     most ROWS_WITH_CHECK), so a page fetches only what is missing.
     """
@@ -415,7 +386,8 @@ def rank(
     exclude = exclude | frozenset(first)
     bm25 = coverage = None
     if mode != "dense" and index.keyword is not None:
-        bm25, coverage = keyword_evidence if keyword_evidence is not None else _keyword_evidence(index, terms, floor)
+        # With the floor, BM25 and the words' coverage are computed in one pass over the postings.
+        bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
     evidence = (
         _Evidence(
             index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, coverage=coverage,
@@ -549,16 +521,10 @@ def _resolve(
     if correct and not named:
         correction = spelling.correct(text, index.keyword)
         text = correction.corrected
-    analysed = AnalysedQuery.of(text)
-    # Hybrid: the keyword side's pass over the postings runs in another thread while this one
-    # embeds the query (numba's loops and OpenVINO both release the GIL), so the two overlap.
-    pending: Future[KeywordEvidence] | None = None
-    if mode == "hybrid" and index.keyword is not None and settings.SEARCH_OVERLAP_KEYWORD:
-        pending = _keyword_pool().submit(_keyword_evidence, index, list(analysed.terms), floor)
     query_vector = embedder.encode_query(text) if mode != "keyword" else None
     ranked = rank(
-        index=index, query=analysed, query_vector=query_vector, mode=mode, weight=weight, filters=filters,
-        needed=needed, floor=floor, first=tuple(named.pks), keyword_evidence=pending.result() if pending is not None else None,
+        index=index, query=AnalysedQuery.of(text), query_vector=query_vector, mode=mode, weight=weight, filters=filters,
+        needed=needed, floor=floor, first=tuple(named.pks),
     )
     return Resolved(filters=filters, ranked=ranked, correction=correction, navigation=named)
 
