@@ -2,9 +2,7 @@
 
 Runs the function /api/search calls (``search.queries.semantic_search`` with ``page_size=10``, as
 ``/api/search?q=...&page_size=10`` does) over the given queries on the current build, once for
-warm-up, then ``--passes`` timed passes (wall time per query; as served, where hybrid search scores
-the keyword side in a second thread while the query is embedded, and interleaved with it the same
-search in one thread), then one pass under cProfile, in one thread (cProfile sees no other), that
+warm-up, then ``--passes`` timed passes (wall time per query), then one pass under cProfile that
 attributes the time to the stages a request passes through. Stages are cumulative times of named
 functions and nest (``resolve`` holds ``rank``, which holds ``keyword``); ``outside the stages`` is
 the whole search minus the outermost stages. ``bench_scale`` runs it beside its HTTP timing, on the
@@ -70,8 +68,6 @@ class Command(BaseCommand):
 
 def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
     from bench.measure import memory_breakdown, process_memory
-    from django.test import override_settings
-
     from search import spelling
     from search.embedder import encode_query
     from search.index_store import reader
@@ -94,26 +90,19 @@ def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
         memory["spelling loaded"] = process_memory()
         for text in texts[:20]:
             semantic_search(query=text, page_size=10)
-        # As served (hybrid scores the keyword side in a second thread while the query is
-        # embedded), and with both in this one thread, interleaved query by query.
-        walls: list[float] = []
-        sequential: list[float] = []
+        walls = []
         for _ in range(passes):
             for text in texts:
-                for overlap, out in ((True, walls), (False, sequential)):
-                    with override_settings(SEARCH_OVERLAP_KEYWORD=overlap):
-                        started = time.perf_counter()
-                        semantic_search(query=text, page_size=10)
-                        out.append(time.perf_counter() - started)
-        # cProfile sees only the thread it runs in: the profiled pass does everything in this one.
-        profiler = cProfile.Profile()
-        with override_settings(SEARCH_OVERLAP_KEYWORD=False):
-            started = time.perf_counter()
-            profiler.enable()
-            for text in texts:
+                started = time.perf_counter()
                 semantic_search(query=text, page_size=10)
-            profiler.disable()
-            profiled_ms = (time.perf_counter() - started) * 1000 / len(texts)
+                walls.append(time.perf_counter() - started)
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for text in texts:
+            semantic_search(query=text, page_size=10)
+        profiler.disable()
+        profiled_ms = (time.perf_counter() - started) * 1000 / len(texts)
     memory["after every query"] = process_memory()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     stages: dict[str, float] = {}
@@ -132,7 +121,6 @@ def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
     return {
         "queries": len(texts),
         "in_process": latency_summary(walls),
-        "in_process_one_thread": latency_summary(sequential),
         "profiled_mean_ms": round(profiled_ms, 2),
         "profiled_search_mean_ms": round(whole, 2),
         "stages_mean_ms": stages,
@@ -144,9 +132,7 @@ def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
 def table(results: dict[str, Any]) -> str:
     lines = [
         f"semantic_search in process over {results['queries']} queries: p50 {results['in_process']['p50_ms']} ms, "
-        f"p99 {results['in_process']['p99_ms']} ms (keyword side and encoding in one thread: p50 "
-        f"{results['in_process_one_thread']['p50_ms']}, p99 {results['in_process_one_thread']['p99_ms']} ms); "
-        f"under cProfile, one thread, {results['profiled_search_mean_ms']} ms a query",
+        f"p99 {results['in_process']['p99_ms']} ms; under cProfile {results['profiled_search_mean_ms']} ms a query",
         f"{'stage (cProfile, mean ms a query)':<48} {'ms':>8}",
     ]
     lines += [f"{name:<48} {value:>8}" for name, value in results["stages_mean_ms"].items()]
