@@ -56,59 +56,60 @@ PREFIX_LENGTH = 5  # a prefix of 5 finds the same corrections as 7 at a fraction
 MAX_DISTANCE = 2
 
 
-class _Words(Mapping[str, int]):
+class _Sorted(Mapping[str, Any]):
+    """A read-only mapping whose keys are a byte-sorted vocabulary (``keys_vocab``); subclasses
+    say what a key's rank maps to (``_value``)."""
+
+    keys_vocab: SortedVocab
+
+    def _value(self, rank: int) -> Any:
+        raise NotImplementedError
+
+    def __getitem__(self, key: str) -> Any:
+        rank = self.keys_vocab.get(key)
+        if rank is None:
+            raise KeyError(key)
+        return self._value(rank)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.keys_vocab.get(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.keys_vocab.terms())
+
+    def __len__(self) -> int:
+        return len(self.keys_vocab)
+
+
+class _Words(_Sorted):
     """word -> count over a byte-sorted vocabulary and its counts."""
 
     def __init__(self, vocab: SortedVocab, counts: np.ndarray) -> None:
-        self.vocab, self.counts = vocab, counts
+        self.keys_vocab, self.counts = vocab, counts
 
-    def __getitem__(self, word: str) -> int:
-        rank = self.vocab.get(word)
-        if rank is None:
-            raise KeyError(word)
+    def _value(self, rank: int) -> int:
         return int(self.counts[rank])
 
-    def __contains__(self, word: object) -> bool:
-        return isinstance(word, str) and self.vocab.get(word) is not None
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.vocab.terms())
-
-    def __len__(self) -> int:
-        return len(self.vocab)
-
-
-class _Deletes(Mapping[str, list[str]]):
+class _Deletes(_Sorted):
     """delete -> the words (in the file's order) whose prefix yields it: delete -> prefixes ->
     their words' file positions, merged and sorted on request."""
 
     def __init__(self, keys: SortedVocab, key_prefixes: tuple[np.ndarray, np.ndarray],
                  prefix_words: tuple[np.ndarray, np.ndarray], rank_of: np.ndarray, vocab: SortedVocab) -> None:
-        self.delete_keys, self.key_prefixes, self.prefix_words = keys, key_prefixes, prefix_words
+        self.keys_vocab, self.key_prefixes, self.prefix_words = keys, key_prefixes, prefix_words
         self.rank_of, self.vocab = rank_of, vocab
 
-    def __getitem__(self, delete: str) -> list[str]:
-        key = self.delete_keys.get(delete)
-        if key is None:
-            raise KeyError(delete)
+    def _value(self, rank: int) -> list[str]:
         indptr, prefixes = self.key_prefixes
         starts, members = self.prefix_words
-        groups = [members[starts[p] : starts[p + 1]] for p in prefixes[indptr[key] : indptr[key + 1]].tolist()]
+        groups = [members[starts[p] : starts[p + 1]] for p in prefixes[indptr[rank] : indptr[rank + 1]].tolist()]
         positions = np.sort(np.concatenate(groups)) if len(groups) > 1 else groups[0]
-        return [self.vocab.term(rank) for rank in self.rank_of[positions].tolist()]
-
-    def __contains__(self, delete: object) -> bool:
-        return isinstance(delete, str) and self.delete_keys.get(delete) is not None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.delete_keys.terms())
-
-    def __len__(self) -> int:
-        return len(self.delete_keys)
+        return [self.vocab.term(word) for word in self.rank_of[positions].tolist()]
 
     @property
     def nbytes(self) -> int:
-        arrays = (*self.key_prefixes, *self.prefix_words, self.rank_of, self.delete_keys.blob, self.delete_keys.offsets)
+        arrays = (*self.key_prefixes, *self.prefix_words, self.rank_of, self.keys_vocab.blob, self.keys_vocab.offsets)
         return sum(a.nbytes for a in arrays)
 
 
@@ -126,9 +127,7 @@ def _bytes_sorted(terms: list[str]) -> tuple[SortedVocab, np.ndarray]:
     order = sorted(range(len(terms)), key=encoded.__getitem__)
     rank_of = np.empty(len(terms), dtype=np.int32)
     rank_of[order] = np.arange(len(terms), dtype=np.int32)
-    offsets = np.zeros(len(terms) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(encoded[i]) for i in order])
-    blob = np.frombuffer(b"".join(encoded[i] for i in order), dtype=np.uint8)
+    blob, offsets = SortedVocab.arrays([terms[i] for i in order])
     return SortedVocab(blob, offsets), rank_of
 
 

@@ -91,5 +91,5 @@ def test_the_arrays_hold_a_fraction_of_symspellpys_objects(tmp_path: Path) -> No
     # symspellpy's delete lists alone: the dict, its keys, and one list of references per delete.
     lists = sys.getsizeof(deletes) + sum(sys.getsizeof(k) + sys.getsizeof(v) for k, v in deletes.items())
     held = compact._deletes.nbytes + compact._words.counts.nbytes
-    held += compact._words.vocab.blob.nbytes + compact._words.vocab.offsets.nbytes
+    held += compact._words.keys_vocab.blob.nbytes + compact._words.keys_vocab.offsets.nbytes
     assert held * 3 < lists, (held, lists)
