@@ -39,7 +39,7 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
     with django_db_blocker.unblock():  # the benchmark's own SQLite file, never the test database
         call_command(
             "bench_scale", "--size", "1500", "--corpus", str(corpus.SAMPLE_1K), "--rounds", "2", "--added", "40",
-            "--queries", "20", "--passes", "1", "--database", str(tmp_path / "scale.sqlite3"), "--json", str(out),
+            "--queries", "20", "--passes", "1", "--connections", "3", "--load-seconds", "3", "--database", str(tmp_path / "scale.sqlite3"), "--json", str(out),
         )
     result = json.loads(out.read_text())
     assert result["collection"] == {"real": 800, "generated": 700, "embeddings": 1500}
@@ -68,6 +68,10 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
     assert list(memory) == ["django", "model loaded", "build mapped", "first search", "spelling loaded", "after every query"]
     assert memory["model loaded"]["anon_mb"] > memory["django"]["anon_mb"] > 0
     assert all("breakdown" in w and w["breakdown"]["anon_and_heap_mb"] > 0 for w in http["workers"])
+    # Several clients at once (threads in each worker), the workers' memory read right after.
+    concurrent = http["concurrent"]
+    assert concurrent["connections"] == 3 and concurrent["requests"] > 0 and concurrent["non_2xx"] == 0
+    assert len(concurrent["workers"]) == 2 and all(w["breakdown"]["anon_and_heap_mb"] > 0 for w in concurrent["workers"])
     # And again once they have been idle long enough to hand freed memory back.
     assert len(http["workers_idle"]) == 2 and all(w["breakdown"]["anon_and_heap_mb"] > 0 for w in http["workers_idle"])
     assert len(http["workers"]) == 2 and all(w["uss_mb"] > 0 for w in http["workers"])

@@ -51,12 +51,15 @@ class Command(BaseCommand):
         parser.add_argument("--added", type=int, default=1_000)
         parser.add_argument("--queries", type=int, default=200, help="held-out real titles (at most 200)")
         parser.add_argument("--passes", type=int, default=2, help="passes over the queries over HTTP")
+        parser.add_argument("--connections", type=int, default=8, help="clients at once in the concurrent HTTP load (0: none)")
+        parser.add_argument("--load-seconds", type=int, default=30, help="how long the concurrent HTTP load lasts")
         parser.add_argument("--steps", default="full,incremental,http", help="comma-separated: full, incremental, http")
         parser.add_argument("--corpus", default=str(corpus_module.ARXIV_115K), help="the real papers (default: the 115k arXiv corpus)")
         parser.add_argument("--database", dest="database_file", default="", help="SQLite file (default var/bench/scale-<size>.sqlite3)")
         parser.add_argument("--json", dest="json_out", default="")
 
-    def handle(self, *args: Any, size: int, rounds: int, added: int, queries: int, passes: int, steps: str, database_file: str, json_out: str, corpus: str, **options: Any) -> None:
+    def handle(self, *args: Any, size: int, rounds: int, added: int, queries: int, passes: int, steps: str, database_file: str, json_out: str, corpus: str,
+               connections: int, load_seconds: int, **options: Any) -> None:
         from search import embedder
 
         wanted_steps = {s.strip() for s in steps.split(",") if s.strip()}
@@ -111,7 +114,9 @@ class Command(BaseCommand):
             held_out = made["real_papers"][-scale.HOLDOUT :][:queries]
             texts = [p.title for p in held_out]
             loaded = _current_build(index_dir)  # loaded and verified once, for the parts and the recall
-            results["http"] = _http_and_parts(db_path=db_path, index_dir=index_dir, loaded=loaded, queries=texts, passes=passes, log=log)
+            results["http"] = _http_and_parts(db_path=db_path, index_dir=index_dir, loaded=loaded, queries=texts, passes=passes, log=log,
+                connections=connections, load_seconds=load_seconds,
+            )
             results["recall"] = _dense_recall(
                 loaded=loaded, queries=texts, plan=plan, vectors=vectors, real=made["real_papers"][: made["real"]], generated=generated
             )
@@ -185,8 +190,11 @@ class _Builder:
         self.process.wait(timeout=60)
 
 
-def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: list[str], passes: int, log: Any) -> dict[str, Any]:
-    """One client over HTTP, then the engine parts of the same queries in this process."""
+def _http_and_parts(
+    *, db_path: Path, index_dir: Path, loaded: Any, queries: list[str], passes: int, log: Any, connections: int, load_seconds: int,
+) -> dict[str, Any]:
+    """One client over HTTP, then ``connections`` clients at once for ``load_seconds`` (the workers'
+    memory read after each), then the engine parts of the same queries in this process."""
     paths = [f"/api/search?{urllib.parse.urlencode({'q': q, 'page_size': 10})}" for q in queries]
     server = http.Server(database=db_path, index_dir=index_dir, workers=2, threads=4)
     try:
@@ -215,10 +223,16 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
             })
         # Right after the load (a search's temporaries still held for the next one), then once the
         # workers have been idle long enough to hand freed memory back (MALLOC_TRIM_INTERVAL).
-        workers: list[dict[str, Any]] = [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
+        workers: list[dict[str, Any]] = _worker_memory(server)
         master = process_memory(server.process.pid)
+        concurrent: dict[str, Any] = {}
+        if connections > 0:
+            # Several searches in flight in each worker (gunicorn threads): the most temporaries
+            # a worker holds at once.
+            log(f"http: {connections} clients at once for {load_seconds} s ...")
+            concurrent = {**http.load(port=server.port, paths=paths, connections=connections, seconds=load_seconds), "workers": _worker_memory(server)}
         time.sleep(float(os.environ.get("MALLOC_TRIM_INTERVAL", "5")) + 2)
-        idle = [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
+        idle = _worker_memory(server)
     finally:
         server.stop()
     parts = _engine_parts(loaded=loaded, queries=queries, passes=passes)
@@ -237,10 +251,15 @@ def _http_and_parts(*, db_path: Path, index_dir: Path, loaded: Any, queries: lis
         "in_process": in_process,
         "http_over_in_process": round(summary["p50_ms"] / in_process["in_process"]["p50_ms"], 2),
         "workers": workers,
+        "concurrent": concurrent,
         "workers_idle": idle,
         "master": master,
         "stack_pss_mb": round(sum(w["pss_mb"] for w in workers) + master["pss_mb"], 1),
     }
+
+
+def _worker_memory(server: http.Server) -> list[dict[str, Any]]:
+    return [{"pid": pid, **process_memory(pid), "breakdown": memory_breakdown(pid)} for pid in server.worker_pids()]
 
 
 def _faults(pids: list[int]) -> dict[int, tuple[int, int]]:
@@ -385,11 +404,17 @@ def _table(results: dict[str, Any]) -> str:
         )
         lines += [f"  {name}: {value} ms" for name, value in h["in_process"]["stages_mean_ms"].items()]
         lines.append(f"web workers USS: {', '.join(str(w['uss_mb']) for w in h['workers'])} MB; stack PSS {h['stack_pss_mb']} MB")
-        for label, key in (("after the load", "workers"), ("idle", "workers_idle")):
+        c = h.get("concurrent") or {}
+        if c:
             lines.append(
-                f"web workers' private anonymous memory {label}: "
-                + ", ".join(str(w["breakdown"]["anon_and_heap_mb"]) for w in h.get(key, [])) + " MB"
+                f"/api/search {c['connections']} clients at once ({c['tool']}, {c['seconds']} s): {c['requests_per_s']} requests/s,"
+                f" p50 {c['p50_ms']} ms, p99 {c['p99_ms']} ms, {c['non_2xx']} not 2xx"
             )
+        for label, workers in (("after one client", h["workers"]), ("after the concurrent load", c.get("workers", [])), ("idle", h["workers_idle"])):
+            if workers:
+                lines.append(
+                    f"web workers' private anonymous memory {label}: " + ", ".join(str(w["breakdown"]["anon_and_heap_mb"]) for w in workers) + " MB"
+                )
     if "recall" in results:
         lines.append(f"dense recall@10 vs exact: {results['recall']['recall_at_10']} ({results['recall']['kind']} {results['recall']['params']}, nprobe {results['recall']['nprobe']})")
     return "\n".join(lines)
