@@ -129,28 +129,38 @@ def _glibc() -> Any:
 
 # The largest mmap threshold glibc accepts (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit).
 _MMAP_THRESHOLD = 32 << 20
+# Free memory an arena keeps at its top between requests: twice the mmap threshold, the ratio
+# glibc's own dynamic thresholds keep.
+_TRIM_THRESHOLD = 2 * _MMAP_THRESHOLD
 
 
 def _bound_malloc() -> None:
-    """Two malloc arenas, and a search's large temporaries reused from them, not mapped afresh.
+    """One malloc arena, and a search's large temporaries reused from it, not mapped afresh.
 
     A search at 2.6M papers allocates and frees two 10 MB score arrays and several 2.6 MB masks.
     With a 1 MB mmap threshold (until session 10) each was mapped and unmapped per request, and
     the kernel faulted every 4 KB page of it in again: ~4.5 us a page on these VMs, ~12 ms per
     10 MB array, ~25 ms a request (docs/scale.md, "Run 4"). With the threshold at glibc's maximum
-    they come from the arena and are reused by the next request; ``_trim_malloc_when_idle`` hands
-    the memory back once the worker has nothing to do. Two arenas, not one per thread: threads'
-    arenas each kept their own high-water mark. Environment variables MALLOC_ARENA_MAX /
-    MALLOC_MMAP_THRESHOLD_ still win when set.
+    they come from the arena; and with the trim threshold above them, freeing them at the arena's
+    top keeps their pages (glibc's 128 KB default, fixed once the mmap threshold is set, gave them
+    back on every free: ~1,500 faults a request in run 4, ~10 with this; docs/scale.md "Run 5").
+    The next request reuses them; ``_trim_malloc_when_idle`` hands the memory back once the worker
+    has nothing to do. One arena, not two: ``malloc_trim`` returns the top of the main arena only,
+    so with a second arena (where gunicorn's request threads allocate) an idle worker kept ~30 MB
+    more; and with one arena the worker's memory right after a load was lowest (run 5). Threads
+    contend little for it: they take the GIL for most allocations anyway. Environment variables
+    MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ still win when set.
     """
     libc = _glibc()
     if libc is None or not hasattr(libc, "mallopt"):  # pragma: no cover
         return
-    m_mmap_threshold, m_arena_max = -3, -8  # glibc's malloc.h
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8  # glibc's malloc.h
     if "MALLOC_ARENA_MAX" not in os.environ:
-        libc.mallopt(m_arena_max, 2)
+        libc.mallopt(m_arena_max, 1)
     if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
         libc.mallopt(m_mmap_threshold, _MMAP_THRESHOLD)
+    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        libc.mallopt(m_trim_threshold, _TRIM_THRESHOLD)
 
 
 class _Activity:
