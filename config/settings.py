@@ -215,6 +215,9 @@ SEARCH_BM25_TITLE_WEIGHT = env.int("SEARCH_BM25_TITLE_WEIGHT", default=2)  # the
 SEARCH_FILTER_EXACT_MAX = env.int("SEARCH_FILTER_EXACT_MAX", default=50_000)
 # sort=newest orders the most relevant N matches by date.
 SEARCH_NEWEST_POOL = env.int("SEARCH_NEWEST_POOL", default=100)
+# Rankings one process runs at once (each holds two collection-wide score arrays: 10 MB each at
+# 2.6M papers); 0: one per core the process computes on (EMBEDDING_THREADS, else every core).
+SEARCH_CONCURRENT_RANKINGS = env.int("SEARCH_CONCURRENT_RANKINGS", default=0)
 # How often (seconds) a web process checks whether a newer index build was published.
 INDEX_RELOAD_INTERVAL = env.float("INDEX_RELOAD_INTERVAL", default=1.0)
 # Vector index kind: a FAISS factory string search/vector_index.py knows (IDMap,Flat, IVF{n},Flat,

@@ -18,10 +18,14 @@ it (search/explain.py).
 
 from __future__ import annotations
 
+import functools
+import os
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
+from typing import ParamSpec, TypeVar
 
 import numpy as np
 from django.conf import settings
@@ -354,6 +358,49 @@ def _candidates(
 
 
 
+class _RankingSlots:
+    """How many rankings this process runs at once.
+
+    A ranking holds every paper's BM25 score and coverage (two float32 arrays as long as the
+    collection, 10 MB each at 2.6M papers) and masks over them. A web worker serves several
+    requests at once on its threads, so without a bound it held one set per request in flight
+    (267 MB in a worker under 8 clients at 2.6M, docs/scale.md "Run 5"). Ranking is CPU work on
+    the cores the process has, so a request waiting for a slot waits about as long as it would
+    have sharing those cores. SEARCH_CONCURRENT_RANKINGS, or for 0 one slot per core the process
+    computes on: EMBEDDING_THREADS (gunicorn sets it to each worker's share), else every core.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._slots = threading.BoundedSemaphore(1)
+
+    def get(self) -> threading.BoundedSemaphore:
+        if self._pid != os.getpid():  # made in the process that ranks (after any fork)
+            with self._lock:
+                if self._pid != os.getpid():
+                    configured = int(settings.SEARCH_CONCURRENT_RANKINGS)
+                    size = configured if configured > 0 else int(settings.EMBEDDING_THREADS or 0) or (os.cpu_count() or 1)
+                    self._slots = threading.BoundedSemaphore(size)
+                    self._pid = os.getpid()
+        return self._slots
+
+
+_ranking_slots = _RankingSlots()
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _in_a_ranking_slot(func: Callable[_P, _R]) -> Callable[_P, _R]:
+    @functools.wraps(func)
+    def ranked(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with _ranking_slots.get():
+            return func(*args, **kwargs)
+
+    return ranked
+
+
+@_in_a_ranking_slot
 def rank(
     *,
     index: LoadedIndex,
