@@ -1,9 +1,11 @@
 """Spelling correction against the collection's own words (symspellpy).
 
 Only a word the collection does not hold is ever corrected, and only to a word it holds (at
-least SPELLING_MIN_COUNT times, search/keyword.py): "segmantation of medical imags" becomes
+least SPELLING_MIN_COUNT times, search/keyword.py): "segmantation of medical images" becomes
 "segmentation of medical images", while a rare but real term ("SciFact", "Timofte") is left
-alone. The dictionary is the build's ``keyword/words.txt``, loaded once per process and build.
+alone. Words are compared by stem, so a slip that keeps a real word's stem ("imags", stemmed
+as "images" is) already matches and is left as typed. The dictionary is the build's
+``keyword/words.txt``, loaded once per process and build.
 
 How far a correction may reach grows with the word: short random strings are one or two edits
 away from many real words, so words under five letters are never corrected and words under
