@@ -5,6 +5,7 @@ Layout::
     INDEX_DIR/builds/<build_id>/manifest.json  (+ the backend's files, members.npy)
     INDEX_DIR/builds/.staging-<build_id>/       (being written; never loaded, removed after a crash)
     INDEX_DIR/CURRENT                           (the published build id; replaced atomically)
+    INDEX_DIR/checksums/<dev>-<inode>-<size>-<mtime>  (files' checksums already computed; a cache)
 
 ``members.npy`` lists every paper in the build with the content hash its vector was computed
 from: incremental builds, ``verify_index`` and reconcile compare it with the database without
@@ -108,17 +109,28 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-# Checksums this process has computed, by file identity (device, inode, size, modification time).
-# A build hard-links every unchanged file of its base, so a web process loading build N+1 (or
-# the builder starting from the build it just wrote) has already read those very inodes: at
-# 2.6M papers re-hashing them is ~7 GB a build. A file that changed since has another size or
-# modification time (rewriting it in place changes the time); a full check (verify_index,
-# reconcile: ``trust_seen=False``) reads every byte again.
+# Checksums already computed, by file identity (device, inode, size, modification time). A build
+# hard-links every unchanged file of its base, so a web process loading build N+1 (or the builder
+# starting from the build it just wrote) meets the very inodes it, or another process, has
+# already read: at 2.6M papers re-hashing them is ~7 GB a build. A file that changed since has
+# another size or modification time (rewriting it in place changes the time); a full check
+# (verify_index, reconcile: ``trust_seen=False``) reads every byte again.
+#
+# Remembered in this process, and on disk under INDEX_DIR/checksums/ (one small file an identity)
+# so that a fresh process (a new web worker, a ``build_index`` run, the next worker) does not
+# re-hash a build the builder or a reader already checksummed: that was ~21 s of a fresh
+# incremental build at 2.6M (docs/scale.md, "Run 5"). The memo sits beside the builds it
+# describes: whoever could write a wrong entry could rewrite a build and its manifest as well.
+# An entry is only ever trusted to confirm a manifest: when it disagrees, ``verify_build`` reads
+# the file before refusing, so a stale or damaged memo cannot refuse a good build. Entries for
+# files no build holds any more go with the builds (``remove_old_builds``). A process that may
+# not write INDEX_DIR (web processes mount it read-only) only reads the memo.
 _seen_checksums: dict[tuple[int, int, int, int], str] = {}
 _seen_lock = threading.Lock()
+CHECKSUMS = "checksums"
 # File systems keep modification times in coarse ticks (a few milliseconds), so a file rewritten
 # just after it was read can keep its time. As git does with "racily clean" files, a checksum is
-# only remembered for a file last modified well before it was read.
+# only remembered for a file last modified well before it was read (unless it is ``sealed``).
 _RACY_NS = 100_000_000
 
 
@@ -127,21 +139,97 @@ def _identity(path: Path) -> tuple[int, int, int, int]:
     return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns
 
 
-def file_checksum(path: Path, *, trust_seen: bool = True) -> str:
-    """sha256 of ``path``, computed once per file identity in this process (see above)."""
-    started = time.time_ns()
-    key = _identity(path)
+def _memo_path(key: tuple[int, int, int, int]) -> Path:
+    return index_dir() / CHECKSUMS / "-".join(str(part) for part in key)
+
+
+def _is_digest(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
+def _recall(key: tuple[int, int, int, int]) -> str | None:
     with _seen_lock:
-        known = _seen_checksums.get(key) if trust_seen else None
+        known = _seen_checksums.get(key)
     if known is not None:
         return known
+    try:
+        stored = _memo_path(key).read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        return None
+    if not _is_digest(stored):  # a torn or foreign entry: ignored, the file is read instead
+        return None
+    with _seen_lock:
+        _seen_checksums[key] = stored
+    return stored
+
+
+def _remember(key: tuple[int, int, int, int], digest: str) -> None:
+    with _seen_lock:
+        if len(_seen_checksums) > 100_000:
+            _seen_checksums.clear()
+        _seen_checksums[key] = digest
+    path = _memo_path(key)
+    try:
+        if path.read_text(encoding="ascii").strip() == digest:
+            return
+    except (OSError, ValueError):
+        pass
+    try:  # a cache: written atomically (a reader never sees half an entry), not fsynced
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
+        temporary.write_text(digest + "\n", encoding="ascii")
+        os.replace(temporary, path)
+    except OSError:  # INDEX_DIR read-only here (a web process): the in-process memo still holds it
+        pass
+
+
+def _checksum(path: Path, *, trust_seen: bool, sealed: bool) -> tuple[str, bool]:
+    """(sha256 of ``path``, whether it was recalled rather than read)."""
+    started = time.time_ns()
+    key = _identity(path)
+    known = _recall(key) if trust_seen else None
+    if known is not None:
+        return known, True
     digest = sha256_file(path)
-    if _identity(path) == key and started - key[3] > _RACY_NS:  # unchanged while read, and not racily new
-        with _seen_lock:
-            if len(_seen_checksums) > 100_000:
-                _seen_checksums.clear()
-            _seen_checksums[key] = digest
-    return digest
+    if _identity(path) == key and (sealed or started - key[3] > _RACY_NS):  # unchanged while read, not racily new
+        _remember(key, digest)
+    return digest, False
+
+
+def file_checksum(path: Path, *, trust_seen: bool = True, sealed: bool = False) -> str:
+    """sha256 of ``path``, computed once per file identity (see above).
+
+    ``sealed``: the caller wrote the file and nothing writes it again (a build being finished),
+    so it is remembered even while its modification time is racily recent.
+    """
+    return _checksum(path, trust_seen=trust_seen, sealed=sealed)[0]
+
+
+def forget_checksums_of_removed_files() -> int:
+    """Drop memo entries whose file no build (complete or being written) holds any more."""
+    memo = index_dir() / CHECKSUMS
+    if not memo.is_dir():
+        return 0
+    held = set()
+    if builds_dir().is_dir():
+        for build in builds_dir().iterdir():
+            if build.is_dir():
+                for path in build.rglob("*"):  # the keyword index's files lie in a subfolder
+                    try:
+                        held.add("-".join(str(part) for part in _identity(path)))
+                    except OSError:
+                        continue
+    dropped = 0
+    for entry in memo.iterdir():
+        try:
+            if entry.name.startswith(".") and time.time() - entry.stat().st_mtime < 3600:
+                continue  # another process's entry being written
+        except OSError:
+            continue
+        if entry.name not in held:
+            entry.unlink(missing_ok=True)
+            dropped += 1
+    return dropped
 
 
 def new_build_id() -> str:
@@ -204,7 +292,7 @@ class BuildWriter:
                 continue
             with open(path, "rb+") as handle:
                 os.fsync(handle.fileno())
-            files[name] = {"sha256": file_checksum(path, trust_seen=False), "bytes": path.stat().st_size}
+            files[name] = {"sha256": file_checksum(path, trust_seen=False, sealed=True), "bytes": path.stat().st_size}
         manifest = {
             "format": FORMAT_VERSION,
             "build_id": self.build_id,
@@ -262,8 +350,8 @@ def verify_build(
 ) -> dict[str, Any]:
     """Check a build's files against its manifest; raise IndexRefused on any mismatch.
 
-    A file this process has already checksummed under the same identity is not read again
-    unless ``trust_seen`` is False (``file_checksum``)."""
+    A file whose checksum is already known under the same identity (this process's memo or the
+    one on disk) is not read again unless ``trust_seen`` is False (``file_checksum``)."""
     manifest = read_manifest(build_id)
     directory = builds_dir() / build_id
     if manifest.get("format") != FORMAT_VERSION:
@@ -280,7 +368,10 @@ def verify_build(
             raise IndexRefused(f"build {build_id}: missing file {name}")
         if path.stat().st_size != facts["bytes"]:
             raise IndexRefused(f"build {build_id}: {name} is {path.stat().st_size} bytes, expected {facts['bytes']}")
-        if file_checksum(path, trust_seen=trust_seen) != facts["sha256"]:
+        digest, recalled = _checksum(path, trust_seen=trust_seen, sealed=False)
+        if digest != facts["sha256"] and recalled:  # a memo never refuses a build: the bytes decide
+            digest, recalled = _checksum(path, trust_seen=False, sealed=False)
+        if digest != facts["sha256"]:
             raise IndexRefused(f"build {build_id}: {name} checksum mismatch")
     return manifest
 
@@ -706,4 +797,6 @@ def remove_old_builds(*, keep: int | None = None, grace_seconds: float | None = 
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(name)
+    if removed:
+        forget_checksums_of_removed_files()
     return removed
