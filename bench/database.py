@@ -22,12 +22,13 @@ ALIAS = "bench"
 GENERATED = "generated:"
 
 
-def app_env(*, database: Path, index_dir: Path | None = None, **extra: str) -> dict[str, str]:
-    """Environment for a manage.py / gunicorn child that works on the benchmark database."""
+def app_env(*, database: Path | str, index_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """Environment for a manage.py / gunicorn child that works on the benchmark database
+    (a SQLite file, or a database URL such as bench/stack.py's PostgreSQL one)."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database if isinstance(database, str) else f"sqlite:///{database}",
         "PYTHONPATH": str(settings.BASE_DIR),
         "REDIS_URL": "",  # in-process tasks: the benchmark runs no workers
     }
@@ -64,8 +65,17 @@ def connect(database: Path) -> None:
     """Register the ``bench`` alias for the benchmark database in this process."""
     config = dict(connections.databases["default"])
     config.update({"ENGINE": "django.db.backends.sqlite3", "NAME": str(database), "OPTIONS": {"timeout": 60}})
-    connections.databases[ALIAS] = config
-    connections[ALIAS].ensure_connection()
+    register(ALIAS, config)
+
+
+def register(alias: str, config: dict[str, object]) -> None:
+    """Point ``alias`` at ``config`` in this process, dropping a connection it made to another
+    database before (a second benchmark run in one process, as the tests make)."""
+    if alias in connections.databases:
+        connections[alias].close()
+        del connections[alias]
+    connections.databases[alias] = config
+    connections[alias].ensure_connection()
 
 
 def real_paper_ids(arxiv_ids: list[str]) -> np.ndarray:

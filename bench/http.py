@@ -55,7 +55,7 @@ def _children(pid: int) -> list[int]:
 class Server:
     """A gunicorn master and its workers on a free loopback port; always stopped on exit."""
 
-    def __init__(self, *, database: Path, index_dir: Path, workers: int, threads: int) -> None:
+    def __init__(self, *, database: Path | str, index_dir: Path, workers: int, threads: int, **extra: str) -> None:
         self.port = free_port()
         env = app_env(
             database=database,
@@ -66,6 +66,7 @@ class Server:
             RATELIMIT_ENABLE="false",
             DEBUG="false",
             LOG_LEVEL="WARNING",
+            **extra,
         )
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 - outlives this call; closed in stop()
         self.process = subprocess.Popen(

@@ -146,19 +146,21 @@ def populate(
     return {"real": collection_real, "generated": wanted, "plan": plan, "real_papers": real, "sentences": split}
 
 
-def add_generated(*, plan: Plan, real: list[corpus.CorpusPaper], split: list[list[str]], vectors: np.ndarray, start: int, count: int, model: str) -> list[int]:
+def add_generated(
+    *, plan: Plan, real: list[corpus.CorpusPaper], split: list[list[str]], vectors: np.ndarray, start: int, count: int, model: str, using: str = ALIAS,
+) -> list[int]:
     """Create generated papers ``start``..``start+count`` of the plan with their embeddings (an
-    incremental round: what a harvest of ``count`` new papers leaves in the database)."""
+    incremental round: what a harvest of ``count`` new papers leaves in the database ``using``)."""
     from papers.models import Paper
     from search.models import PaperEmbedding
 
-    made = Paper.objects.using(ALIAS).bulk_create(_papers(plan, real, split, start=start, stop=start + count), batch_size=2_000)
+    made = Paper.objects.using(using).bulk_create(_papers(plan, real, split, start=start, stop=start + count), batch_size=2_000)
     pks = [int(p.pk) for p in made] if all(p.pk for p in made) else list(
-        Paper.objects.using(ALIAS).filter(content_hash__in=[p.content_hash for p in made]).order_by("pk").values_list("pk", flat=True)
+        Paper.objects.using(using).filter(content_hash__in=[p.content_hash for p in made]).order_by("pk").values_list("pk", flat=True)
     )
     block = generated_vectors(plan, vectors, start=start, stop=start + count)
-    hashes = dict(Paper.objects.using(ALIAS).filter(pk__in=pks).values_list("pk", "content_hash"))
-    PaperEmbedding.objects.using(ALIAS).bulk_create(
+    hashes = dict(Paper.objects.using(using).filter(pk__in=pks).values_list("pk", "content_hash"))
+    PaperEmbedding.objects.using(using).bulk_create(
         [PaperEmbedding(paper_id=pk, model=model, dim=block.shape[1], vector=v.tobytes(), content_hash=hashes[pk]) for pk, v in zip(pks, block, strict=True)],
         batch_size=1_000,
     )

@@ -85,3 +85,38 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
         generated = Paper.objects.using(ALIAS).filter(content_hash__startswith=GENERATED)
         assert generated.count() == 700  # the rounds' papers are removed again: a rerun starts alike
         assert not generated.filter(arxiv_id__isnull=False).exists()
+
+
+def test_bench_scale_stack_step_measures_every_process_of_the_stack_on_postgresql(tmp_path: Path, capsys, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    """The collection copied into PostgreSQL, gunicorn and a Celery worker (Redis) on it: the
+    worker builds the papers that arrive, the web workers serve the new build, and the memory of
+    every process (web, worker, PostgreSQL, Redis) is read throughout."""
+    import os
+
+    import psycopg
+
+    out = tmp_path / "stack.json"
+    name = f"paperscope_bench_stack_{os.getpid()}"
+    try:
+        with django_db_blocker.unblock():
+            call_command(
+                "bench_scale", "--size", "1200", "--corpus", str(corpus.SAMPLE_1K), "--added", "30", "--queries", "10", "--steps", "full,stack",
+                "--stack-seconds", "3", "--pg-url", f"postgres://postgres@127.0.0.1:5432/{name}", "--database", str(tmp_path / "scale.sqlite3"),
+                "--json", str(out),
+            )
+        stack = json.loads(out.read_text())["stack"]
+        assert stack["database"]["rows"]["search_paperembedding"] == 1200 and stack["database"]["rows"]["papers_paper"] >= 1200
+        assert stack["database"]["copied"] is True
+        assert stack["build"]["kind"] == "incremental" and stack["build"]["count"] == 1230 and stack["build"]["added"] == 30
+        assert stack["failed_requests"] == 0 and stack["searches"]["serving the new build"]["n"] > 0
+        memory = stack["memory"]
+        assert set(memory["at_peak_mb"]) == {"web", "worker", "postgresql", "redis"}
+        assert all(value > 0 for value in memory["peak_by_group_mb"].values())
+        assert abs(memory["peak_total_mb"] - sum(memory["at_peak_mb"].values())) < 0.5
+        assert "whole stack on PostgreSQL (PSS): peak" in capsys.readouterr().out
+        with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}") as conn:  # the arrivals are removed again
+            assert conn.execute("SELECT count(*) FROM search_paperembedding").fetchone() == (1200,)
+    finally:
+        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert not (tmp_path / "scale.index-stack").exists()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import statistics
 import time
 import urllib.parse
@@ -53,13 +54,16 @@ class Command(BaseCommand):
         parser.add_argument("--passes", type=int, default=2, help="passes over the queries over HTTP")
         parser.add_argument("--connections", type=int, default=8, help="clients at once in the concurrent HTTP load (0: none)")
         parser.add_argument("--load-seconds", type=int, default=30, help="how long the concurrent HTTP load lasts")
-        parser.add_argument("--steps", default="full,incremental,http", help="comma-separated: full, incremental, http")
+        parser.add_argument("--steps", default="full,incremental,http", help="comma-separated: full, incremental, http, stack")
+        parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/paperscope_bench_scale",
+                            help="the PostgreSQL database the stack step copies the collection into (its own; made when missing)")
+        parser.add_argument("--stack-seconds", type=float, default=15.0, help="stack step: searching before the papers arrive and after the new build")
         parser.add_argument("--corpus", default=str(corpus_module.ARXIV_115K), help="the real papers (default: the 115k arXiv corpus)")
         parser.add_argument("--database", dest="database_file", default="", help="SQLite file (default var/bench/scale-<size>.sqlite3)")
         parser.add_argument("--json", dest="json_out", default="")
 
     def handle(self, *args: Any, size: int, rounds: int, added: int, queries: int, passes: int, steps: str, database_file: str, json_out: str, corpus: str,
-               connections: int, load_seconds: int, **options: Any) -> None:
+               connections: int, load_seconds: int, pg_url: str, stack_seconds: float, **options: Any) -> None:
         from search import embedder
 
         wanted_steps = {s.strip() for s in steps.split(",") if s.strip()}
@@ -120,6 +124,17 @@ class Command(BaseCommand):
             results["recall"] = _dense_recall(
                 loaded=loaded, queries=texts, plan=plan, vectors=vectors, real=made["real_papers"][: made["real"]], generated=generated
             )
+        if "stack" in wanted_steps:
+            held_out = made["real_papers"][-scale.HOLDOUT :][:queries]
+            paths = [f"/api/search?{urllib.parse.urlencode({'q': p.title, 'page_size': 10})}" for p in held_out]
+            results["stack"] = _stack(
+                db_path=db_path, index_dir=index_dir, pg_url=pg_url, paths=paths, settle=stack_seconds, log=log,
+                add=lambda alias: scale.add_generated(
+                    plan=plan, real=made["real_papers"], split=made["sentences"], vectors=vectors, start=generated, count=added, model=model, using=alias,
+                ),
+                generated=generated, held_out=[p.arxiv_id for p in made["real_papers"][-scale.HOLDOUT :]],
+            )
+            log(f"  stack: {results['stack']['memory']}")
         _remove_extra(generated)
         results["elapsed_s"] = round(time.perf_counter() - started_run, 1)
         text = json.dumps(results, indent=2, default=str)
@@ -129,12 +144,45 @@ class Command(BaseCommand):
         self.stdout.write(_table(results))
 
 
-def _remove_extra(generated: int) -> None:
+def _remove_extra(generated: int, using: str = ALIAS) -> None:
     """Drop generated papers beyond the collection (an earlier run's incremental rounds)."""
     from papers.models import Paper
 
-    extra = scale.generated_rows(Paper.objects.using(ALIAS)).filter(content_hash__gte=f"{GENERATED}{generated:010d}")
+    extra = scale.generated_rows(Paper.objects.using(using)).filter(content_hash__gte=f"{GENERATED}{generated:010d}")
     extra.delete()
+
+
+def _stack(
+    *, db_path: Path, index_dir: Path, pg_url: str, paths: list[str], settle: float, log: Any, add: Any, generated: int, held_out: list[str],
+) -> dict[str, Any]:
+    """bench/stack.py: the collection in PostgreSQL, gunicorn and a Celery worker on it, memory of
+    every process of the stack while it serves, takes new papers and builds."""
+    from django.db import connections
+
+    from bench import stack
+    from search.models import PaperEmbedding
+
+    def restore() -> None:
+        """The copy as it was: without the run's papers, and without the vectors the worker gave
+        the held-out (hidden) papers when it started (a worker embeds every paper that lacks one)."""
+        alias = stack.connect(pg_url)
+        _remove_extra(generated, using=alias)
+        PaperEmbedding.objects.using(alias).filter(paper__arxiv_id__in=held_out).delete()
+        connections[alias].close()
+
+    copied = stack.copy_to_postgres(sqlite_path=db_path, url=pg_url, log=log)  # copied again after an interrupted run
+    linked = stack.linked_index(index_dir, index_dir.with_name(index_dir.name + "-stack"))
+    try:
+        outcome = stack.run(url=pg_url, index_dir=linked, paths=paths, add=add, log=log, settle=settle)
+        from search.models import IndexBuild
+
+        build = IndexBuild.objects.using(stack.PG_ALIAS).order_by("-id").first()
+        assert build is not None
+        outcome["build"] = {"kind": build.kind, "count": build.count, "added": build.added, "build_s": round(build.duration_s, 2)}
+    finally:
+        restore()
+        shutil.rmtree(linked, ignore_errors=True)
+    return {"database": copied, **outcome}
 
 
 def _build(env: dict[str, str], *args: str) -> dict[str, Any]:
@@ -417,4 +465,16 @@ def _table(results: dict[str, Any]) -> str:
                 )
     if "recall" in results:
         lines.append(f"dense recall@10 vs exact: {results['recall']['recall_at_10']} ({results['recall']['kind']} {results['recall']['params']}, nprobe {results['recall']['nprobe']})")
+    if "stack" in results:
+        s, m = results["stack"], results["stack"]["memory"]
+        lines.append(
+            f"whole stack on PostgreSQL (PSS): peak {m['peak_total_mb']} MB ({m['peak_phase']}: "
+            + ", ".join(f"{g} {v}" for g, v in m["at_peak_mb"].items()) + "), after the new build " + str(m["last_mb"]["total"]) + " MB"
+        )
+        lines.append(
+            f"  +{s['added']:,} papers: the worker's {s['build']['kind']} build took {s['build']['build_s']} s, published"
+            f" {s['worker_build_to_published_s']} s after it was asked for; searches meanwhile: "
+            + "; ".join(f"{phase} p50 {t['p50_ms']} ms, p99 {t['p99_ms']} ms" for phase, t in s["searches"].items())
+            + f"; {s['failed_requests']} failed"
+        )
     return "\n".join(lines)
