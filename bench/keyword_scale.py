@@ -1,7 +1,7 @@
 """The keyword side of a search at millions of papers: the compiled scoring against the numpy
 expressions it replaced, side by side in one run.
 
-    python -m bench.keyword_scale [--copies 23] [--queries 200] [--threads 2] [--json FILE]
+    python -m bench.keyword_scale [--copies 23] [--queries 200] [--json FILE]
 
 Indexes the 115k real arXiv abstracts (``title. title. abstract``, as a build does) into one
 segment and serves it ``--copies`` times over as one index (ids shifted per copy; 23 copies are
@@ -11,9 +11,7 @@ Queries: the titles of the corpus's last ``--queries`` papers. Per query, both w
 
 - ``numpy``: what search/keyword.py did before: ``scores`` (``a[docs] += ...`` per posting
   list), ``coverage`` (the same over ``postings``) and ``top`` (argpartition of every match);
-- ``compiled``: ``evidence`` (both in one compiled pass) and ``top`` (sampled lower bound);
-- ``compiled, N threads``: the same with the postings split by paper range over ``--threads``
-  threads (SEARCH_KEYWORD_THREADS; what one client's search gets on an otherwise idle machine).
+- ``compiled``: ``evidence`` (both in one compiled pass) and ``top`` (sampled lower bound).
 
 Also checks that both give the same top 100 and bit-identical scores. Prints JSON and a table.
 """
@@ -83,9 +81,8 @@ def _numpy_top(index: Any, scores: np.ndarray, k: int) -> list[tuple[int, float]
     return list(zip(ids[order].tolist(), values[order].tolist(), strict=True))
 
 
-def run(*, copies: int, queries: int, threads: int = 2) -> dict[str, Any]:
+def run(*, copies: int, queries: int) -> dict[str, Any]:
     from bench.corpus import read_papers
-    from search import keyword
     from bench.measure import cpu_model
     from bench.metrics import latency_summary
     from search.keyword import KeywordIndex, analyze, build_segment, keyword_text
@@ -101,8 +98,7 @@ def run(*, copies: int, queries: int, threads: int = 2) -> dict[str, Any]:
     numpy_norms(index)  # the baseline's norms: computed once per loaded build, not per query
     term_lists = [analyze(p.title) for p in papers[-queries:]]
     index.evidence(term_lists[0])  # compiles the loops
-    split = f"compiled, {threads} threads"
-    times: dict[str, list[float]] = {"numpy": [], "compiled": [], split: []}
+    times: dict[str, list[float]] = {"numpy": [], "compiled": []}
     postings, same = [], True
     for terms in term_lists:
         postings.append(sum(len(index.postings(t)) for t in set(terms)))
@@ -113,18 +109,8 @@ def run(*, copies: int, queries: int, threads: int = 2) -> dict[str, Any]:
         scores, coverage = index.evidence(terms)
         after = index.top(scores, K)
         t2 = time.perf_counter()
-        single = keyword._SCORING_THREADS
-        keyword.configure_scoring_threads(threads)
-        try:
-            split_scores, split_coverage = index.evidence(terms)
-            split_top = index.top(split_scores, K)
-        finally:
-            keyword._SCORING_THREADS = single
-        t3 = time.perf_counter()
         times["numpy"].append(t1 - t0)
         times["compiled"].append(t2 - t1)
-        times[split].append(t3 - t2)
-        same &= np.array_equal(split_scores, scores) and np.array_equal(split_coverage, coverage) and split_top == after
         same &= np.array_equal(scores, before_scores) and np.array_equal(coverage, before_coverage)
         # The numpy top breaks ties at the cut arbitrarily: compare the scores, then ids above the cut.
         same &= [s for _, s in after] == [s for _, s in before]
@@ -139,8 +125,6 @@ def run(*, copies: int, queries: int, threads: int = 2) -> dict[str, Any]:
         "index_115k_s": round(indexed_s, 1),
         "latency": summary,
         "speedup_p50": round(summary["numpy"]["p50_ms"] / summary["compiled"]["p50_ms"], 2),
-        "threads": threads,
-        "threads_speedup_p50": round(summary["compiled"]["p50_ms"] / summary[split]["p50_ms"], 2),
         "identical_scores_and_top": bool(same),
     }
 
@@ -149,23 +133,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--copies", type=int, default=23)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--threads", type=int, default=2, help="threads of the split compiled run")
     parser.add_argument("--json", dest="json_out", default="")
     options = parser.parse_args()
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     django.setup()
-    results = run(copies=options.copies, queries=options.queries, threads=options.threads)
+    results = run(copies=options.copies, queries=options.queries)
     text = json.dumps(results, indent=2)
     print(text)
     if options.json_out:
         Path(options.json_out).write_text(text + "\n")
     lat = results["latency"]
     print(f"\nkeyword side, {results['papers']:,} papers ({results['copies']} x 115k real), {results['cpu']}")
-    print(f"{'':<22} {'p50 ms':>8} {'p99 ms':>8}")
-    for name in lat:
-        print(f"{name:<22} {lat[name]['p50_ms']:>8} {lat[name]['p99_ms']:>8}")
-    print(f"speed-up at p50: {results['speedup_p50']}x; {results['threads']} threads against one: {results['threads_speedup_p50']}x;"
-          f" identical scores and top {K}: {results['identical_scores_and_top']}")
+    print(f"{'':<10} {'p50 ms':>8} {'p99 ms':>8}")
+    for name in ("numpy", "compiled"):
+        print(f"{name:<10} {lat[name]['p50_ms']:>8} {lat[name]['p99_ms']:>8}")
+    print(f"speed-up at p50: {results['speedup_p50']}x; identical scores and top {K}: {results['identical_scores_and_top']}")
 
 
 if __name__ == "__main__":

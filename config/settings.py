@@ -218,9 +218,6 @@ SEARCH_NEWEST_POOL = env.int("SEARCH_NEWEST_POOL", default=100)
 # Rankings one process runs at once (each holds two collection-wide score arrays: 10 MB each at
 # 2.6M papers); 0: one per core the process computes on (EMBEDDING_THREADS, else every core).
 SEARCH_CONCURRENT_RANKINGS = env.int("SEARCH_CONCURRENT_RANKINGS", default=0)
-# Threads that score one query's keyword postings, each a range of the papers (search/keyword.py;
-# only for queries with 200,000 postings or more); 0: one per core of the machine, 1: no helpers.
-SEARCH_KEYWORD_THREADS = env.int("SEARCH_KEYWORD_THREADS", default=0)
 # How often (seconds) a web process checks whether a newer index build was published.
 INDEX_RELOAD_INTERVAL = env.float("INDEX_RELOAD_INTERVAL", default=1.0)
 # Vector index kind: a FAISS factory string search/vector_index.py knows (IDMap,Flat, IVF{n},Flat,

@@ -28,12 +28,6 @@ class SearchConfig(AppConfig):
 
         checks.register()
 
-        from django.conf import settings
-
-        from search import keyword
-
-        keyword.configure_scoring_threads(settings.SEARCH_KEYWORD_THREADS)
-
 
 def _on_papers_changed(sender: Any, paper_ids: list[int], **kwargs: Any) -> None:
     from search.tasks import enqueue_embedding

@@ -25,7 +25,6 @@ import hashlib
 import json
 import os
 import re
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -108,62 +107,6 @@ def _add_both(
 def _add_constant(values: np.ndarray, docs: np.ndarray, amount: np.float32) -> None:
     for i in range(docs.shape[0]):
         values[docs[i]] += amount
-
-
-# Scoring one query's postings is split by document range over this many threads (the calling
-# one and helpers): each scores its own range of every posting list, so no two write one paper.
-# A web worker's ranking otherwise runs on one core (SEARCH_CONCURRENT_RANKINGS), while one
-# client's search leaves the others idle: at 2.6M papers a title's ~2.1M postings took ~16 ms on
-# one. Under load every core is busy anyway and the split costs only the hand-over. Set by
-# ``configure_scoring_threads`` (search/apps.py: SEARCH_KEYWORD_THREADS, 0 = every core); queries
-# with fewer postings than PARALLEL_MIN_POSTINGS run on the calling thread alone.
-_SCORING_THREADS = 1
-PARALLEL_MIN_POSTINGS = 200_000
-_helpers: dict[int, Any] = {}  # pid -> its pool (threads do not survive a fork)
-_helpers_lock = threading.Lock()
-
-
-def configure_scoring_threads(threads: int) -> None:
-    global _SCORING_THREADS
-    _SCORING_THREADS = max(1, threads or len(os.sched_getaffinity(0)))
-
-
-def _scoring_threads(postings: int) -> int:
-    return _SCORING_THREADS if postings >= PARALLEL_MIN_POSTINGS else 1
-
-
-def _helper_pool(size: int) -> Any:
-    from concurrent.futures import ThreadPoolExecutor
-
-    pid = os.getpid()
-    with _helpers_lock:
-        pool = _helpers.get(pid)
-        if pool is None or pool._max_workers < size:
-            pool = _helpers[pid] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="keyword-scoring")
-        return pool
-
-
-def _score_part(
-    jobs: list[tuple[int, Segment, int, int, np.float32, np.float32]], part: int, *, parts: int, result: np.ndarray | None,
-    shares: np.ndarray | None, norm: tuple[np.float32, np.float32, np.float32, np.float32],
-) -> None:
-    """Add part ``part`` of ``parts`` (by document range within each segment) of every posting
-    list in ``jobs`` to ``result`` (BM25) and/or ``shares`` (coverage). A term's postings are in
-    ascending document order, so each part is one contiguous slice found by binary search."""
-    k1, base, b, average = norm
-    for offset, segment, start, end, weight, share in jobs:
-        docs, tfs = segment.docs[start:end], segment.tfs[start:end]
-        if parts > 1:
-            size = len(segment)
-            low, high = np.searchsorted(docs, (size * part // parts, size * (part + 1) // parts))
-            docs, tfs = docs[low:high], tfs[low:high]
-        end_offset = offset + len(segment)
-        if result is not None and shares is not None:
-            _add_both(result[offset:end_offset], shares[offset:end_offset], docs, tfs, segment.lengths, k1, base, b, average, weight, share)
-        elif result is not None:
-            _add_scores(result[offset:end_offset], docs, tfs, segment.lengths, k1, base, b, average, weight)
-        elif shares is not None:
-            _add_constant(shares[offset:end_offset], docs, share)
 
 
 def compile_kernels() -> None:
@@ -546,7 +489,6 @@ class KeywordIndex:
         k1, base, b, average = self._length_norm
         rarest = float(np.log(1.0 + (self.live - 1 + 0.5) / 1.5))
         total = 0.0
-        jobs: list[tuple[int, Segment, int, int, np.float32, np.float32]] = []
         # Distinct terms in query order: coverage counts each once, BM25 once per repetition.
         for term, repeats in Counter(terms).items():
             idf, df = self._stats(term)
@@ -555,18 +497,14 @@ class KeywordIndex:
                 continue
             total += idf
             weight, share = np.float32(repeats * idf), np.float32(idf)
-            jobs += [(offset, segment, start, end, weight, share) for offset, segment, start, end in self._postings(term)]
-        parts = _scoring_threads(sum(end - start for _, _, start, end, _, _ in jobs))
-        run = functools.partial(
-            _score_part, jobs, parts=parts, result=result if scores else None, shares=shares if coverage else None, norm=(k1, base, b, average),
-        )
-        if parts == 1:
-            run(0)
-        else:  # the other parts on helper threads (the kernels release the GIL), the first on this one
-            helpers = [_helper_pool(parts - 1).submit(run, part) for part in range(1, parts)]
-            run(0)
-            for helper in helpers:
-                helper.result()
+            for offset, segment, start, end in self._postings(term):
+                docs, tfs, end_offset = segment.docs[start:end], segment.tfs[start:end], offset + len(segment)
+                if scores and coverage:
+                    _add_both(result[offset:end_offset], shares[offset:end_offset], docs, tfs, segment.lengths, k1, base, b, average, weight, share)
+                elif scores:
+                    _add_scores(result[offset:end_offset], docs, tfs, segment.lengths, k1, base, b, average, weight)
+                else:
+                    _add_constant(shares[offset:end_offset], docs, share)
         for values in (result, shares):
             if len(values) and len(self._removed):
                 values[self._removed] = 0

@@ -61,23 +61,3 @@ def test_top_k_equals_a_full_sort_with_ties_broken_by_the_lowest_id(stride: int,
             assert index.top(scores, k) == expected[:k], (query, k)
     # The sampled lower bound was in use (a stride of 4 samples enough matches for k = 40).
     assert KeywordIndex._lower_bound(index.scores(analyze("graph neural networks")), 40 if stride == 4 else 5) is not None
-
-
-@pytest.mark.parametrize("threads", [2, 3])
-def test_scoring_split_over_threads_by_paper_range_gives_the_same_scores_bit_for_bit(threads: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A query's postings scored by several threads at once, each over its own range of papers in
-    every segment, add up to exactly the single-threaded scores and coverage."""
-    index = _index()
-    single = {query: (index.evidence(analyze(query)), index.scores(analyze(query)), index.coverage(analyze(query))) for query in QUERIES}
-    monkeypatch.setattr(keyword, "PARALLEL_MIN_POSTINGS", 0)
-    monkeypatch.setattr(keyword, "_SCORING_THREADS", threads)
-    started: list[str] = []
-    real = keyword._score_part
-    monkeypatch.setattr(keyword, "_score_part", lambda *a, **k: started.append(__import__("threading").current_thread().name) or real(*a, **k))
-    for query, ((scores, coverage), only_scores, only_coverage) in single.items():
-        terms = analyze(query)
-        split_scores, split_coverage = index.evidence(terms)
-        assert np.array_equal(split_scores, scores) and np.array_equal(split_coverage, coverage), query
-        assert np.array_equal(index.scores(terms), only_scores) and np.array_equal(index.coverage(terms), only_coverage), query
-    assert any(name.startswith("keyword-scoring") for name in started)  # helper threads did score
-    assert len(started) >= threads * 3 * (len(QUERIES) - 1)
