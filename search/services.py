@@ -15,7 +15,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Count, Max, QuerySet
 
 from papers.models import Paper
-from search import coordination, embedder, index_store, keyword
+from search import coordination, embedder, index_store, keyword, memory
 from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
 from search.vector_index import choose_kind
 
@@ -267,6 +267,15 @@ def index_build(
     loses nothing. With ``if_changed``, a build that would change nothing is skipped and None
     returned. Raises BuildBusy when another builder holds the lock for ``wait`` seconds.
     """
+    try:
+        return _index_build(full=full, backend=backend, if_changed=if_changed, wait=wait)
+    finally:
+        # What a build freed (an incremental build's copy of the vectors: 4 GB at 2.6M papers)
+        # goes back to the system, not kept by a long-lived worker (search/memory.py).
+        memory.release_freed_memory()
+
+
+def _index_build(*, full: bool, backend: str, if_changed: bool, wait: float) -> IndexBuild | None:
     model = embedder.model_name()
     with coordination.builder_lock(wait=wait):
         started = time.perf_counter()
