@@ -87,10 +87,17 @@ def copy_to_postgres(*, sqlite_path: Path, url: str, log: Callable[[str], None])
     with psycopg.connect(_conninfo(url)) as target:
         held = {table: _count(target, table) for table in TABLES}
         if held == wanted:
-            return {"rows": wanted, "copied": False}
+            return {"rows": wanted, "copied": []}
         target.execute("SET synchronous_commit = off")
-        target.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(sql.SQL(", ").join(sql.Identifier(t) for t in TABLES)))
-        for table in TABLES:
+        copied = []
+        for number, table in enumerate(TABLES):
+            if held[table] == wanted[table]:
+                continue  # e.g. the papers, copied while the vectors were still being stored
+            # CASCADE empties the tables that refer to this one (the vectors, after the papers).
+            target.execute(sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(sql.Identifier(table)))
+            for later in TABLES[number + 1 :]:
+                held[later] = 0
+            copied.append(table)
             columns = [row[1] for row in source.execute(f"PRAGMA table_info({table})")]
             log(f"  stack: copying {wanted[table]:,} rows of {table} into PostgreSQL ...")
             statement = sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table), sql.SQL(", ").join(sql.Identifier(c) for c in columns))
@@ -98,10 +105,10 @@ def copy_to_postgres(*, sqlite_path: Path, url: str, log: Callable[[str], None])
                 for row in source.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY id"):
                     copy.write_row(row)
             target.execute(sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), (SELECT max(id) FROM {}))").format(sql.Literal(table), sql.Identifier(table)))
-        target.commit()
+            target.commit()
         target.autocommit = True
         target.execute("ANALYZE")
-    return {"rows": wanted, "copied": True, "copy_s": round(time.perf_counter() - started, 1)}
+    return {"rows": wanted, "copied": copied, "copy_s": round(time.perf_counter() - started, 1)}
 
 
 def connect(url: str) -> str:
