@@ -4,12 +4,13 @@
 of its own (COPY; skipped when the row counts already match), hard-links the index directory
 (builds are immutable, so the copy costs no space and the SQLite steps keep theirs), and starts
 the production processes against them: gunicorn (2 workers), one Celery worker (the compose
-file's command) on a Redis database of its own. One client searches throughout; meanwhile
+file's command) and a redis-server of the stack's own (a free loopback port, nothing saved). One client searches throughout; meanwhile
 ``added`` papers arrive with their vectors (as a harvest leaves them once embedded) and the worker
 makes an incremental build, which the web workers then load. Every second it reads the
 proportional memory (PSS: shared pages split between the processes that map them, so the sum is
 what the stack occupies) of every process of the stack: the web master and workers, the Celery
-worker and its children, PostgreSQL's processes, redis-server.
+worker and its children, PostgreSQL's processes (the server's, whichever database they serve),
+the stack's redis-server.
 """
 
 from __future__ import annotations
@@ -41,8 +42,6 @@ from search.index_store import CURRENT
 PG_ALIAS = "bench_pg"
 # The tables the benchmark fills (papers, then their vectors: the foreign key's order).
 TABLES = ("papers_paper", "search_paperembedding")
-# A Redis database of the benchmark's own (emptied at the start); the app's default is 0.
-REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
 def _published(index_dir: Path) -> str:
@@ -156,6 +155,46 @@ def _named(prefix: str) -> list[int]:
     return pids
 
 
+class _RedisServer:
+    """The stack's own redis-server (broker and cache) on a free loopback port; nothing saved."""
+
+    def __init__(self) -> None:
+        import redis
+
+        self.port = http.free_port()
+        self.directory = tempfile.TemporaryDirectory(prefix="bench-stack-redis-")
+        executable = shutil.which("redis-server")
+        if executable is None:
+            raise RuntimeError("redis-server is not installed")
+        self.process = subprocess.Popen(
+            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory.name],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1).ping():
+                    break
+            except redis.RedisError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
+            time.sleep(0.05)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+        self.directory.cleanup()
+
+
 class _Sampler(threading.Thread):
     """Every ``interval`` seconds: the PSS of each group of the stack's processes (MB)."""
 
@@ -198,15 +237,8 @@ class _Sampler(threading.Thread):
 def run(*, url: str, index_dir: Path, paths: list[str], add: Callable[[str], list[int]], log: Callable[[str], None], settle: float = 10.0) -> dict[str, Any]:
     """The stack on ``url`` and ``index_dir``: searches throughout, ``add(alias)`` papers and the
     worker's incremental build meanwhile; memory sampled every second (module docstring)."""
-    import redis
-
-    broker = redis.Redis.from_url(REDIS_URL)
-    database = int(urllib.parse.urlsplit(REDIS_URL).path.lstrip("/"))
-    others = [c for c in broker.client_list() if int(c.get("db", -1)) == database and c.get("id") != str(broker.client_id())]
-    if others:  # a worker left behind by an interrupted run would take the build task
-        raise RuntimeError(f"{len(others)} other clients use the benchmark's Redis database {REDIS_URL}: stop them first")
-    broker.flushdb()
-    extra = {"REDIS_URL": REDIS_URL, "CELERY_BROKER_URL": REDIS_URL, "INDEX_RELOAD_INTERVAL": "1"}
+    broker = _RedisServer()
+    extra = {"REDIS_URL": broker.url, "INDEX_RELOAD_INTERVAL": "1"}
     server = http.Server(database=url, index_dir=index_dir, workers=2, threads=4, **extra)
     worker_log = tempfile.TemporaryFile()  # noqa: SIM115 - closed below
     worker = subprocess.Popen(
@@ -217,7 +249,7 @@ def run(*, url: str, index_dir: Path, paths: list[str], add: Callable[[str], lis
         "web": lambda: _descendants(server.process.pid),
         "worker": lambda: _descendants(worker.pid),
         "postgresql": lambda: _named("postgres"),
-        "redis": lambda: _named("redis-server"),
+        "redis": lambda: [broker.process.pid],
     })
     timings: dict[str, list[float]] = {}
     failed: list[tuple[str, int]] = []
@@ -282,6 +314,7 @@ def run(*, url: str, index_dir: Path, paths: list[str], add: Callable[[str], lis
         worker_log.close()
         if sampler.is_alive():
             sampler.stop()
+        broker.stop()
     return {
         "added": len(added),
         "worker_build_to_published_s": round(built_s, 1),
