@@ -11,7 +11,10 @@ Steps, each with the app's own code in a child process where the app would run i
   ``/api/search`` (hybrid) one request at a time; in the same run and process the engine parts
   of the same queries (query encoding, vector search, keyword scoring) and dense recall@10
   against exact search;
-- ``memory``: each web worker's private memory (USS) and the stack's PSS after the searches.
+- ``memory``: each web worker's private memory (USS) and the stack's PSS after the searches;
+- ``stack`` (not by default): the collection copied into PostgreSQL (``--pg-url``), gunicorn and a
+  Celery worker on it, memory of every process of the stack while one client searches and the
+  worker builds ``--added`` new papers (bench/stack.py).
 
 Prints JSON (also written with --json) and a table.
 """
@@ -160,7 +163,7 @@ def _stack(
     from django.db import connections
 
     from bench import stack
-    from search.models import PaperEmbedding
+    from search.models import IndexBuild, PaperEmbedding
 
     def restore() -> None:
         """The copy as it was: without the run's papers, and without the vectors the worker gave
@@ -174,8 +177,6 @@ def _stack(
     linked = stack.linked_index(index_dir, index_dir.with_name(index_dir.name + "-stack"))
     try:
         outcome = stack.run(url=pg_url, index_dir=linked, paths=paths, add=add, log=log, settle=settle)
-        from search.models import IndexBuild
-
         build = IndexBuild.objects.using(stack.PG_ALIAS).order_by("-id").first()
         assert build is not None
         outcome["build"] = {"kind": build.kind, "count": build.count, "added": build.added, "build_s": round(build.duration_s, 2)}
