@@ -48,18 +48,11 @@ def _published(index_dir: Path) -> str:
     return (index_dir / CURRENT).read_text().strip()
 
 
-def _database_name(url: str) -> str:
-    return urllib.parse.urlsplit(url).path.lstrip("/")
-
-
-def _admin_url(url: str) -> str:
+def _conninfo(url: str, *, database: str | None = None) -> str:
+    """``url`` (``postgres://`` as DATABASE_URL spells it) as psycopg takes it, optionally naming
+    another database of the same server."""
     parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit((parts.scheme.replace("postgres", "postgresql", 1) if parts.scheme == "postgres" else parts.scheme, parts.netloc, "/postgres", "", ""))
-
-
-def _conninfo(url: str) -> str:
-    parts = urllib.parse.urlsplit(url)
-    return urllib.parse.urlunsplit(("postgresql", parts.netloc, parts.path, parts.query, ""))
+    return urllib.parse.urlunsplit(("postgresql", parts.netloc, f"/{database}" if database else parts.path, parts.query, ""))
 
 
 def _count(connection: Any, table: str) -> int:
@@ -75,8 +68,8 @@ def copy_to_postgres(*, sqlite_path: Path, url: str, log: Callable[[str], None])
     import psycopg
     from psycopg import sql
 
-    name = _database_name(url)
-    with psycopg.connect(_admin_url(url), autocommit=True) as admin:
+    name = urllib.parse.urlsplit(url).path.lstrip("/")
+    with psycopg.connect(_conninfo(url, database="postgres"), autocommit=True) as admin:
         if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
             admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     manage("migrate", "-v0", env=app_env(database=url))

@@ -183,8 +183,13 @@ def _remember(key: tuple[int, int, int, int], digest: str) -> None:
         pass
 
 
-def _checksum(path: Path, *, trust_seen: bool, sealed: bool) -> tuple[str, bool]:
-    """(sha256 of ``path``, whether it was recalled rather than read)."""
+def file_checksum(path: Path, *, trust_seen: bool = True, sealed: bool = False) -> tuple[str, bool]:
+    """(sha256 of ``path``, whether it was recalled rather than read): computed once per file
+    identity (see above), unless ``trust_seen`` is False.
+
+    ``sealed``: the caller wrote the file and nothing writes it again (a build being finished),
+    so it is remembered even while its modification time is racily recent.
+    """
     started = time.time_ns()
     key = _identity(path)
     known = _recall(key) if trust_seen else None
@@ -194,15 +199,6 @@ def _checksum(path: Path, *, trust_seen: bool, sealed: bool) -> tuple[str, bool]
     if _identity(path) == key and (sealed or started - key[3] > _RACY_NS):  # unchanged while read, not racily new
         _remember(key, digest)
     return digest, False
-
-
-def file_checksum(path: Path, *, trust_seen: bool = True, sealed: bool = False) -> str:
-    """sha256 of ``path``, computed once per file identity (see above).
-
-    ``sealed``: the caller wrote the file and nothing writes it again (a build being finished),
-    so it is remembered even while its modification time is racily recent.
-    """
-    return _checksum(path, trust_seen=trust_seen, sealed=sealed)[0]
 
 
 def forget_checksums_of_removed_files() -> int:
@@ -292,7 +288,7 @@ class BuildWriter:
                 continue
             with open(path, "rb+") as handle:
                 os.fsync(handle.fileno())
-            files[name] = {"sha256": file_checksum(path, trust_seen=False, sealed=True), "bytes": path.stat().st_size}
+            files[name] = {"sha256": file_checksum(path, trust_seen=False, sealed=True)[0], "bytes": path.stat().st_size}
         manifest = {
             "format": FORMAT_VERSION,
             "build_id": self.build_id,
@@ -368,9 +364,9 @@ def verify_build(
             raise IndexRefused(f"build {build_id}: missing file {name}")
         if path.stat().st_size != facts["bytes"]:
             raise IndexRefused(f"build {build_id}: {name} is {path.stat().st_size} bytes, expected {facts['bytes']}")
-        digest, recalled = _checksum(path, trust_seen=trust_seen, sealed=False)
+        digest, recalled = file_checksum(path, trust_seen=trust_seen)
         if digest != facts["sha256"] and recalled:  # a memo never refuses a build: the bytes decide
-            digest, recalled = _checksum(path, trust_seen=False, sealed=False)
+            digest, recalled = file_checksum(path, trust_seen=False)
         if digest != facts["sha256"]:
             raise IndexRefused(f"build {build_id}: {name} checksum mismatch")
     return manifest

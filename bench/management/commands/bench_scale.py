@@ -117,9 +117,9 @@ class Command(BaseCommand):
                 results["incremental"][f"{key}_median_build_s"] = round(statistics.median(r["build_s"] for r in mine), 2)
                 if "full" in results:
                     results["incremental"][f"{key}_share_of_full"] = round(results["incremental"][f"{key}_median_wall_s"] / results["full"]["wall_s"], 4)
+        held_out = made["real_papers"][-scale.HOLDOUT :]  # their titles are the queries
+        texts = [p.title for p in held_out[:queries]]
         if "http" in wanted_steps:
-            held_out = made["real_papers"][-scale.HOLDOUT :][:queries]
-            texts = [p.title for p in held_out]
             loaded = _current_build(index_dir)  # loaded and verified once, for the parts and the recall
             results["http"] = _http_and_parts(db_path=db_path, index_dir=index_dir, loaded=loaded, queries=texts, passes=passes, log=log,
                 connections=connections, load_seconds=load_seconds,
@@ -128,14 +128,12 @@ class Command(BaseCommand):
                 loaded=loaded, queries=texts, plan=plan, vectors=vectors, real=made["real_papers"][: made["real"]], generated=generated
             )
         if "stack" in wanted_steps:
-            held_out = made["real_papers"][-scale.HOLDOUT :][:queries]
-            paths = [f"/api/search?{urllib.parse.urlencode({'q': p.title, 'page_size': 10})}" for p in held_out]
             results["stack"] = _stack(
-                db_path=db_path, index_dir=index_dir, pg_url=pg_url, paths=paths, settle=stack_seconds, log=log,
+                db_path=db_path, index_dir=index_dir, pg_url=pg_url, paths=_search_paths(texts), settle=stack_seconds, log=log,
                 add=lambda alias: scale.add_generated(
                     plan=plan, real=made["real_papers"], split=made["sentences"], vectors=vectors, start=generated, count=added, model=model, using=alias,
                 ),
-                generated=generated, held_out=[p.arxiv_id for p in made["real_papers"][-scale.HOLDOUT :]],
+                generated=generated, held_out=[p.arxiv_id for p in held_out],
             )
             log(f"  stack: {results['stack']['memory']}")
         _remove_extra(generated)
@@ -244,7 +242,7 @@ def _http_and_parts(
 ) -> dict[str, Any]:
     """One client over HTTP, then ``connections`` clients at once for ``load_seconds`` (the workers'
     memory read after each), then the engine parts of the same queries in this process."""
-    paths = [f"/api/search?{urllib.parse.urlencode({'q': q, 'page_size': 10})}" for q in queries]
+    paths = _search_paths(queries)
     started_server = time.perf_counter()
     server = http.Server(database=db_path, index_dir=index_dir, workers=2, threads=4)
     try:
@@ -310,6 +308,11 @@ def _http_and_parts(
         "master": master,
         "stack_pss_mb": round(sum(w["pss_mb"] for w in workers) + master["pss_mb"], 1),
     }
+
+
+def _search_paths(queries: list[str]) -> list[str]:
+    """``/api/search`` for each query, one page of 10 (what the HTTP timings request)."""
+    return [f"/api/search?{urllib.parse.urlencode({'q': q, 'page_size': 10})}" for q in queries]
 
 
 def _worker_memory(server: http.Server) -> list[dict[str, Any]]:
