@@ -54,6 +54,7 @@ from search.vector_index import (
     choose_kind,
     load_index,
     make_index,
+    save_updated,
 )
 
 logger = logging.getLogger(__name__)
@@ -716,13 +717,13 @@ def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors
     index = make_index(dim, choose_kind(len(ids)) if backend == "faiss" else NumpyIndex.KIND)
     if len(ids):
         index.add(ids, vectors)
-    write_index(writer, index)
+    _record_index(writer, index, index.save(writer.staging))
     return index
 
 
-def write_index(writer: BuildWriter, index: VectorIndex) -> None:
-    """Save an index built in memory (an incremental update of an older build) into ``writer``."""
-    writer.files.extend(index.save(writer.staging))
+def _record_index(writer: BuildWriter, index: VectorIndex, names: list[str]) -> None:
+    """The vector index's files and facts in ``writer``'s manifest."""
+    writer.files.extend(names)
     # What load_build reads back (an incremental build keeps its base's kind and structure).
     writer.facts["index_kind"] = index.kind
     writer.facts["index_factory"] = index.factory
@@ -750,13 +751,24 @@ def read_members(build_id: str) -> dict[int, str]:
         raise IndexRefused(f"build {build_id}: unreadable {MEMBERS} ({exc})") from exc
 
 
-def load_for_update(build_id: str, manifest: dict[str, Any] | None = None) -> VectorIndex:
-    """A private, writable copy of a verified build's vectors (the start of an incremental build).
+def write_update(
+    writer: BuildWriter, build_id: str, manifest: dict[str, Any], *, remove: np.ndarray, ids: np.ndarray, vectors: np.ndarray
+) -> VectorIndex:
+    """Write into ``writer`` a verified build's vectors less ``remove``, plus ``ids``' ``vectors``
+    (the vector half of an incremental build). IVF builds are streamed list by list from the
+    mapped base, without a private copy of the collection (search/vector_index.py).
 
-    ``manifest``: what ``verify_build`` returned for it moments ago (the base an incremental build
-    chose), so its files are not read and hashed a second time.
+    ``manifest``: what ``verify_build`` returned for the base moments ago, so its files are not
+    read and hashed a second time. ValueError or RuntimeError: this base cannot be updated.
     """
-    return _load_vectors(build_id, manifest if manifest is not None else verify_build(build_id), mmap=False)
+    if len(ids) and int(np.asarray(vectors).shape[1]) != int(manifest["dim"]):
+        raise ValueError(f"new vectors have dimension {np.asarray(vectors).shape[1]}, build {build_id} has {manifest['dim']}")
+    index, names = save_updated(
+        builds_dir() / build_id, writer.staging, kind=str(manifest["index_kind"]), params=dict(manifest["index_params"]),
+        remove=remove, ids=ids, vectors=vectors,
+    )
+    _record_index(writer, index, names)
+    return index
 
 
 def complete_build_ids() -> list[str]:

@@ -202,14 +202,12 @@ def _usable_base(*, model: str, backend: str, kind: str | None) -> _Base | None:
 
 @dataclass
 class _Contents:
-    """What a new build will hold: its vector index (or the rows to build one) and members."""
+    """What a new build holds, its vectors already written into the build's writer."""
 
     kind: str
     ids: np.ndarray
     hashes: list[str]
     dim: int
-    index: Any = None  # an updated copy of the base build (incremental)
-    matrix: np.ndarray | None = None  # all vectors (full)
     base_build: str = ""
     added: int = 0
     removed: int = 0
@@ -218,19 +216,18 @@ class _Contents:
     keyword_removed: np.ndarray | None = None
 
 
-def _incremental(*, base: _Base, target: dict[int, str], model: str) -> _Contents | None:
-    """The base build plus the database's changes since, or None when a full build is cheaper."""
+def _incremental(*, base: _Base, target: dict[int, str], model: str, writer: index_store.BuildWriter) -> _Contents | None:
+    """The base build plus the database's changes since, written into ``writer``; None when a
+    full build is cheaper or the base cannot be updated (then ``writer`` holds nothing usable)."""
     base_id, base_members = base.build_id, base.members
     gone = [i for i in base_members if i not in target]
     changed = [i for i, h in target.items() if i in base_members and base_members[i] != h[:16]]
     new = [i for i in target if i not in base_members]
     if len(gone) + len(changed) + len(new) > settings.INDEX_FULL_REBUILD_RATIO * max(len(target), 1):
         return None
-    index = index_store.load_for_update(base_id, base.manifest)
     ids, matrix, hashes = _fetch_vectors(model=model, paper_ids=changed + new)
     try:
-        index.remove(np.asarray(gone + changed, dtype=np.int64))
-        index.add(ids, matrix)
+        index = index_store.write_update(writer, base_id, base.manifest, remove=np.asarray(gone + changed, dtype=np.int64), ids=ids, vectors=matrix)
     except (RuntimeError, ValueError) as exc:  # e.g. an index kind that cannot remove, another dim
         logger.info("incremental update of %s not possible (%s): full rebuild", base_id, exc)
         return None
@@ -246,13 +243,20 @@ def _incremental(*, base: _Base, target: dict[int, str], model: str) -> _Content
         ids=member_ids,
         hashes=[members[int(i)] for i in member_ids],
         dim=int(index.dim),
-        index=index,
         base_build=base_id,
         added=len(ids),
         removed=len(gone) + len(changed),
         keyword_added=np.asarray(ids, dtype=np.int64),
         keyword_removed=np.asarray(gone + changed, dtype=np.int64),
     )
+
+
+def _full(*, model: str, backend: str, writer: index_store.BuildWriter) -> _Contents:
+    """Every stored vector, written into ``writer`` as a new index of the configured kind."""
+    ids, matrix, hashes = _fetch_vectors(model=model)
+    dim = int(matrix.shape[1]) if len(ids) else 0
+    index_store.write_vectors(writer, backend=backend, ids=ids, vectors=matrix, dim=dim or 1)
+    return _Contents(kind="full", ids=ids, hashes=hashes, dim=dim, added=len(ids))
 
 
 def index_build(
@@ -270,8 +274,8 @@ def index_build(
     try:
         return _index_build(full=full, backend=backend, if_changed=if_changed, wait=wait)
     finally:
-        # What a build freed (an incremental build's copy of the vectors: 4 GB at 2.6M papers)
-        # goes back to the system, not kept by a long-lived worker (search/memory.py).
+        # What a build freed (a full build's matrix of vectors: 4 GB at 2.6M papers) goes back
+        # to the system, not kept by a long-lived worker (search/memory.py).
         memory.release_freed_memory()
 
 
@@ -285,30 +289,22 @@ def _index_build(*, full: bool, backend: str, if_changed: bool, wait: float) -> 
         target = _indexable_members(model)
         kind = choose_kind(len(target)) if backend == "faiss" else None
         base = None if full else _usable_base(model=model, backend=backend, kind=kind)
-        contents = None
-        if base is not None:
-            if if_changed and base.members == {i: h[:16] for i, h in target.items()}:
-                logger.info("index build %s is up to date with the database; nothing to build", base.build_id)
-                index_store.remove_old_builds()
-                return None
-            contents = _incremental(base=base, target=target, model=model)
-        if contents is None:
-            ids, matrix, hashes = _fetch_vectors(model=model)
-            contents = _Contents(kind="full", ids=ids, hashes=hashes, dim=int(matrix.shape[1]) if len(ids) else 0, matrix=matrix, added=len(ids))
-        dim = contents.dim or 1
-        writer = index_store.BuildWriter(base_build=contents.base_build or None)
+        if base is not None and if_changed and base.members == {i: h[:16] for i, h in target.items()}:
+            logger.info("index build %s is up to date with the database; nothing to build", base.build_id)
+            index_store.remove_old_builds()
+            return None
+        writer = index_store.BuildWriter(base_build=base.build_id if base is not None else None)
+        attempt = "full" if base is None else "incremental"
         try:
-            if contents.index is not None:
-                index_store.write_index(writer, contents.index)
-                contents.index = None
-            elif contents.matrix is not None:
-                index_store.write_vectors(writer, backend=backend, ids=contents.ids, vectors=contents.matrix, dim=dim)
-                contents.matrix = None
-            else:
-                raise ValueError("a build needs either an updated index or the full matrix of vectors")
+            contents = None if base is None else _incremental(base=base, target=target, model=model, writer=writer)
+            if contents is None:
+                if base is not None:  # start again from an empty staging directory
+                    writer.abort()
+                    writer, attempt = index_store.BuildWriter(), "full"
+                contents = _full(model=model, backend=backend, writer=writer)
             index_store.write_members(writer, ids=contents.ids, hashes=contents.hashes)
-            # The vectors are written and freed (4 GB at 2.6M papers) before the keyword index is built
-            # from the same ids, so both halves describe the same papers.
+            # The vectors are written and freed (4 GB at 2.6M papers, for a full build) before the
+            # keyword index is built from the same ids, so both halves describe the same papers.
             # An incremental build analyses only the papers it adds and hard-links the base's segments.
             keyword_files, keyword_facts = keyword.write_keyword_index(
                 writer.staging,
@@ -322,7 +318,7 @@ def _index_build(*, full: bool, backend: str, if_changed: bool, wait: float) -> 
             manifest = writer.finish(
                 backend=backend,
                 model=model,
-                dim=dim,
+                dim=contents.dim or 1,
                 count=len(contents.ids),
                 extra={
                     "kind": contents.kind,
@@ -335,7 +331,7 @@ def _index_build(*, full: bool, backend: str, if_changed: bool, wait: float) -> 
             )
         except Exception as exc:
             writer.abort()
-            _record_failed_build(build_id=writer.build_id, model=model, kind=contents.kind, started=started, error=exc)
+            _record_failed_build(build_id=writer.build_id, model=model, kind=attempt, started=started, error=exc)
             raise
         except BaseException:
             writer.abort()

@@ -296,20 +296,33 @@ class FaissIndex:
         return [self.FILENAME]
 
     @classmethod
-    def load(cls, directory: Path, *, kind: str, params: dict[str, int], mmap: bool = True) -> FaissIndex:
+    def load(cls, directory: Path, *, kind: str, params: dict[str, int], mmap: bool = True, with_family_files: bool = True) -> FaissIndex:
         """A saved build of this family; structure from the manifest's ``params``, search
-        parameters (SEARCH_PARAMS) from settings."""
+        parameters (SEARCH_PARAMS) from settings. ``with_family_files``: False reads only the
+        FAISS file (the family's other files are still to be written)."""
         import faiss
 
         flags = faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY if mmap else 0
         index = faiss.read_index(str(directory / cls.FILENAME), flags)
         tunable = {name: value for name, value in cls.default_params(kind).items() if name in cls.SEARCH_PARAMS}
         loaded = cls(int(index.d), kind, params={**params, **tunable}, index=index if index.ntotal else None)
-        loaded._loaded(directory, mmap=mmap)
+        if with_family_files:
+            loaded._loaded(directory, mmap=mmap)
         return loaded
 
     def _loaded(self, directory: Path, *, mmap: bool) -> None:
         """Family files beside the FAISS file."""
+
+    @classmethod
+    def save_updated(
+        cls, source: Path, directory: Path, *, kind: str, params: dict[str, int], remove: np.ndarray, ids: np.ndarray, vectors: np.ndarray
+    ) -> tuple[FaissIndex, list[str]]:
+        """The index saved in ``source`` less ``remove``, plus ``ids``' vectors, saved into
+        ``directory``: a private copy changed in memory (families without a streaming update)."""
+        index = cls.load(source, kind=kind, params=params, mmap=False)
+        index.remove(remove)
+        index.add(ids, vectors)
+        return index, index.save(directory)
 
 
 class FlatIndex(FaissIndex):
@@ -517,6 +530,41 @@ class IVFIndex(FaissIndex):
             # Shared page cache like the lists.
             self._directory = np.load(directory / self.DIRECTORY, mmap_mode="r" if mmap else None, allow_pickle=False)
 
+    @classmethod
+    def save_updated(
+        cls, source: Path, directory: Path, *, kind: str, params: dict[str, int], remove: np.ndarray, ids: np.ndarray, vectors: np.ndarray
+    ) -> tuple[FaissIndex, list[str]]:
+        """Stream the base build's lists into the new file, list by list, without a private copy.
+
+        The base is memory-mapped (the page cache web processes already share); each list is
+        written with the removed and replaced ids left out and the new vectors assigned to it
+        appended, so the builder's own memory holds one list at a time, not the collection
+        (4 GB at 2.6M papers: the peak of the whole stack during a build, docs/scale.md).
+        Written by hand in FAISS's own layout (``_write_ivf``) because FAISS can only write an
+        index it holds in memory; the result is loaded back with FAISS before it is used.
+        """
+        import faiss
+
+        base = faiss.read_index(str(source / cls.FILENAME), faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+        if not base.ntotal or base.direct_map.type != faiss.DirectMap.NoMap:
+            return super().save_updated(source, directory, kind=kind, params=params, remove=remove, ids=ids, vectors=vectors)
+        ids = _as_ids(ids)
+        added = faiss.deserialize_index(_without_lists(base))  # same trained quantizer and codes, no vectors
+        if len(ids):
+            added.add_with_ids(_as_vectors(vectors, int(base.d)), ids)
+        dropped = np.unique(np.concatenate([_as_ids(remove), ids]))  # re-adding an id replaces its vector
+        with atomic_path(directory / cls.FILENAME) as tmp:
+            _write_ivf(base, added, dropped, tmp)
+        del base, added
+        index = cls.load(directory, kind=kind, params=params, with_family_files=False)  # FAISS reads back what was written
+        assert isinstance(index, IVFIndex)
+        names = [cls.FILENAME]
+        if index.EXACT_VECTORS:
+            with atomic_path(directory / cls.DIRECTORY) as tmp, open(tmp, "wb") as handle:
+                np.save(handle, index._ivf_directory(), allow_pickle=False)
+            names.append(cls.DIRECTORY)
+        return index, names
+
 
 class IVFSQ8Index(IVFIndex):
     """``IVF{n},SQ8``: the IVF lists hold 8-bit scalar-quantised codes (a quarter of the bytes).
@@ -528,6 +576,93 @@ class IVFSQ8Index(IVFIndex):
     PATTERN = re.compile(r"IVF(\{n\}|[1-9]\d*),SQ8")
     CODE = "SQ8"
     EXACT_VECTORS = False
+
+
+def _without_lists(index: Any, *, total: int = 0) -> np.ndarray:
+    """``index`` serialised with empty inverted lists (its header: quantizer, codec, sizes), its
+    header saying it holds ``total`` vectors."""
+    import faiss
+
+    lists, owned, own_total = index.invlists, index.own_invlists, index.ntotal
+    index.own_invlists = False  # so replacing the lists does not free the mapped ones
+    empty = faiss.ArrayInvertedLists(index.nlist, index.code_size)
+    index.replace_invlists(empty, False)
+    index.ntotal = total
+    try:
+        return np.asarray(faiss.serialize_index(index))
+    finally:
+        index.replace_invlists(lists, owned)
+        index.ntotal = own_total
+
+
+def _lists_header(nlist: int, code_size: int, sizes: np.ndarray) -> bytes:
+    """FAISS's ``ilar`` section header (faiss/impl/index_write.cpp, write_InvertedLists): list
+    sizes in full when over half the lists hold vectors, else (list, size) pairs of the others."""
+    sizes = np.asarray(sizes, dtype=np.uint64)
+    head = b"ilar" + np.array([nlist, code_size], dtype=np.uint64).tobytes()
+    nonempty = np.flatnonzero(sizes)
+    if len(nonempty) > nlist // 2:
+        return head + b"full" + np.uint64(len(sizes)).tobytes() + sizes.tobytes()
+    pairs = np.stack([nonempty.astype(np.uint64), sizes[nonempty]], axis=1).reshape(-1)
+    return head + b"sprs" + np.uint64(len(pairs)).tobytes() + pairs.tobytes()
+
+
+def _write_ivf(base: Any, added: Any, dropped: np.ndarray, path: Path) -> None:
+    """Write ``base``'s lists less the ``dropped`` ids, each followed by ``added``'s same list, to
+    ``path`` in FAISS's format: what ``faiss.write_index`` writes for that index held in memory."""
+    import faiss
+
+    nlist, code_size = int(base.nlist), int(base.code_size)
+
+    def list_of(index: Any, number: int) -> tuple[np.ndarray, np.ndarray]:
+        count = int(index.invlists.list_size(number))
+        if not count:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, code_size), dtype=np.uint8)
+        ids = faiss.rev_swig_ptr(index.invlists.get_ids(number), count)
+        codes = faiss.rev_swig_ptr(index.invlists.get_codes(number), count * code_size).reshape(count, code_size)
+        return ids, codes
+
+    kept = []
+    for number in range(nlist):
+        ids, _ = list_of(base, number)
+        keep = ~np.isin(ids, dropped) if len(dropped) and len(ids) else None
+        kept.append(keep if keep is not None and not keep.all() else None)
+    base_sizes = np.array([base.invlists.list_size(n) for n in range(nlist)], dtype=np.int64)
+    kept_sizes = np.array([size if keep is None else int(keep.sum()) for size, keep in zip(base_sizes, kept, strict=True)], dtype=np.int64)
+    sizes = kept_sizes + np.array([added.invlists.list_size(n) for n in range(nlist)], dtype=np.int64)
+
+    blank = _without_lists(added, total=int(sizes.sum())).tobytes()  # the header of the (small) added index
+    tail = _lists_header(nlist, code_size, np.zeros(nlist, dtype=np.int64))
+    if not blank.endswith(tail):
+        raise ValueError("this FAISS writes IVF files in a layout the streaming update does not know")
+    with open(path, "wb") as handle:
+        handle.write(blank[: -len(tail)])
+        handle.write(_lists_header(nlist, code_size, sizes))
+        for number in range(nlist):
+            if not sizes[number]:
+                continue
+            base_ids, base_codes = list_of(base, number)
+            new_ids, new_codes = list_of(added, number)
+            keep = kept[number]
+            if keep is not None:
+                base_ids, base_codes = base_ids[keep], base_codes[keep]
+            for part in (base_codes, new_codes, base_ids, new_ids):  # a list's codes, then its ids
+                if len(part):
+                    handle.write(np.ascontiguousarray(part).reshape(-1).view(np.uint8).data)
+
+
+def save_updated(
+    source: Path, directory: Path, *, kind: str, params: dict[str, int], remove: np.ndarray, ids: np.ndarray, vectors: np.ndarray
+) -> tuple[VectorIndex, list[str]]:
+    """Save into ``directory`` the index saved in ``source`` with ``remove`` removed and ``ids``'
+    ``vectors`` added (re-adding replaces): an incremental build. Returns the new index (read
+    back from ``directory``) and the files written."""
+    if kind == NumpyIndex.KIND:
+        index = NumpyIndex.load(source, mmap=False)
+        index.remove(remove)
+        index.add(ids, vectors)
+        return index, index.save(directory)
+    return family_of(kind).save_updated(source, directory, kind=parse_kind(kind), params=params, remove=remove, ids=ids, vectors=vectors)
 
 
 # Every FAISS family; parse_kind tries them in order.

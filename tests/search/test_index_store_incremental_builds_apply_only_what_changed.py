@@ -17,8 +17,13 @@ def _stored(paper_id: int) -> np.ndarray:
 
 
 @pytest.mark.django_db
-def test_an_incremental_build_adds_new_and_changed_papers_and_drops_hidden_merged_and_deleted_ones(listing_index: list[int], paper_factory) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("kind", ["auto", "ivf", "IVF{n},SQ8"])  # exact below INDEX_AUTO_EXACT_MAX; IVF lists streamed from the base
+def test_an_incremental_build_adds_new_and_changed_papers_and_drops_hidden_merged_and_deleted_ones(listing_index: list[int], paper_factory, settings, kind: str) -> None:  # type: ignore[no-untyped-def]
+    settings.INDEX_KIND = kind
+    if kind != "auto":
+        assert index_build(full=True) is not None  # a base of this kind
     base = index_store.current_build_id()
+    assert base is not None and index_store.read_manifest(base)["index_kind"] == (kind if kind == "IVF{n},SQ8" else {"auto": "IDMap,Flat", "ivf": "IVF{n},Flat"}[kind])
     hidden, deleted, merged, survivor, edited = listing_index[:5]
     # Plain UPDATEs and saves: no signal, so nothing is built until index_build below.
     Paper.objects.filter(pk=hidden).update(hidden=True)
@@ -38,7 +43,8 @@ def test_an_incremental_build_adds_new_and_changed_papers_and_drops_hidden_merge
     visible = set(Paper.objects.visible().values_list("pk", flat=True))
     assert set(loaded.vectors.ids().tolist()) == visible
     [[(top, score)]] = loaded.vectors.search(_stored(edited).reshape(1, -1), 1)
-    assert top == edited and score == pytest.approx(1.0, abs=1e-5)  # the new vector, not the old one
+    # The new vector, not the old one (8-bit codes trained on 61 papers decode it only roughly).
+    assert top == edited and score == pytest.approx(1.0, abs=1e-5 if loaded.vectors.EXACT_VECTORS else 0.1)
     assert index_drift().clean
 
 
