@@ -92,3 +92,24 @@ def test_the_manifest_records_members_and_the_database_watermark(listing_index: 
     assert members is not None
     hashes = dict(Paper.objects.values_list("pk", "content_hash"))
     assert members == {pk: hashes[pk][:16] for pk in listing_index}
+
+
+@pytest.mark.django_db
+def test_a_base_that_cannot_be_updated_is_rebuilt_from_scratch_in_a_clean_staging_directory(
+    listing_index: list[int], paper_factory, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    new = paper_factory(title="Kelp forest carbon", abstract="How much carbon kelp forests bury in the deep sea.")
+    assert embeddings_update(paper_ids=[new.pk]).embedded == 1
+
+    def half_written(source, directory, **kwargs):  # type: ignore[no-untyped-def]
+        (directory / "vectors.faiss").write_bytes(b"half of an update")
+        raise ValueError("this base cannot be updated")
+
+    monkeypatch.setattr(index_store, "save_updated", half_written)
+    build = index_build()
+
+    assert build is not None and build.kind == "full" and build.base_build == ""
+    assert not [p for p in index_store.builds_dir().iterdir() if p.name.startswith(index_store.STAGING_PREFIX)]
+    loaded = index_store.load_build(build.build_id)
+    assert set(loaded.vectors.ids().tolist()) == set(Paper.objects.visible().values_list("pk", flat=True))
+    assert index_drift().clean
