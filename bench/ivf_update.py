@@ -50,9 +50,11 @@ def _changes(build: Path, *, added: int, removed: int) -> tuple[dict[str, Any], 
     from search.vector_index import IVFIndex
 
     manifest = json.loads((build / "manifest.json").read_text())
-    if not str(manifest.get("index_kind", "")).startswith("IVF"):
-        raise SystemExit(f"{build} holds a {manifest.get('index_kind')} index, not IVF")
-    index = IVFIndex.load(build, kind=manifest["index_kind"], params=manifest["index_params"])
+    kind = str(manifest.get("index_kind", ""))
+    if not (kind.startswith("IVF") and kind.endswith(",Flat")):  # new vectors are drawn near stored ones, read back exactly
+        raise SystemExit(f"{build} holds a {kind} index, not IVF{{n}},Flat")
+    index = IVFIndex.load(build, kind=kind, params=manifest["index_params"])
+    assert isinstance(index, IVFIndex)
     ids = index.ids()
     rng = np.random.default_rng(0)
     remove = np.sort(rng.choice(ids, removed, replace=False)) if removed else np.zeros(0, dtype=np.int64)
