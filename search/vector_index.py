@@ -557,7 +557,8 @@ class IVFIndex(FaissIndex):
             _write_ivf(base, added, dropped, tmp)
         del base, added
         index = cls.load(directory, kind=kind, params=params, with_family_files=False)  # FAISS reads back what was written
-        assert isinstance(index, IVFIndex)
+        if not isinstance(index, IVFIndex):  # pragma: no cover - load returns its own class
+            raise TypeError(f"{cls.__name__}.load returned a {type(index).__name__}")
         names = [cls.FILENAME]
         if index.EXACT_VECTORS:
             with atomic_path(directory / cls.DIRECTORY) as tmp, open(tmp, "wb") as handle:
