@@ -50,14 +50,16 @@ def manage(*args: str, env: dict[str, str], timeout: float = 3600) -> str:
 def prepare(*, database: Path, corpus: Path) -> None:
     """Create the database and import the corpus with the app's importer (skipped when done)."""
     marker = database.with_suffix(".imported")
-    if database.is_file() and marker.is_file() and marker.read_text() == str(corpus):
+    # The corpus's resolved path: the same file named another way (relative, through a symlink)
+    # must not delete and re-import a collection of millions of papers.
+    if database.is_file() and marker.is_file() and marker.read_text() in (str(corpus), str(corpus.resolve())):
         connect(database)
         return
     database.unlink(missing_ok=True)
     env = app_env(database=database)
     manage("migrate", "-v0", env=env)
     manage("import_papers", str(corpus), "--no-embed", env=env)
-    marker.write_text(str(corpus))
+    marker.write_text(str(corpus.resolve()))
     connect(database)
 
 
