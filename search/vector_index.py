@@ -538,8 +538,9 @@ class IVFIndex(FaissIndex):
 
         The base is memory-mapped (the page cache web processes already share); each list is
         written with the removed and replaced ids left out and the new vectors assigned to it
-        appended, so the builder's own memory holds one list at a time, not the collection
-        (4 GB at 2.6M papers: the peak of the whole stack during a build, docs/scale.md).
+        appended, so the builder's own memory holds one list at a time and the id directory
+        (16 bytes a paper), not the collection (4 GB at 2.6M papers, which made a build the peak
+        of the whole stack: docs/scale.md, runs 6 and 7).
         Written by hand in FAISS's own layout (``_write_ivf``) because FAISS can only write an
         index it holds in memory; the result is loaded back with FAISS before it is used.
         """
