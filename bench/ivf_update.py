@@ -34,15 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from bench.measure import cpu_model, status_kb
+
 WAYS = ("private copy", "streamed")
-
-
-def _status_kb(pid: int, field: str) -> int:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return next((int(line.split()[1]) for line in status if line.startswith(field + ":")), 0)
-    except OSError:  # the child has exited
-        return 0
 
 
 def _changes(build: Path, *, added: int, removed: int) -> tuple[dict[str, Any], np.ndarray, np.ndarray, np.ndarray]:
@@ -82,7 +76,7 @@ def _child(way: str, build: Path, out: Path, changes: Path) -> None:
         index.add(data["ids"], data["vectors"])
         index.save(out)
     wall = time.perf_counter() - started
-    print(json.dumps({"wall_s": round(wall, 2), "count": len(index), "peak_rss_mb": round(_status_kb(os.getpid(), "VmHWM") / 1024, 1)}))
+    print(json.dumps({"wall_s": round(wall, 2), "count": len(index), "peak_rss_mb": round(status_kb(os.getpid(), "VmHWM") / 1024, 1)}))
 
 
 def _run(way: str, build: Path, changes: Path) -> tuple[dict[str, Any], Path]:
@@ -96,8 +90,8 @@ def _run(way: str, build: Path, changes: Path) -> tuple[dict[str, Any], Path]:
 
     def sample() -> None:
         while not done.is_set():
-            peak["anon"] = max(peak["anon"], _status_kb(process.pid, "RssAnon"))
-            peak["rss"] = max(peak["rss"], _status_kb(process.pid, "VmRSS"))
+            peak["anon"] = max(peak["anon"], status_kb(process.pid, "RssAnon"))
+            peak["rss"] = max(peak["rss"], status_kb(process.pid, "VmRSS"))
             time.sleep(0.01)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -136,8 +130,6 @@ def main() -> None:
     if args.child:
         _child(args.child, args.build, args.out, args.changes)
         return
-
-    from bench.measure import cpu_model
 
     build = args.build.resolve()
     manifest, remove, ids, vectors = _changes(build, added=args.added, removed=args.removed)

@@ -9,6 +9,16 @@ import platform
 from pathlib import Path
 
 
+def status_kb(pid: int | str, field: str) -> int:
+    """One kB figure of /proc/<pid>/status (``RssAnon``, ``VmRSS``, ``VmHWM``; ``Threads`` is a
+    count); 0 once the process has exited."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith(field + ":")), 0)
+    except OSError:
+        return 0
+
+
 def process_memory(pid: int | str = "self") -> dict[str, float]:
     """USS (private), PSS and RSS from /proc/<pid>/smaps_rollup, plus anonymous RSS, in MB.
 
@@ -20,10 +30,7 @@ def process_memory(pid: int | str = "self") -> dict[str, float]:
         parts = line.split()
         if len(parts) >= 2 and parts[1].isdigit():
             fields[parts[0].rstrip(":")] = int(parts[1])
-    anon = 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            anon = int(line.split()[1])
+    anon = status_kb(pid, "RssAnon")
     mb = 1024.0
     return {
         "uss_mb": round((fields.get("Private_Clean", 0) + fields.get("Private_Dirty", 0)) / mb, 1),
@@ -58,8 +65,7 @@ def memory_breakdown(pid: int | str = "self", *, top: int = 12) -> dict[str, obj
             key = "file " + Path(path).name
         grouped[key] = grouped.get(key, 0) + kib
     largest = sorted(grouped.items(), key=lambda item: -item[1])[:top]
-    status = Path(f"/proc/{pid}/status").read_text()
-    threads = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("Threads:")), 0)
+    threads = status_kb(pid, "Threads")
     libs = sum(kib for key, kib in grouped.items() if key.startswith("lib "))
     return {
         "largest_mb": {key: round(kib / 1024, 1) for key, kib in largest},

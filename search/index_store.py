@@ -761,8 +761,6 @@ def write_update(
     ``manifest``: what ``verify_build`` returned for the base moments ago, so its files are not
     read and hashed a second time. ValueError or RuntimeError: this base cannot be updated.
     """
-    if len(ids) and int(np.asarray(vectors).shape[1]) != int(manifest["dim"]):
-        raise ValueError(f"new vectors have dimension {np.asarray(vectors).shape[1]}, build {build_id} has {manifest['dim']}")
     index, names = save_updated(
         builds_dir() / build_id, writer.staging, kind=str(manifest["index_kind"]), params=dict(manifest["index_params"]),
         remove=remove, ids=ids, vectors=vectors,

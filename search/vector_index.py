@@ -624,14 +624,15 @@ def _write_ivf(base: Any, added: Any, dropped: np.ndarray, path: Path) -> None:
         codes = faiss.rev_swig_ptr(index.invlists.get_codes(number), count * code_size).reshape(count, code_size)
         return ids, codes
 
-    kept = []
+    kept: list[np.ndarray | None] = []  # per list: which base entries stay (None: all of them)
+    sizes = np.zeros(nlist, dtype=np.int64)
     for number in range(nlist):
         ids, _ = list_of(base, number)
         keep = ~np.isin(ids, dropped) if len(dropped) and len(ids) else None
-        kept.append(keep if keep is not None and not keep.all() else None)
-    base_sizes = np.array([base.invlists.list_size(n) for n in range(nlist)], dtype=np.int64)
-    kept_sizes = np.array([size if keep is None else int(keep.sum()) for size, keep in zip(base_sizes, kept, strict=True)], dtype=np.int64)
-    sizes = kept_sizes + np.array([added.invlists.list_size(n) for n in range(nlist)], dtype=np.int64)
+        if keep is not None and keep.all():
+            keep = None
+        kept.append(keep)
+        sizes[number] = (len(ids) if keep is None else int(keep.sum())) + int(added.invlists.list_size(number))
 
     blank = _without_lists(added, total=int(sizes.sum())).tobytes()  # the header of the (small) added index
     tail = _lists_header(nlist, code_size, np.zeros(nlist, dtype=np.int64))
