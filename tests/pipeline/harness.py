@@ -25,6 +25,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
@@ -496,7 +497,10 @@ def wait_served_everywhere(web: Proc, base: str, build_id: str, *, workers: int 
     """Search until every web process has logged loading ``build_id`` (each loads on its next request)."""
 
     def loaded_by_all() -> bool:
-        search_ids(base, "warm")
+        try:
+            search_ids(base, "warm")
+        except urllib.error.HTTPError as exc:  # the web log holds why
+            pytest.fail(f"search answered {exc.code} while waiting for {build_id}\n{web.tail()}")
         return web.text().count(f"serving index build {build_id} ") >= workers
 
     wait_until(loaded_by_all, timeout=timeout, interval=0.05, what=f"every web process to serve {build_id}", on_timeout=web.tail)
