@@ -49,7 +49,9 @@ from django.conf import settings
 from search.files import atomic_path, fsync_dir, write_atomic
 from search.keyword import KeywordIndex
 from search.vector_index import (
+    FaissIndex,
     NumpyIndex,
+    RowFile,
     VectorIndex,
     choose_kind,
     load_index,
@@ -711,12 +713,16 @@ def _load_vectors(build_id: str, manifest: dict[str, Any], *, mmap: bool) -> Vec
     return vectors
 
 
-def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors: np.ndarray, dim: int) -> VectorIndex:
+def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors: np.ndarray | RowFile, dim: int) -> VectorIndex:
     """Build the vector index into ``writer``: "faiss" gets the configured kind (INDEX_KIND) for
-    this size, "numpy" the brute-force reference."""
+    this size, "numpy" the brute-force reference. ``vectors`` in a RowFile (a full build's) are
+    added a chunk at a time, never all in memory beside the index."""
     index = make_index(dim, choose_kind(len(ids)) if backend == "faiss" else NumpyIndex.KIND)
     if len(ids):
-        index.add(ids, vectors)
+        if isinstance(vectors, RowFile) and isinstance(index, FaissIndex):
+            index.add_rows(ids, vectors)
+        else:
+            index.add(ids, vectors.read(0, len(vectors)) if isinstance(vectors, RowFile) else vectors)
     _record_index(writer, index, index.save(writer.staging))
     return index
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,9 +17,11 @@ from django.db.models import Count, Max, QuerySet
 from papers.models import Paper
 from search import coordination, embedder, index_store, keyword, memory
 from search.models import EmbeddingFailure, IndexBuild, PaperEmbedding
-from search.vector_index import choose_kind
+from search.vector_index import RowFile, choose_kind
 
 logger = logging.getLogger(__name__)
+
+SPOOL_FILE = ".vectors.spool"  # a full build's vectors on their way into its index (never published)
 
 
 @dataclass
@@ -112,15 +114,11 @@ def _indexable_members(model: str) -> dict[int, str]:
     return {paper_id: content_hash for paper_id, content_hash in rows.iterator(chunk_size=50_000) if paper_id not in excluded}
 
 
-def _fetch_vectors(*, model: str, paper_ids: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """(ids, float32 matrix, content hashes) of visible papers' stored vectors, ordered by id."""
+def _fetch_vectors(*, model: str, paper_ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(ids, float32 matrix, content hashes) of these visible papers' stored vectors, ordered by
+    id (an incremental build's changes; a full build spools all of them: ``_spool_vectors``)."""
     fields = ("paper_id", "vector", "content_hash")
-    if paper_ids is None:
-        batches: Iterable[Iterable[tuple[int, bytes, str]]] = [
-            _indexable(model).order_by("paper_id").values_list(*fields).iterator(chunk_size=20_000)
-        ]
-    else:
-        batches = (_indexable(model).filter(paper_id__in=chunk).values_list(*fields) for chunk in _in_chunks(sorted(paper_ids)))
+    batches = (_indexable(model).filter(paper_id__in=chunk).values_list(*fields) for chunk in _in_chunks(sorted(paper_ids)))
     ids: list[int] = []
     blobs: list[bytes] = []
     hashes: list[str] = []
@@ -148,10 +146,36 @@ def _fetch_vectors(*, model: str, paper_ids: Sequence[int] | None = None) -> tup
     return id_array[order], matrix[order], [hashes[i] for i in order]
 
 
-def indexable_vectors(*, model: str, chunk_size: int = 20_000) -> tuple[np.ndarray, np.ndarray, int]:
-    """All stored vectors of visible papers for ``model``: (ids, matrix, dim)."""
-    ids, matrix, _ = _fetch_vectors(model=model)
-    return ids, matrix, int(matrix.shape[1]) if len(ids) else 0
+def _spool_vectors(*, model: str, rows: RowFile, chunk_size: int = 20_000) -> tuple[np.ndarray, list[str]]:
+    """Every stored vector of the visible papers appended to ``rows`` in id order, in one read of
+    the database; returns (ids, content hash prefixes) of the same rows.
+
+    A full build's vectors go to a file as they arrive, 20,000 at a time: the collection's
+    matrix (4 GB at 2.6M papers) is never in memory, and neither are the raw bytes of its rows.
+    """
+    ids: list[int] = []
+    hashes: list[str] = []
+    blobs: list[bytes] = []
+
+    def flush() -> None:
+        if blobs:
+            width = len(blobs[0])
+            if any(len(b) != width for b in blobs) or width % 4 or (rows.dim and width != rows.dim * 4):
+                raise ValueError(f"stored vectors of model {model} differ in size (papers {ids[-len(blobs)]}..{ids[-1]})")
+            rows.append(np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), width // 4))
+            blobs.clear()
+
+    query = _indexable(model).order_by("paper_id").values_list("paper_id", "vector", "content_hash")
+    for paper_id, vector, content_hash in query.iterator(chunk_size=chunk_size):
+        if ids and paper_id <= ids[-1]:
+            raise RuntimeError(f"vectors arrived out of id order ({paper_id} after {ids[-1]})")
+        ids.append(paper_id)
+        hashes.append(content_hash[:16])  # what a build's members record
+        blobs.append(bytes(vector))
+        if len(blobs) == chunk_size:
+            flush()
+    flush()
+    return np.asarray(ids, dtype=np.int64), hashes
 
 
 def _watermark(model: str) -> dict[str, Any]:
@@ -252,11 +276,18 @@ def _incremental(*, base: _Base, target: dict[int, str], model: str, writer: ind
 
 
 def _full(*, model: str, backend: str, writer: index_store.BuildWriter) -> _Contents:
-    """Every stored vector, written into ``writer`` as a new index of the configured kind."""
-    ids, matrix, hashes = _fetch_vectors(model=model)
-    dim = int(matrix.shape[1]) if len(ids) else 0
-    index_store.write_vectors(writer, backend=backend, ids=ids, vectors=matrix, dim=dim or 1)
-    return _Contents(kind="full", ids=ids, hashes=hashes, dim=dim, added=len(ids))
+    """Every stored vector, written into ``writer`` as a new index of the configured kind.
+
+    The vectors pass through a spool file in the staging directory (removed before the build is
+    finished): the builder holds the index's copy of them, not a second one as well.
+    """
+    rows = RowFile(writer.staging / SPOOL_FILE)
+    try:
+        ids, hashes = _spool_vectors(model=model, rows=rows)
+        index_store.write_vectors(writer, backend=backend, ids=ids, vectors=rows, dim=rows.dim or 1)
+    finally:
+        rows.path.unlink(missing_ok=True)
+    return _Contents(kind="full", ids=ids, hashes=hashes, dim=rows.dim, added=len(ids))
 
 
 def index_build(

@@ -76,6 +76,66 @@ def _as_vectors(vectors: np.ndarray, dim: int) -> np.ndarray:
     return vectors
 
 
+class RowFile:
+    """Float32 vectors of one dimension in a raw file, row ``i`` at byte ``i * dim * 4``.
+
+    A full build spools the collection's vectors here as it reads them from the database, then
+    fills its index from the file a chunk at a time (``FaissIndex.add_rows``): the whole matrix
+    (4 GB at 2.6M papers) is never in the builder's memory beside the index that copies it.
+    Chunks are read with ``np.fromfile``, not a memory map, so the rows read stay out of the
+    builder's resident memory too; the file itself is only page cache.
+    """
+
+    def __init__(self, path: Path, dim: int = 0) -> None:
+        self.path, self.dim, self._count = path, dim, 0
+        path.write_bytes(b"")
+
+    def __len__(self) -> int:
+        return self._count
+
+    def append(self, block: np.ndarray) -> None:
+        """Add rows at the end (the first block fixes the dimension)."""
+        block = np.ascontiguousarray(block, dtype=np.float32)
+        if not len(block):
+            return
+        if not self.dim:
+            self.dim = int(block.shape[1])
+        if block.ndim != 2 or block.shape[1] != self.dim:
+            raise ValueError(f"vectors have dimension {block.shape[-1]}, the file holds {self.dim}")
+        with open(self.path, "ab") as handle:
+            block.tofile(handle)
+        self._count += len(block)
+
+    def read(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start`` to ``stop`` (exclusive) as a new array."""
+        stop = min(stop, self._count)
+        if stop <= start:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.fromfile(self.path, dtype=np.float32, count=(stop - start) * self.dim, offset=start * self.dim * 4).reshape(-1, self.dim)
+
+    def take(self, positions: np.ndarray, *, chunk: int = 20_000) -> np.ndarray:
+        """The rows at ascending ``positions``, in one pass over the file."""
+        positions = np.asarray(positions, dtype=np.int64)
+        taken = np.empty((len(positions), self.dim), dtype=np.float32)
+        done = 0
+        for start in range(0, self._count, chunk):
+            wanted = positions[done : int(np.searchsorted(positions, start + chunk))]
+            if len(wanted):
+                taken[done : done + len(wanted)] = self.read(start, start + chunk)[wanted - start]
+                done += len(wanted)
+        return taken
+
+
+def _training_sample(vectors: np.ndarray | RowFile, size: int) -> np.ndarray:
+    """``size`` rows drawn with a fixed seed (so builds are reproducible), in row order; all of
+    them where there are no more."""
+    count = len(vectors)
+    if count <= size:
+        return vectors.read(0, count) if isinstance(vectors, RowFile) else vectors
+    positions = np.sort(np.random.default_rng(0).choice(count, size, replace=False))
+    return vectors.take(positions) if isinstance(vectors, RowFile) else vectors[positions]
+
+
 def _no_hits(queries: np.ndarray) -> Results:
     return [[] for _ in range(len(queries))]
 
@@ -179,7 +239,8 @@ class FaissIndex:
         return self.kind
 
     # --- building -----------------------------------------------------------------------------
-    def _create(self, vectors: np.ndarray) -> Any:
+    def _create(self, vectors: np.ndarray | RowFile) -> Any:
+        """An empty FAISS index of this kind, trained on ``vectors`` where the kind needs it."""
         import faiss
 
         return faiss.index_factory(self.dim, self.factory, faiss.METRIC_INNER_PRODUCT)
@@ -194,6 +255,25 @@ class FaissIndex:
             self._index = self._create(vectors)
         self._index.add_with_ids(vectors, ids)
         self._changed()
+
+    def add_rows(self, ids: np.ndarray, rows: RowFile, *, chunk: int = 20_000) -> None:
+        """Fill this empty index with ``rows`` (row ``i`` is paper ``ids[i]``), ``chunk`` rows at a
+        time: only the index's own copy of the vectors is ever whole in memory. The same index
+        as ``add(ids, rows.read(0, len(rows)))``: FAISS adds rows in order either way."""
+        ids = _as_ids(ids)
+        if self._index is not None and len(self):
+            raise ValueError("add_rows fills an empty index")
+        if len(ids) != len(rows):
+            raise ValueError(f"{len(ids)} ids for {len(rows)} rows")
+        if not len(ids):
+            return
+        self._index = self._create(rows)
+        self._fill(ids, rows, chunk)
+        self._changed()
+
+    def _fill(self, ids: np.ndarray, rows: RowFile, chunk: int) -> None:
+        for start in range(0, len(ids), chunk):
+            self._index.add_with_ids(_as_vectors(rows.read(start, start + chunk), self.dim), ids[start : start + chunk])
 
     def remove(self, ids: np.ndarray) -> int:
         import faiss
@@ -360,7 +440,7 @@ class HNSWIndex(FaissIndex):
     def factory(self) -> str:
         return f"IDMap,HNSW{self.params['M']}"
 
-    def _create(self, vectors: np.ndarray) -> Any:
+    def _create(self, vectors: np.ndarray | RowFile) -> Any:
         import faiss
 
         index = super()._create(vectors)
@@ -443,16 +523,36 @@ class IVFIndex(FaissIndex):
     def factory(self) -> str:
         return f"IVF{self.params['nlist'] or '{n}'},{self.CODE}"
 
-    def _create(self, vectors: np.ndarray) -> Any:
+    def _create(self, vectors: np.ndarray | RowFile) -> Any:
         self.params["nlist"] = ivf_nlist(len(vectors), self.params.get("nlist", 0))
         index = super()._create(vectors)
-        # 50 points per list train well; a fixed-seed sample keeps builds reproducible.
-        sample = vectors
-        if len(vectors) > self.params["nlist"] * 50:
-            rows = np.random.default_rng(0).choice(len(vectors), self.params["nlist"] * 50, replace=False)
-            sample = vectors[np.sort(rows)]
-        index.train(np.ascontiguousarray(sample))
+        # 50 points per list train well.
+        index.train(np.ascontiguousarray(_training_sample(vectors, self.params["nlist"] * 50)))
         return index
+
+    def _fill(self, ids: np.ndarray, rows: RowFile, chunk: int) -> None:
+        """Every row's list first (8 bytes a row), then each list allocated at its final size,
+        then the rows added to the lists chosen: FAISS grows a list by reallocation as rows
+        arrive, which holds ~1.5x the vectors' bytes across the lists (capacity not yet used),
+        and briefly a list's old and new copies together. The same lists, in the same order, as
+        ``add_with_ids`` of the whole matrix (FAISS assigns with the same quantizer search)."""
+        import faiss
+
+        ivf = faiss.extract_index_ivf(self._index)
+        assigned = np.empty(len(ids), dtype=np.int64)
+        for start in range(0, len(ids), chunk):
+            block = _as_vectors(rows.read(start, start + chunk), self.dim)
+            assigned[start : start + len(block)] = ivf.quantizer.assign(block, 1).reshape(-1)
+        lists = faiss.downcast_InvertedLists(ivf.invlists)
+        for number, size in enumerate(np.bincount(assigned, minlength=ivf.nlist).tolist()):
+            lists.resize(number, size)  # allocated once, at its final size...
+            lists.resize(number, 0)  # ...and emptied: a std::vector keeps its capacity
+        for start in range(0, len(ids), chunk):
+            block = _as_vectors(rows.read(start, start + chunk), self.dim)
+            stop = start + len(block)
+            ivf.add_core(
+                len(block), faiss.swig_ptr(block), faiss.swig_ptr(ids[start:stop]), faiss.swig_ptr(np.ascontiguousarray(assigned[start:stop]))
+            )
 
     def _changed(self) -> None:
         super()._changed()
