@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import datetime as dt
 import logging
 import time
@@ -153,7 +154,7 @@ def _spool_vectors(*, model: str, rows: RowFile, chunk_size: int = 20_000) -> tu
     A full build's vectors go to a file as they arrive, 20,000 at a time: the collection's
     matrix (4 GB at 2.6M papers) is never in memory, and neither are the raw bytes of its rows.
     """
-    ids: list[int] = []
+    ids = array.array("q")  # 8 bytes a paper, not a Python int's 36
     hashes: list[str] = []
     blobs: list[bytes] = []
 
@@ -175,7 +176,7 @@ def _spool_vectors(*, model: str, rows: RowFile, chunk_size: int = 20_000) -> tu
         if len(blobs) == chunk_size:
             flush()
     flush()
-    return np.asarray(ids, dtype=np.int64), hashes
+    return np.frombuffer(ids, dtype=np.int64).copy(), hashes
 
 
 def _watermark(model: str) -> dict[str, Any]:
