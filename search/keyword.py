@@ -159,6 +159,19 @@ def analyze(text: str) -> list[str]:
     return [term for _, _, term in word_spans(text)]
 
 
+def _rank_of(blob: memoryview, offsets: memoryview, size: int, term: str) -> int | None:
+    """The rank of ``term`` among ``size`` sorted UTF-8 terms, by binary search (None: absent)."""
+    key = term.encode("utf-8")
+    lo, hi = 0, size
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if bytes(blob[offsets[mid] : offsets[mid + 1]]) < key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo if lo < size and bytes(blob[offsets[lo] : offsets[lo + 1]]) == key else None
+
+
 class SortedVocab:
     """term -> rank over two memory-mapped arrays (see VOCAB_FILES), by binary search.
 
@@ -172,8 +185,10 @@ class SortedVocab:
         self._blob = memoryview(np.ascontiguousarray(blob).data).cast("B")
         self._offsets = memoryview(np.ascontiguousarray(offsets, dtype=np.int64).data).cast("B").cast("q")
         self._size = len(offsets) - 1
-        # A request looks its few terms up several times (scores, idf, highlighting).
-        self.get = functools.lru_cache(maxsize=4096)(self._get)  # type: ignore[method-assign]
+        # A request looks its few terms up several times (scores, idf, highlighting). The cache
+        # holds the arrays, not ``self``: a bound method there made a reference cycle, so a
+        # dropped index (a builder's finished one) waited for the cyclic collector to go.
+        self.get = functools.lru_cache(maxsize=4096)(functools.partial(_rank_of, self._blob, self._offsets, self._size))  # type: ignore[method-assign]
 
     @staticmethod
     def arrays(terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -189,22 +204,11 @@ class SortedVocab:
     def terms(self) -> list[str]:
         return [self.term(i) for i in range(self._size)]
 
-    def _key(self, i: int) -> bytes:
-        return bytes(self._blob[self._offsets[i] : self._offsets[i + 1]])
-
     def get(self, term: str) -> int | None:  # replaced per instance by a cached _get
         return self._get(term)
 
     def _get(self, term: str) -> int | None:
-        key = term.encode("utf-8")
-        lo, hi = 0, self._size
-        while lo < hi:
-            mid = (lo + hi) // 2
-            if self._key(mid) < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo if lo < self._size and self._key(lo) == key else None
+        return _rank_of(self._blob, self._offsets, self._size, term)
 
     def __contains__(self, term: str) -> bool:
         return self.get(term) is not None
@@ -283,6 +287,8 @@ class Segment:
     def save(self, target: Path) -> None:
         """Write the segment's files into ``target`` (hard links when it came from disk)."""
         target.mkdir(parents=True, exist_ok=True)
+        if self.source is not None and self.source.resolve() == target.resolve():
+            return  # written there already (a full build's slices, ``_written``)
         if self.source is not None:
             for name in SEGMENT_FILES:
                 os.link(self.source / name, target / name)
@@ -810,7 +816,7 @@ def write_keyword_index(
     k1, b, weight = settings.SEARCH_BM25_K1, settings.SEARCH_BM25_B, settings.SEARCH_BM25_TITLE_WEIGHT
     previous = _incremental_base(base, k1=k1, b=b, title_weight=weight)
     if previous is None:
-        index, authors, counts, title_columns = _full_index(ids, name=segment_name, k1=k1, b=b, chunk_size=chunk_size)
+        index, authors, counts, title_columns = _full_index(ids, name=segment_name, k1=k1, b=b, chunk_size=chunk_size, directory=directory)
         analysed = len(ids)
     else:
         added = np.asarray(added if added is not None else [], dtype=np.int64)
@@ -850,16 +856,26 @@ def write_keyword_index(
     return files, facts
 
 
+def _written(segment: Segment, target: Path) -> Segment:
+    """``segment`` saved into ``target`` and mapped back from there (saving its index later
+    leaves the files where they are)."""
+    segment.save(target)
+    return Segment.load(segment.name, target)
+
+
 def _full_index(
-    ids: np.ndarray, *, name: str, k1: float, b: float, chunk_size: int
+    ids: np.ndarray, *, name: str, k1: float, b: float, chunk_size: int, directory: Path
 ) -> tuple[KeywordIndex, KeywordIndex, Counter[str], tuple[np.ndarray, np.ndarray]]:
     """A full build's text and author indexes, word counts and title lookup, one segment per
-    FULL_BUILD_SEGMENT papers.
+    FULL_BUILD_SEGMENT papers, each written into ``directory`` as soon as it is made.
 
     Reading, analysing and indexing one slice at a time bounds a build's memory by the slice,
     not the collection: analysed token lists cost ~50 bytes a token in Python, ~20 GB for all of
-    arXiv at once. Scores do not depend on how papers are split into segments (BM25 uses the
-    live collection's statistics), and later incremental builds merge by the usual plan.
+    arXiv at once. A finished segment waits in its file (page cache), mapped, not in the
+    builder's memory: the postings of the slices before stayed in memory until the end and grew
+    the builder by ~0.4 GB a slice of 250,000 papers (docs/scale.md, run 8). Scores do not depend
+    on how papers are split into segments (BM25 uses the live collection's statistics), and later
+    incremental builds merge by the usual plan.
     """
     text_segments: list[Segment] = []
     author_segments: list[Segment] = []
@@ -870,8 +886,10 @@ def _full_index(
         part = ids[start : start + FULL_BUILD_SEGMENT]
         fields = _read_papers(part, chunk_size=chunk_size)
         segment_name = name if len(slices) == 1 else f"{name}-{number:03d}"
-        text_segments.append(build_segment(segment_name, ids=part, texts=fields.texts))
-        author_segments.append(build_segment(segment_name, ids=part, token_lists=fields.names))
+        text_segments.append(_written(build_segment(segment_name, ids=part, texts=fields.texts), directory / SUBDIR / segment_name))
+        author_segments.append(
+            _written(build_segment(segment_name, ids=part, token_lists=fields.names), directory / AUTHORS_SUBDIR / segment_name)
+        )
         counts.update(word_counts(fields.plain))
         titles.extend(fields.titles)
     titles.sort()
