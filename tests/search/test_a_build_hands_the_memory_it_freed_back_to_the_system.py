@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from search import memory, services
+from search import keyword, memory, services
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,8 +57,17 @@ def test_freed_faiss_lists_stay_with_the_process_until_they_are_released() -> No
 
 @pytest.mark.django_db
 def test_every_build_releases_what_it_freed_even_one_that_changes_nothing(listing_index: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[bool] = []
-    monkeypatch.setattr(memory, "release_freed_memory", lambda: calls.append(True) or True)
+    calls: list[str] = []
+    monkeypatch.setattr(memory, "release_freed_memory", lambda: calls.append("release") or True)
+    write_keyword_index = keyword.write_keyword_index
+
+    def keyword_half(*args: object, **kwargs: object) -> object:
+        calls.append("keyword")
+        return write_keyword_index(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(keyword, "write_keyword_index", keyword_half)
     assert services.index_build(if_changed=True) is None  # up to date: nothing built
+    assert calls == ["release"]
     assert services.index_build(full=True) is not None
-    assert calls == [True, True]
+    # The vector half's freed lists are handed back before the keyword half, and all at the end.
+    assert calls == ["release", "release", "keyword", "release"]
