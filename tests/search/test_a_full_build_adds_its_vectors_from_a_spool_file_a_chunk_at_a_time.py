@@ -4,18 +4,16 @@ index as one ``add`` of the whole matrix, without the matrix in the builder's me
 
 from __future__ import annotations
 
-import gc
 import json
-import threading
-import time
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
 
-from search import index_store, memory, services, vector_index
+from search import index_store, services, vector_index
 from search.vector_index import RowFile
+from tests.private_memory import peak_anon_growth_kb
 
 
 def _unit(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
@@ -74,33 +72,6 @@ def test_adding_rows_fills_only_an_empty_index_with_one_id_a_row(tmp_path: Path)
         index.add_rows(np.arange(50) + 100, rows)
 
 
-def _anon_kb() -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("RssAnon:"))
-
-
-def _peak_anon_growth_kb(work: object) -> int:
-    """The most anonymous (private) memory this process held beyond its start while ``work`` ran
-    (memory freed earlier handed back first, so ``work`` cannot hide in pages the heap kept)."""
-    gc.collect()
-    assert memory.release_freed_memory()
-    start, peak, done = _anon_kb(), [0], threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _anon_kb() - start)
-            time.sleep(0.002)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        work()  # type: ignore[operator]
-    finally:
-        done.set()
-        sampler.join()
-    return peak[0]
-
-
 def test_a_full_build_holds_the_index_copy_of_the_vectors_not_a_second_one(tmp_path: Path) -> None:
     """Both ways measured side by side on 200,000 vectors of 256 dimensions (205 MB): the whole
     matrix read and added at once (before), and the rows added from the spool file a chunk at a
@@ -128,8 +99,8 @@ def test_a_full_build_holds_the_index_copy_of_the_vectors_not_a_second_one(tmp_p
         index.save(tmp_path / "chunked")
 
     try:
-        chunked_kb = _peak_anon_growth_kb(chunked)
-        at_once_kb = _peak_anon_growth_kb(at_once)
+        chunked_kb = peak_anon_growth_kb(chunked)
+        at_once_kb = peak_anon_growth_kb(at_once)
     finally:
         faiss.omp_set_num_threads(0)
     seen = f"peak anonymous growth: chunked {chunked_kb} KB, at once {at_once_kb} KB, vectors {size_kb} KB"

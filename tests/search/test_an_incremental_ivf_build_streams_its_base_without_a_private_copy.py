@@ -4,16 +4,14 @@ same index changed in memory, and the builder's own memory never holds the colle
 
 from __future__ import annotations
 
-import gc
-import threading
-import time
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
 
-from search import memory, vector_index
+from search import vector_index
+from tests.private_memory import peak_anon_growth_kb
 
 DIM = 32
 
@@ -133,35 +131,6 @@ def test_other_kinds_are_updated_from_a_private_copy_with_the_same_result(tmp_pa
         assert 1 not in set(reread.ids().tolist()) and 9_000 in set(reread.ids().tolist())
 
 
-def _anon_kb() -> int:
-    with open("/proc/self/status") as status:
-        return next(int(line.split()[1]) for line in status if line.startswith("RssAnon:"))
-
-
-def _peak_anon_growth_kb(work: object) -> int:
-    """The most anonymous (private) memory this process held beyond its start while ``work`` ran.
-
-    Memory freed earlier is handed back first, so ``work`` cannot hide its needs in pages the heap
-    kept."""
-    gc.collect()
-    assert memory.release_freed_memory()
-    start, peak, done = _anon_kb(), [0], threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], _anon_kb() - start)
-            time.sleep(0.002)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        work()  # type: ignore[operator]
-    finally:
-        done.set()
-        sampler.join()
-    return peak[0]
-
-
 def test_the_builder_holds_a_list_at_a_time_not_the_collection(tmp_path: Path) -> None:
     """The old way (a private copy of the base, changed in memory) is measured beside the new one,
     on a base of 100,000 vectors of 256 dimensions (102 MB). What the stream holds besides a list
@@ -190,10 +159,10 @@ def test_the_builder_holds_a_list_at_a_time_not_the_collection(tmp_path: Path) -
         copy.add(ids, vectors)
         copy.save(copied_dir)
 
-    streamed = _peak_anon_growth_kb(
+    streamed = peak_anon_growth_kb(
         lambda: vector_index.save_updated(source, streamed_dir, kind="IVF256,Flat", params=params, remove=remove, ids=ids, vectors=vectors)
     )
-    copied = _peak_anon_growth_kb(copy_way)
+    copied = peak_anon_growth_kb(copy_way)
 
     seen = f"peak anonymous growth: streamed {streamed} KB, private copy {copied} KB, base vectors {size_kb} KB"
     assert copied > 0.8 * size_kb, seen  # the private copy holds the whole collection
