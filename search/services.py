@@ -335,6 +335,10 @@ def _index_build(*, full: bool, backend: str, if_changed: bool, wait: float) -> 
                     writer, attempt = index_store.BuildWriter(), "full"
                 contents = _full(model=model, backend=backend, writer=writer)
             index_store.write_members(writer, ids=contents.ids, hashes=contents.hashes)
+            # What only the vector half needed goes before the keyword half: the database's
+            # members, the base's and the content hashes (~0.7 GB of Python dicts and strings at
+            # 2.6M papers, held through the keyword half until now).
+            contents.hashes, target, base = [], {}, None
             # The vectors are written and freed (4 GB at 2.6M papers, for a full build) before the
             # keyword index is built from the same ids, so both halves describe the same papers.
             # An incremental build analyses only the papers it adds and hard-links the base's segments.
