@@ -333,6 +333,7 @@ def _index_build(*, full: bool, backend: str, if_changed: bool, wait: float) -> 
                 if base is not None:  # start again from an empty staging directory
                     writer.abort()
                     writer, attempt = index_store.BuildWriter(), "full"
+                target, base = {}, None  # a full build reads its members with its vectors (~0.5 GB at 2.6M)
                 contents = _full(model=model, backend=backend, writer=writer)
             index_store.write_members(writer, ids=contents.ids, hashes=contents.hashes)
             # What only the vector half needed goes before the keyword half: the database's
