@@ -49,7 +49,6 @@ from django.conf import settings
 from search.files import atomic_path, fsync_dir, write_atomic
 from search.keyword import KeywordIndex
 from search.vector_index import (
-    FaissIndex,
     NumpyIndex,
     RowFile,
     VectorIndex,
@@ -719,10 +718,10 @@ def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors
     added a chunk at a time, never all in memory beside the index."""
     index = make_index(dim, choose_kind(len(ids)) if backend == "faiss" else NumpyIndex.KIND)
     if len(ids):
-        if isinstance(vectors, RowFile) and isinstance(index, FaissIndex):
+        if isinstance(vectors, RowFile):
             index.add_rows(ids, vectors)
         else:
-            index.add(ids, vectors.read(0, len(vectors)) if isinstance(vectors, RowFile) else vectors)
+            index.add(ids, vectors)
     _record_index(writer, index, index.save(writer.staging))
     return index
 

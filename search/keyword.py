@@ -204,10 +204,7 @@ class SortedVocab:
     def terms(self) -> list[str]:
         return [self.term(i) for i in range(self._size)]
 
-    def get(self, term: str) -> int | None:  # replaced per instance by a cached _get
-        return self._get(term)
-
-    def _get(self, term: str) -> int | None:
+    def get(self, term: str) -> int | None:  # replaced per instance by a cached _rank_of
         return _rank_of(self._blob, self._offsets, self._size, term)
 
     def __contains__(self, term: str) -> bool:

@@ -161,7 +161,7 @@ def _spool_vectors(*, model: str, rows: RowFile, chunk_size: int = 20_000) -> tu
     def flush() -> None:
         if blobs:
             width = len(blobs[0])
-            if any(len(b) != width for b in blobs) or width % 4 or (rows.dim and width != rows.dim * 4):
+            if any(len(b) != width for b in blobs) or width % 4:  # rows.append checks the dimension
                 raise ValueError(f"stored vectors of model {model} differ in size (papers {ids[-len(blobs)]}..{ids[-1]})")
             rows.append(np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), width // 4))
             blobs.clear()

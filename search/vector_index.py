@@ -44,6 +44,8 @@ class VectorIndex(Protocol):
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None: ...
 
+    def add_rows(self, ids: np.ndarray, rows: RowFile) -> None: ...  # fill an empty index from a spool file
+
     def remove(self, ids: np.ndarray) -> int: ...
 
     def search(self, queries: np.ndarray, k: int, *, subset: np.ndarray | None = None) -> Results: ...
@@ -539,6 +541,8 @@ class IVFIndex(FaissIndex):
         import faiss
 
         ivf = faiss.extract_index_ivf(self._index)
+        # The spool is read twice (page cache): keeping the rows between the passes would be
+        # the copy of the collection this avoids.
         assigned = np.empty(len(ids), dtype=np.int64)
         for start in range(0, len(ids), chunk):
             block = _as_vectors(rows.read(start, start + chunk), self.dim)
@@ -903,6 +907,10 @@ class NumpyIndex:
             self.remove(ids)
             self._ids = np.concatenate([self._ids, ids])
             self._vectors = np.vstack([self._vectors, _as_vectors(vectors, self.dim)])
+
+    def add_rows(self, ids: np.ndarray, rows: RowFile) -> None:
+        """The reference reads them all: it holds every vector in memory anyway."""
+        self.add(ids, rows.read(0, len(rows)))
 
     def remove(self, ids: np.ndarray) -> int:
         keep = ~np.isin(self._ids, _as_ids(ids))
