@@ -134,3 +134,58 @@ def bench_cpu_limit(*, texts: list[str], batch_size: int, rounds: int = 3) -> di
         "share_of_limit": round(achieved / limit, 3),
         "model": shape,
     }
+
+
+# Where the real model's time goes: OpenVINO's per-node counters, grouped. The attention block
+# (scores, scale, mask, softmax, mixing) is one fused node on CPUs where OpenVINO fuses it and
+# separate MatMul/Softmax/Add nodes where it does not; its nodes carry the converted op's name.
+_ATTENTION = "scaled_dot_product_attention"
+
+
+def _group(node_name: str, node_type: str) -> str:
+    if _ATTENTION in node_name or node_type in ("Softmax", "MatMul"):
+        return "attention block (scores, softmax, mixing)"
+    if node_type == "FullyConnected":
+        return "projections and feed-forward (matmuls)"
+    if node_type in ("MVN", "MulAdd") or "LayerNorm" in node_name or "layer_norm" in node_name:
+        return "layer norms"
+    return f"other: {node_type}"
+
+
+def op_profile(*, texts: list[str], batch_size: int) -> dict[str, Any]:
+    """Seconds per group of the model's nodes, one request after a warm-up, on the embedder's
+    own batches and precision; and the share of the CPU's limit embedding could reach if
+    everything but the matmuls and the attention block took no time (``ceiling``: the real
+    model's matmul work over those nodes' time, against the limit measured beside it)."""
+    import openvino as ov
+
+    model = embedder.get_model("openvino")
+    core = ov.Core()
+    config = embedder._openvino_config("THROUGHPUT", model.precision, int(getattr(model, "_threads", 0) or 0))
+    config["PERF_COUNT"] = True
+    compiled = core.compile_model(str(model._export), "CPU", config)  # type: ignore[attr-defined]
+    request = compiled.create_infer_request()
+    names = {i.get_any_name() for i in compiled.inputs}
+    encodings = model._features(list(texts))  # type: ignore[attr-defined]
+    order = sorted(range(len(encodings)), key=lambda n: -len(encodings[n].ids))
+    batches = [model._batch(encodings, order[s : s + batch_size], bulk=True) for s in range(0, len(order), batch_size)]  # type: ignore[attr-defined]
+    feeds = [{k: v for k, v in batch.items() if k in names} for _, batch in batches]
+    for feed in feeds:
+        request.infer(feed)  # warm-up: every shape compiled once
+    groups: dict[str, float] = {}
+    kinds: dict[str, str] = {}
+    for feed in feeds:
+        request.infer(feed)
+        for node in request.profiling_info:
+            group = _group(node.node_name, node.node_type)
+            groups[group] = groups.get(group, 0.0) + node.real_time.total_seconds()
+            if group.startswith("attention") or group.startswith("projections"):
+                kinds.setdefault(group, f"{node.node_type} ({node.exec_type})")
+    total = sum(groups.values())
+    rows = sorted(groups.items(), key=lambda kv: -kv[1])
+    return {
+        "request_s": round(total, 3),
+        "groups": [{"group": g, "seconds": round(s, 3), "share": round(s / total, 3) if total else 0.0} for g, s in rows],
+        "kernels": kinds,
+        "matmul_and_attention_share": round(sum(s for g, s in groups.items() if g.startswith(("attention", "projections"))) / total, 3) if total else 0.0,
+    }

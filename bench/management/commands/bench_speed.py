@@ -61,7 +61,7 @@ class Command(BaseCommand):
             help="collection size of the app build whose gunicorn workers' memory is measured after serving searches",
         )
         parser.add_argument("--skip", default="", help="comma-separated parts to skip: embedding,search,memory,http,webmem,peers")
-        parser.add_argument("--plots", metavar="DIR", help="write PNG plots here (default docs/plots without --quick)")
+        parser.add_argument("--plots", metavar="DIR", help="write PNG plots here (default: docs/plots, on whole runs only: no --quick, no --skip)")
         parser.add_argument(
             "--embed-corpus",
             action="store_true",
@@ -122,6 +122,18 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"\nEmbedding vs this CPU's limit (OpenVINO {c['precision']}, the model's matmuls alone on the same batch shapes): "
                     f"{c['achieved_gflops']} of {c['limit_gflops']} GFLOP/s = {100 * c['share_of_limit']:.0f}%"
+                )
+                profile = cpu_limit.op_profile(texts=texts, batch_size=settings.EMBEDDING_BATCH_SIZE)
+                # Were every node but the matmuls and the attention block free, time would shrink to
+                # their share of it: the most this CPU's kernels let embedding reach of the limit.
+                profile["ceiling"] = round(c["share_of_limit"] / profile["matmul_and_attention_share"], 3)
+                c["op_profile"] = profile
+                self.stdout.write(f"Where embedding's time goes (one request, {profile['request_s']} s of nodes):")
+                for row in (r for r in profile["groups"] if r["share"] >= 0.005):
+                    self.stdout.write(f"  {row['group']:<45} {row['seconds']:>7.3f} s {100 * row['share']:5.1f}%")
+                self.stdout.write(
+                    f"Ceiling if every other node took no time: {100 * profile['ceiling']:.0f}% of the limit "
+                    f"(kernels: {', '.join(f'{k}: {v}' for k, v in profile['kernels'].items())})"
                 )
 
         if options["scifact"]:
@@ -257,7 +269,10 @@ class Command(BaseCommand):
         results["elapsed_s"] = round(time.perf_counter() - started, 1)
         results["machine"]["load_avg_at_end"] = [round(x, 2) for x in os.getloadavg()]
         self._tables(results)
-        plot_dir = options["plots"] or (None if quick else str(Path(settings.BASE_DIR) / "docs" / "plots"))
+        # The committed plots come from whole runs only: a partial one (--skip) would redraw them
+        # from the parts it ran. --plots writes them anywhere, always.
+        whole = not quick and not options["skip"]
+        plot_dir = options["plots"] or (str(Path(settings.BASE_DIR) / "docs" / "plots") if whole else None)
         if plot_dir:
             if results["collections"]:
                 plots.latency_vs_size(results, Path(plot_dir) / "latency_vs_size.png")
