@@ -179,7 +179,7 @@ def op_profile(*, texts: list[str], batch_size: int) -> dict[str, Any]:
         for node in request.profiling_info:
             group = _group(node.node_name, node.node_type)
             groups[group] = groups.get(group, 0.0) + node.real_time.total_seconds()
-            if group.startswith("attention") or group.startswith("projections"):
+            if group.startswith(("attention", "projections")):
                 kinds.setdefault(group, f"{node.node_type} ({node.exec_type})")
     total = sum(groups.values())
     rows = sorted(groups.items(), key=lambda kv: -kv[1])

@@ -55,6 +55,7 @@ from search.vector_index import (
     choose_kind,
     load_index,
     make_index,
+    save_rows,
     save_updated,
 )
 
@@ -715,14 +716,17 @@ def _load_vectors(build_id: str, manifest: dict[str, Any], *, mmap: bool) -> Vec
 def write_vectors(writer: BuildWriter, *, backend: str, ids: np.ndarray, vectors: np.ndarray | RowFile, dim: int) -> VectorIndex:
     """Build the vector index into ``writer``: "faiss" gets the configured kind (INDEX_KIND) for
     this size, "numpy" the brute-force reference. ``vectors`` in a RowFile (a full build's) are
-    added a chunk at a time, never all in memory beside the index."""
-    index = make_index(dim, choose_kind(len(ids)) if backend == "faiss" else NumpyIndex.KIND)
-    if len(ids):
-        if isinstance(vectors, RowFile):
-            index.add_rows(ids, vectors)
-        else:
-            index.add(ids, vectors)
-    _record_index(writer, index, index.save(writer.staging))
+    read a chunk at a time (``save_rows``): an IVF index is written straight into its file, never
+    whole in memory."""
+    kind = choose_kind(len(ids)) if backend == "faiss" else NumpyIndex.KIND
+    if isinstance(vectors, RowFile) and len(vectors):
+        index, names = save_rows(writer.staging, kind=kind, ids=ids, rows=vectors)
+    else:  # nothing spooled (an empty collection), or a matrix given whole
+        index = make_index(dim, kind)
+        if len(ids):
+            index.add(ids, vectors.read(0, len(vectors)) if isinstance(vectors, RowFile) else vectors)
+        names = index.save(writer.staging)
+    _record_index(writer, index, names)
     return index
 
 

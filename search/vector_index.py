@@ -20,8 +20,9 @@ Adding a kind is a class below, its entry in FAMILIES, and its test.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Protocol
@@ -406,6 +407,14 @@ class FaissIndex:
         index.add(ids, vectors)
         return index, index.save(directory)
 
+    @classmethod
+    def save_rows(cls, directory: Path, *, kind: str, ids: np.ndarray, rows: RowFile) -> tuple[FaissIndex, list[str]]:
+        """A new index of ``rows`` (row ``i`` is paper ``ids[i]``) saved into ``directory``: a full
+        build. Here filled in memory a chunk at a time (``add_rows``), then written."""
+        index = cls(rows.dim, kind)
+        index.add_rows(ids, rows)
+        return index, index.save(directory)
+
 
 class FlatIndex(FaissIndex):
     """``IDMap,Flat``: exact inner product over every vector."""
@@ -532,31 +541,50 @@ class IVFIndex(FaissIndex):
         index.train(np.ascontiguousarray(_training_sample(vectors, self.params["nlist"] * 50)))
         return index
 
-    def _fill(self, ids: np.ndarray, rows: RowFile, chunk: int) -> None:
-        """Every row's list first (8 bytes a row), then each list allocated at its final size,
-        then the rows added to the lists chosen: FAISS grows a list by reallocation as rows
-        arrive, which holds ~1.5x the vectors' bytes across the lists (capacity not yet used),
-        and briefly a list's old and new copies together. The same lists, in the same order, as
-        ``add_with_ids`` of the whole matrix (FAISS assigns with the same quantizer search)."""
+    @classmethod
+    def save_rows(
+        cls, directory: Path, *, kind: str, ids: np.ndarray, rows: RowFile, chunk: int = 32_768
+    ) -> tuple[FaissIndex, list[str]]:
+        """A full build written straight into its file, never held in memory as an index.
+
+        The quantizer is trained on a sample, every row assigned its list (8 bytes a row), then
+        the spool is read once more, a chunk at a time, and each chunk's rows written to their
+        lists' places in the file (``_write_lists``): the builder holds a chunk and the list
+        numbers, not the lists (4 GB at 2.6M papers, the peak of a full build's vector half:
+        docs/scale.md, run 9). Byte for byte the file ``faiss.write_index`` writes after one
+        ``add`` of the whole matrix: FAISS adds rows to their lists in row order, as here.
+        """
         import faiss
 
-        ivf = faiss.extract_index_ivf(self._index)
-        # The spool is read twice (page cache): keeping the rows between the passes would be
-        # the copy of the collection this avoids.
+        ids = _as_ids(ids)
+        if len(ids) != len(rows):
+            raise ValueError(f"{len(ids)} ids for {len(rows)} rows")
+        if not len(ids):
+            return super().save_rows(directory, kind=kind, ids=ids, rows=rows)
+        index = cls(rows.dim, kind)
+        trained = index._create(rows)  # the quantizer (and codec) trained; no vectors yet
+        ivf = faiss.extract_index_ivf(trained)
         assigned = np.empty(len(ids), dtype=np.int64)
         for start in range(0, len(ids), chunk):
-            block = _as_vectors(rows.read(start, start + chunk), self.dim)
+            block = _as_vectors(rows.read(start, start + chunk), index.dim)
             assigned[start : start + len(block)] = ivf.quantizer.assign(block, 1).reshape(-1)
-        lists = faiss.downcast_InvertedLists(ivf.invlists)
-        for number, size in enumerate(np.bincount(assigned, minlength=ivf.nlist).tolist()):
-            lists.resize(number, size)  # allocated once, at its final size...
-            lists.resize(number, 0)  # ...and emptied: a std::vector keeps its capacity
-        for start in range(0, len(ids), chunk):
-            block = _as_vectors(rows.read(start, start + chunk), self.dim)
-            stop = start + len(block)
-            ivf.add_core(
-                len(block), faiss.swig_ptr(block), faiss.swig_ptr(ids[start:stop]), faiss.swig_ptr(np.ascontiguousarray(assigned[start:stop]))
-            )
+
+        def chunks() -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+            for start in range(0, len(ids), chunk):
+                stop = min(start + chunk, len(ids))
+                order = np.argsort(assigned[start:stop], kind="stable")  # by list, rows in order within one
+                block = _as_vectors(rows.read(start, stop)[order], index.dim)
+                lists = np.ascontiguousarray(assigned[start:stop][order])
+                codes = np.empty((len(block), ivf.code_size), dtype=np.uint8)
+                ivf.encode_vectors(len(block), faiss.swig_ptr(block), faiss.swig_ptr(lists), faiss.swig_ptr(codes))
+                chunk_rows = (lists, codes, ids[start:stop][order])
+                del block, lists, codes  # the writer holds the chunk now; nothing of it stays here
+                yield chunk_rows
+                del chunk_rows
+
+        with atomic_path(directory / cls.FILENAME) as tmp:
+            _write_lists(trained, np.bincount(assigned, minlength=ivf.nlist), chunks(), tmp)
+        return cls._read_back(directory, kind=kind, params=index.params)
 
     def _changed(self) -> None:
         super()._changed()
@@ -661,7 +689,13 @@ class IVFIndex(FaissIndex):
         with atomic_path(directory / cls.FILENAME) as tmp:
             _write_ivf(base, added, dropped, tmp)
         del base, added
-        index = cls.load(directory, kind=kind, params=params, with_family_files=False)  # FAISS reads back what was written
+        return cls._read_back(directory, kind=kind, params=params)
+
+    @classmethod
+    def _read_back(cls, directory: Path, *, kind: str, params: dict[str, int]) -> tuple[FaissIndex, list[str]]:
+        """The index file written by hand, read back by FAISS (memory-mapped), and the family's
+        id directory written from it."""
+        index = cls.load(directory, kind=kind, params=params, with_family_files=False)
         if not isinstance(index, IVFIndex):  # pragma: no cover - load returns its own class
             raise TypeError(f"{cls.__name__}.load returned a {type(index).__name__}")
         names = [cls.FILENAME]
@@ -713,6 +747,17 @@ def _lists_header(nlist: int, code_size: int, sizes: np.ndarray) -> bytes:
     return head + b"sprs" + np.uint64(len(pairs)).tobytes() + pairs.tobytes()
 
 
+def _ivf_head(index: Any, sizes: np.ndarray) -> bytes:
+    """What FAISS writes of IVF ``index`` before its lists' contents, for lists of ``sizes``:
+    its header (quantizer, codec, ``sizes.sum()`` vectors) and the lists section's header."""
+    nlist, code_size = int(index.nlist), int(index.code_size)
+    blank = _without_lists(index, total=int(np.sum(sizes))).tobytes()
+    tail = _lists_header(nlist, code_size, np.zeros(nlist, dtype=np.int64))
+    if not blank.endswith(tail):
+        raise ValueError("this FAISS writes IVF files in a layout the streaming writers do not know")
+    return blank[: -len(tail)] + _lists_header(nlist, code_size, sizes)
+
+
 def _write_ivf(base: Any, added: Any, dropped: np.ndarray, path: Path) -> None:
     """Write ``base``'s lists less the ``dropped`` ids, each followed by ``added``'s same list, to
     ``path`` in FAISS's format: what ``faiss.write_index`` writes for that index held in memory."""
@@ -738,13 +783,8 @@ def _write_ivf(base: Any, added: Any, dropped: np.ndarray, path: Path) -> None:
         kept.append(keep)
         sizes[number] = (len(ids) if keep is None else int(keep.sum())) + int(added.invlists.list_size(number))
 
-    blank = _without_lists(added, total=int(sizes.sum())).tobytes()  # the header of the (small) added index
-    tail = _lists_header(nlist, code_size, np.zeros(nlist, dtype=np.int64))
-    if not blank.endswith(tail):
-        raise ValueError("this FAISS writes IVF files in a layout the streaming update does not know")
     with open(path, "wb") as handle:
-        handle.write(blank[: -len(tail)])
-        handle.write(_lists_header(nlist, code_size, sizes))
+        handle.write(_ivf_head(added, sizes))  # the header of the (small) added index
         for number in range(nlist):
             if not sizes[number]:
                 continue
@@ -756,6 +796,50 @@ def _write_ivf(base: Any, added: Any, dropped: np.ndarray, path: Path) -> None:
             for part in (base_codes, new_codes, base_ids, new_ids):  # a list's codes, then its ids
                 if len(part):
                     handle.write(np.ascontiguousarray(part).reshape(-1).view(np.uint8).data)
+
+
+def _write_lists(header: Any, sizes: np.ndarray, chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
+    """Write to ``path`` the IVF index ``header`` (trained, its lists empty) holding lists of
+    ``sizes``, filled from ``chunks`` of (list numbers, codes, ids), each row appended to its
+    list in the order given (cheapest with a chunk's rows already grouped by list): FAISS's format (``_write_ivf``'s layout, a list's codes then its
+    ids), each chunk's rows written at their lists' places in the file, a run of rows per list."""
+    nlist, code_size = int(header.nlist), int(header.code_size)
+    sizes = np.asarray(sizes, dtype=np.int64)
+    head = _ivf_head(header, sizes)
+    ends = len(head) + np.cumsum(sizes * (code_size + 8))
+    code_at = ends - sizes * (code_size + 8)  # where each list's codes start; its ids follow them
+    id_at = code_at + sizes * code_size
+    filled = np.zeros(nlist, dtype=np.int64)
+    with open(path, "wb") as handle:
+        handle.write(head)
+        handle.flush()
+        fd = handle.fileno()
+        for lists, codes, ids in chunks:
+            if len(lists) > 1 and (np.diff(lists) < 0).any():  # a list's rows keep their order
+                order = np.argsort(lists, kind="stable")
+                lists, codes, ids = lists[order], codes[order], ids[order]
+            ids = _as_ids(ids)
+            numbers, firsts, counts = np.unique(lists, return_index=True, return_counts=True)
+            if len(numbers) and (numbers[0] < 0 or numbers[-1] >= nlist or (filled[numbers] + counts > sizes[numbers]).any()):
+                raise ValueError("rows do not fit the list sizes given")
+            for number, first, count, offset in zip(numbers.tolist(), firsts.tolist(), counts.tolist(), filled[numbers].tolist()):
+                os.pwrite(fd, codes[first : first + count].data, int(code_at[number]) + offset * code_size)
+                os.pwrite(fd, ids[first : first + count].data, int(id_at[number]) + offset * 8)
+            filled[numbers] += counts
+            del lists, codes, ids  # before the next chunk is read
+        if not (filled == sizes).all():
+            raise ValueError(f"{int(filled.sum())} rows written for lists of {int(sizes.sum())}")
+
+
+def save_rows(directory: Path, *, kind: str, ids: np.ndarray, rows: RowFile) -> tuple[VectorIndex, list[str]]:
+    """Save into ``directory`` a new index of ``kind`` holding ``rows`` (row ``i`` is paper
+    ``ids[i]``, read from the spool file a chunk at a time): a full build. Returns the index and
+    the files written."""
+    if kind == NumpyIndex.KIND:
+        index = NumpyIndex(rows.dim or 1)
+        index.add_rows(ids, rows)
+        return index, index.save(directory)
+    return family_of(kind).save_rows(directory, kind=parse_kind(kind), ids=ids, rows=rows)
 
 
 def save_updated(
