@@ -902,6 +902,9 @@ def _full_index(
         )
         counts.update(word_counts(fields.plain))
         titles.extend(fields.titles)
+        # Before the next slice is read: otherwise this slice's texts (~1 GB for 250,000
+        # abstracts) stay alive until the next ones are all read, two slices at once.
+        del fields
     titles.sort()
     title_columns = (np.asarray([h for h, _ in titles], dtype=np.int64), np.asarray([pk for _, pk in titles], dtype=np.int64))
     index = KeywordIndex(ids=ids, segments=text_segments, k1=k1, b=b)

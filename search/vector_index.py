@@ -83,8 +83,9 @@ class RowFile:
     """Float32 vectors of one dimension in a raw file, row ``i`` at byte ``i * dim * 4``.
 
     A full build spools the collection's vectors here as it reads them from the database, then
-    fills its index from the file a chunk at a time (``FaissIndex.add_rows``): the whole matrix
-    (4 GB at 2.6M papers) is never in the builder's memory beside the index that copies it.
+    builds its index from the file a chunk at a time (``save_rows``): the whole matrix (4 GB at
+    2.6M papers) is never in the builder's memory, and an IVF index is written straight to its
+    file, so neither is the index.
     Chunks are read with ``np.fromfile``, not a memory map, so the rows read stay out of the
     builder's resident memory too; the file itself is only page cache.
     """
