@@ -6,7 +6,7 @@ of its own (COPY; skipped when the row counts already match), hard-links the ind
 the production processes against them: gunicorn (2 workers), one Celery worker (the compose
 file's command) and a redis-server of the stack's own (a free loopback port, nothing saved). One client searches throughout; meanwhile
 ``added`` papers arrive with their vectors (as a harvest leaves them once embedded) and the worker
-makes an incremental build, which the web workers then load. Every second it reads the
+makes an incremental build (``--stack-build full``: a full one), which the web workers then load. Every second it reads the
 proportional memory (PSS: shared pages split between the processes that map them, so the sum is
 what the stack occupies) of every process of the stack: the web master and workers, the Celery
 worker and its children, PostgreSQL's processes (the server's, whichever database they serve),
@@ -227,9 +227,13 @@ class _Sampler(threading.Thread):
         }
 
 
-def run(*, url: str, index_dir: Path, paths: list[str], add: Callable[[str], list[int]], log: Callable[[str], None], settle: float = 10.0) -> dict[str, Any]:
+def run(
+    *, url: str, index_dir: Path, paths: list[str], add: Callable[[str], list[int]], log: Callable[[str], None], settle: float = 10.0, full: bool = False
+) -> dict[str, Any]:
     """The stack on ``url`` and ``index_dir``: searches throughout, ``add(alias)`` papers and the
-    worker's incremental build meanwhile; memory sampled every second (module docstring)."""
+    worker's build meanwhile (incremental, or ``full``: from scratch, what an operator's
+    ``build_index --full`` or a damaged build asks of the worker); memory sampled every second
+    (module docstring)."""
     broker = _RedisServer()
     extra = {"REDIS_URL": broker.url, "INDEX_RELOAD_INTERVAL": "1"}
     server = http.Server(database=url, index_dir=index_dir, workers=2, threads=4, **extra)
@@ -279,7 +283,7 @@ def run(*, url: str, index_dir: Path, paths: list[str], add: Callable[[str], lis
         sampler.phase = "worker builds"
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "manage.py", "shell", "-c", "from search.tasks import build_index; build_index.delay()"],
+            [sys.executable, "manage.py", "shell", "-c", f"from search.tasks import build_index; build_index.delay(full={full})"],
             cwd=settings.BASE_DIR, env=app_env(database=url, index_dir=index_dir, **extra), check=True, capture_output=True, timeout=300,
         )
         deadline = time.monotonic() + 3600

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from django.core.management import call_command
 
 from bench import corpus, scale
@@ -87,10 +88,12 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
         assert not generated.filter(arxiv_id__isnull=False).exists()
 
 
-def test_bench_scale_stack_step_measures_every_process_of_the_stack_on_postgresql(tmp_path: Path, capsys, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("build", ["incremental", "full"])
+def test_bench_scale_stack_step_measures_every_process_of_the_stack_on_postgresql(tmp_path: Path, capsys, django_db_blocker, build: str) -> None:  # type: ignore[no-untyped-def]
     """The collection copied into PostgreSQL, gunicorn and a Celery worker (Redis) on it: the
-    worker builds the papers that arrive, the web workers serve the new build, and the memory of
-    every process (web, worker, PostgreSQL, Redis) is read throughout."""
+    worker builds the papers that arrive (incrementally, or from scratch with ``--stack-build
+    full``), the web workers serve the new build, and the memory of every process (web, worker,
+    PostgreSQL, Redis) is read throughout."""
     import os
 
     import psycopg
@@ -102,12 +105,13 @@ def test_bench_scale_stack_step_measures_every_process_of_the_stack_on_postgresq
             call_command(
                 "bench_scale", "--size", "1200", "--corpus", str(corpus.SAMPLE_1K), "--added", "30", "--queries", "10", "--steps", "full,stack",
                 "--stack-seconds", "3", "--pg-url", f"postgres://postgres@127.0.0.1:5432/{name}", "--database", str(tmp_path / "scale.sqlite3"),
-                "--json", str(out),
+                "--json", str(out), "--stack-build", build,
             )
         stack = json.loads(out.read_text())["stack"]
         assert stack["database"]["rows"]["search_paperembedding"] == 1200 and stack["database"]["rows"]["papers_paper"] >= 1200
         assert stack["database"]["copied"] == ["papers_paper", "search_paperembedding"]
-        assert stack["build"]["kind"] == "incremental" and stack["build"]["count"] == 1230 and stack["build"]["added"] == 30
+        assert stack["build"]["kind"] == build and stack["build"]["count"] == 1230
+        assert stack["build"]["added"] == (30 if build == "incremental" else 1230)
         assert stack["failed_requests"] == 0 and stack["searches"]["serving the new build"]["n"] > 0
         memory = stack["memory"]
         assert set(memory["at_peak_mb"]) == {"web", "worker", "postgresql", "redis"}

@@ -61,12 +61,14 @@ class Command(BaseCommand):
         parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/paperscope_bench_scale",
                             help="the PostgreSQL database the stack step copies the collection into (its own; made when missing)")
         parser.add_argument("--stack-seconds", type=float, default=15.0, help="stack step: searching before the papers arrive and after the new build")
+        parser.add_argument("--stack-build", choices=("incremental", "full"), default="incremental",
+                            help="stack step: the build the worker makes once the papers arrive (full: from scratch, the stack's peak)")
         parser.add_argument("--corpus", default=str(corpus_module.ARXIV_115K), help="the real papers (default: the 115k arXiv corpus)")
         parser.add_argument("--database", dest="database_file", default="", help="SQLite file (default var/bench/scale-<size>.sqlite3)")
         parser.add_argument("--json", dest="json_out", default="")
 
     def handle(self, *args: Any, size: int, rounds: int, added: int, queries: int, passes: int, steps: str, database_file: str, json_out: str, corpus: str,
-               connections: int, load_seconds: int, pg_url: str, stack_seconds: float, **options: Any) -> None:
+               connections: int, load_seconds: int, pg_url: str, stack_seconds: float, stack_build: str = "incremental", **options: Any) -> None:
         from search import embedder
 
         wanted_steps = {s.strip() for s in steps.split(",") if s.strip()}
@@ -129,7 +131,7 @@ class Command(BaseCommand):
             )
         if "stack" in wanted_steps:
             results["stack"] = _stack(
-                db_path=db_path, index_dir=index_dir, pg_url=pg_url, paths=_search_paths(texts), settle=stack_seconds, log=log,
+                db_path=db_path, index_dir=index_dir, pg_url=pg_url, paths=_search_paths(texts), settle=stack_seconds, log=log, full=stack_build == "full",
                 add=lambda alias: scale.add_generated(
                     plan=plan, real=made["real_papers"], split=made["sentences"], vectors=vectors, start=generated, count=added, model=model, using=alias,
                 ),
@@ -155,6 +157,7 @@ def _remove_extra(generated: int, using: str = ALIAS) -> None:
 
 def _stack(
     *, db_path: Path, index_dir: Path, pg_url: str, paths: list[str], settle: float, log: Any, add: Any, generated: int, held_out: list[str],
+    full: bool = False,
 ) -> dict[str, Any]:
     """bench/stack.py: the collection in PostgreSQL, gunicorn and a Celery worker on it, memory of
     every process of the stack while it serves, takes new papers and builds."""
@@ -174,7 +177,7 @@ def _stack(
     copied = stack.copy_to_postgres(sqlite_path=db_path, url=pg_url, log=log)  # copied again after an interrupted run
     linked = stack.linked_index(index_dir, index_dir.with_name(index_dir.name + "-stack"))
     try:
-        outcome = stack.run(url=pg_url, index_dir=linked, paths=paths, add=add, log=log, settle=settle)
+        outcome = stack.run(url=pg_url, index_dir=linked, paths=paths, add=add, log=log, settle=settle, full=full)
         build = IndexBuild.objects.using(stack.PG_ALIAS).order_by("-id").first()
         assert build is not None
         outcome["build"] = {"kind": build.kind, "count": build.count, "added": build.added, "build_s": round(build.duration_s, 2)}
