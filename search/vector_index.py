@@ -802,8 +802,9 @@ def _write_ivf(base: Any, added: Any, dropped: np.ndarray, path: Path) -> None:
 def _write_lists(header: Any, sizes: np.ndarray, chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
     """Write to ``path`` the IVF index ``header`` (trained, its lists empty) holding lists of
     ``sizes``, filled from ``chunks`` of (list numbers, codes, ids), each row appended to its
-    list in the order given (cheapest with a chunk's rows already grouped by list): FAISS's format (``_write_ivf``'s layout, a list's codes then its
-    ids), each chunk's rows written at their lists' places in the file, a run of rows per list."""
+    list in the order given (cheapest with a chunk's rows already grouped by list). FAISS's
+    format (``_write_ivf``'s layout: a list's codes, then its ids); each chunk's rows are written
+    at their lists' places in the file, one run of rows per list."""
     nlist, code_size = int(header.nlist), int(header.code_size)
     sizes = np.asarray(sizes, dtype=np.int64)
     head = _ivf_head(header, sizes)
@@ -824,12 +825,20 @@ def _write_lists(header: Any, sizes: np.ndarray, chunks: Iterable[tuple[np.ndarr
             if len(numbers) and (numbers[0] < 0 or numbers[-1] >= nlist or (filled[numbers] + counts > sizes[numbers]).any()):
                 raise ValueError("rows do not fit the list sizes given")
             for number, first, count, offset in zip(numbers.tolist(), firsts.tolist(), counts.tolist(), filled[numbers].tolist()):
-                os.pwrite(fd, codes[first : first + count].data, int(code_at[number]) + offset * code_size)
-                os.pwrite(fd, ids[first : first + count].data, int(id_at[number]) + offset * 8)
+                _pwrite_all(fd, codes[first : first + count], int(code_at[number]) + offset * code_size)
+                _pwrite_all(fd, ids[first : first + count], int(id_at[number]) + offset * 8)
             filled[numbers] += counts
             del lists, codes, ids  # before the next chunk is read
         if not (filled == sizes).all():
             raise ValueError(f"{int(filled.sum())} rows written for lists of {int(sizes.sum())}")
+
+
+def _pwrite_all(fd: int, values: np.ndarray, offset: int) -> None:
+    """Every byte of ``values`` (contiguous) at ``offset``: a short write is retried for the rest."""
+    data = memoryview(np.ascontiguousarray(values)).cast("B")
+    while len(data):
+        written = os.pwrite(fd, data, offset)
+        data, offset = data[written:], offset + written
 
 
 def save_rows(directory: Path, *, kind: str, ids: np.ndarray, rows: RowFile) -> tuple[VectorIndex, list[str]]:
