@@ -835,7 +835,7 @@ def _write_lists(header: Any, sizes: np.ndarray, chunks: Iterable[tuple[np.ndarr
 
 def _pwrite_all(fd: int, values: np.ndarray, offset: int) -> None:
     """Every byte of ``values`` (contiguous) at ``offset``: a short write is retried for the rest."""
-    data = memoryview(np.ascontiguousarray(values)).cast("B")
+    data = np.ascontiguousarray(values).reshape(-1).view(np.uint8).data
     while len(data):
         written = os.pwrite(fd, data, offset)
         data, offset = data[written:], offset + written
