@@ -254,8 +254,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=660)
-# Longer than the hard time limit, so Redis never redelivers a task that is still running.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 2}
+# An index build's own limit (search.tasks.build_index): a full build of 2.6M papers took
+# 15-28 minutes on two cores (docs/scale.md), far past the other tasks' 10 minutes.
+INDEX_BUILD_SOFT_TIME_LIMIT = env.int("INDEX_BUILD_SOFT_TIME_LIMIT", default=7200)
+INDEX_BUILD_TIME_LIMIT = INDEX_BUILD_SOFT_TIME_LIMIT + 60
+# Longer than every acks-late task's hard time limit, so Redis never redelivers a task that is
+# still running (a build would otherwise be run twice).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(CELERY_TASK_TIME_LIMIT, INDEX_BUILD_TIME_LIMIT) * 2}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # A task running when the broker connection drops finishes its batch (stored for good); Redis
 # redelivers the message after the visibility timeout and the task then skips what is stored.

@@ -99,7 +99,10 @@ def embed_papers(self: Task, paper_ids: list[int]) -> dict[str, int]:
     return {"embedded": summary.embedded, "skipped": summary.skipped, "missing": summary.missing, "failed": 0}
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=60)
+@shared_task(
+    bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=60,
+    soft_time_limit=settings.INDEX_BUILD_SOFT_TIME_LIMIT, time_limit=settings.INDEX_BUILD_TIME_LIMIT,
+)
 def build_index(self: Task, full: bool = False) -> str | None:
     """Build and publish the index (incrementally unless ``full``); skipped when nothing changed.
 
