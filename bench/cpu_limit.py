@@ -67,17 +67,18 @@ def matmul_graph(shape: dict[str, int], *, seed: int = 0) -> Any:
     return ov.Model([out], [x], "matmuls-only")
 
 
-def batch_shapes(texts: list[str], *, batch_size: int) -> list[tuple[int, int]]:
-    """(rows, padded tokens) of every batch the embedder runs for ``texts`` in bulk."""
+def _bulk_batches(texts: list[str], *, batch_size: int) -> list[dict[str, np.ndarray]]:
+    """The padded inputs of every batch the embedder runs for ``texts`` in bulk (longest first,
+    as ``encode`` orders them)."""
     model = embedder.get_model("openvino")
     encodings = model._features(list(texts))  # type: ignore[attr-defined]
     order = sorted(range(len(encodings)), key=lambda n: -len(encodings[n].ids))
-    shapes = []
-    for start in range(0, len(order), batch_size):
-        chunk = order[start : start + batch_size]
-        width = embedder.padded_width(max(len(encodings[n].ids) for n in chunk), model.max_seq_length, bulk=True)
-        shapes.append((len(chunk), width))
-    return shapes
+    return [model._batch(encodings, order[s : s + batch_size], bulk=True)[1] for s in range(0, len(order), batch_size)]  # type: ignore[attr-defined]
+
+
+def batch_shapes(texts: list[str], *, batch_size: int) -> list[tuple[int, int]]:
+    """(rows, padded tokens) of every batch the embedder runs for ``texts`` in bulk."""
+    return [(int(feeds["input_ids"].shape[0]), int(feeds["input_ids"].shape[1])) for feeds in _bulk_batches(texts, batch_size=batch_size)]
 
 
 def bench_cpu_limit(*, texts: list[str], batch_size: int, rounds: int = 3) -> dict[str, Any]:
@@ -140,13 +141,15 @@ def bench_cpu_limit(*, texts: list[str], batch_size: int, rounds: int = 3) -> di
 # (scores, scale, mask, softmax, mixing) is one fused node on CPUs where OpenVINO fuses it and
 # separate MatMul/Softmax/Add nodes where it does not; its nodes carry the converted op's name.
 _ATTENTION = "scaled_dot_product_attention"
+ATTENTION_GROUP = "attention block (scores, softmax, mixing)"
+MATMUL_GROUP = "projections and feed-forward (matmuls)"
 
 
 def _group(node_name: str, node_type: str) -> str:
     if _ATTENTION in node_name or node_type in ("Softmax", "MatMul"):
-        return "attention block (scores, softmax, mixing)"
+        return ATTENTION_GROUP
     if node_type == "FullyConnected":
-        return "projections and feed-forward (matmuls)"
+        return MATMUL_GROUP
     if node_type in ("MVN", "MulAdd") or "LayerNorm" in node_name or "layer_norm" in node_name:
         return "layer norms"
     return f"other: {node_type}"
@@ -166,10 +169,7 @@ def op_profile(*, texts: list[str], batch_size: int) -> dict[str, Any]:
     compiled = core.compile_model(str(model._export), "CPU", config)  # type: ignore[attr-defined]
     request = compiled.create_infer_request()
     names = {i.get_any_name() for i in compiled.inputs}
-    encodings = model._features(list(texts))  # type: ignore[attr-defined]
-    order = sorted(range(len(encodings)), key=lambda n: -len(encodings[n].ids))
-    batches = [model._batch(encodings, order[s : s + batch_size], bulk=True) for s in range(0, len(order), batch_size)]  # type: ignore[attr-defined]
-    feeds = [{k: v for k, v in batch.items() if k in names} for _, batch in batches]
+    feeds = [{k: v for k, v in batch.items() if k in names} for batch in _bulk_batches(texts, batch_size=batch_size)]
     for feed in feeds:
         request.infer(feed)  # warm-up: every shape compiled once
     groups: dict[str, float] = {}
@@ -179,7 +179,7 @@ def op_profile(*, texts: list[str], batch_size: int) -> dict[str, Any]:
         for node in request.profiling_info:
             group = _group(node.node_name, node.node_type)
             groups[group] = groups.get(group, 0.0) + node.real_time.total_seconds()
-            if group.startswith(("attention", "projections")):
+            if group in (ATTENTION_GROUP, MATMUL_GROUP):
                 kinds.setdefault(group, f"{node.node_type} ({node.exec_type})")
     total = sum(groups.values())
     rows = sorted(groups.items(), key=lambda kv: -kv[1])
@@ -187,5 +187,5 @@ def op_profile(*, texts: list[str], batch_size: int) -> dict[str, Any]:
         "request_s": round(total, 3),
         "groups": [{"group": g, "seconds": round(s, 3), "share": round(s / total, 3) if total else 0.0} for g, s in rows],
         "kernels": kinds,
-        "matmul_and_attention_share": round(sum(s for g, s in groups.items() if g.startswith(("attention", "projections"))) / total, 3) if total else 0.0,
+        "matmul_and_attention_share": round((groups.get(ATTENTION_GROUP, 0.0) + groups.get(MATMUL_GROUP, 0.0)) / total, 3) if total else 0.0,
     }

@@ -801,8 +801,8 @@ def _write_ivf(base: Any, added: Any, dropped: np.ndarray, path: Path) -> None:
 
 def _write_lists(header: Any, sizes: np.ndarray, chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]], path: Path) -> None:
     """Write to ``path`` the IVF index ``header`` (trained, its lists empty) holding lists of
-    ``sizes``, filled from ``chunks`` of (list numbers, codes, ids), each row appended to its
-    list in the order given (cheapest with a chunk's rows already grouped by list). FAISS's
+    ``sizes``, filled from ``chunks`` of (list numbers, codes, ids), each chunk's rows sorted by
+    list and appended to their lists in the order given. FAISS's
     format (``_write_ivf``'s layout: a list's codes, then its ids); each chunk's rows are written
     at their lists' places in the file, one run of rows per list."""
     nlist, code_size = int(header.nlist), int(header.code_size)
@@ -817,13 +817,12 @@ def _write_lists(header: Any, sizes: np.ndarray, chunks: Iterable[tuple[np.ndarr
         handle.flush()
         fd = handle.fileno()
         for lists, codes, ids in chunks:
-            if len(lists) > 1 and (np.diff(lists) < 0).any():  # a list's rows keep their order
-                order = np.argsort(lists, kind="stable")
-                lists, codes, ids = lists[order], codes[order], ids[order]
             ids = _as_ids(ids)
             numbers, firsts, counts = np.unique(lists, return_index=True, return_counts=True)
             if len(numbers) and (numbers[0] < 0 or numbers[-1] >= nlist or (filled[numbers] + counts > sizes[numbers]).any()):
                 raise ValueError("rows do not fit the list sizes given")
+            if (np.diff(lists) < 0).any():
+                raise ValueError("a chunk's rows must come sorted by list")
             for number, first, count, offset in zip(numbers.tolist(), firsts.tolist(), counts.tolist(), filled[numbers].tolist()):
                 _pwrite_all(fd, codes[first : first + count], int(code_at[number]) + offset * code_size)
                 _pwrite_all(fd, ids[first : first + count], int(id_at[number]) + offset * 8)
