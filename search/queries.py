@@ -22,7 +22,9 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import ParamSpec, TypeVar
@@ -233,20 +235,20 @@ class _Evidence:
     """The relevance floor of one query over the whole collection (search/ranking.py Floor).
 
     ``coverage``: every paper's share of the query's idf weight; ``dense_ok``: the papers whose
-    cosine reaches the floor (from one dense search MAX_RESULTS deep, which the ranking reuses).
+    cosine reaches the floor (from ``dense_top``, one dense search MAX_RESULTS deep made by
+    ``_floor_dense_search``, which the ranking reuses).
     ``count`` is how many papers pass (exact below MAX_RESULTS; any larger figure is shown as
     MAX_RESULTS) and ``covers(depth)`` whether reading each side ``depth`` deep puts every
     passing paper among the candidates.
     """
 
-    def __init__(self, index: LoadedIndex, *, floor: Floor, query_vector: np.ndarray | None, terms: list[str],
-                 bm25: np.ndarray | None, coverage: np.ndarray | None, subset: np.ndarray | None, pool: int) -> None:
+    def __init__(self, index: LoadedIndex, *, floor: Floor, dense_top: list[tuple[int, float]], terms: list[str],
+                 bm25: np.ndarray | None, coverage: np.ndarray | None, subset: np.ndarray | None) -> None:
         self.floor = floor
         self.index = index
-        self.dense_top: list[tuple[int, float]] = []
+        self.dense_top = dense_top
         dense_ok = np.zeros(0, dtype=np.int64)
-        if floor.dense is not None and query_vector is not None:
-            self.dense_top = index.vectors.search(query_vector, min(pool, MAX_RESULTS), subset=subset)[0]
+        if floor.dense is not None:
             dense_ok = np.asarray([pk for pk, score in self.dense_top if score >= floor.dense], dtype=np.int64)
         keyword = index.keyword
         self.coverage = np.zeros(0, dtype=np.float32)
@@ -368,22 +370,36 @@ class _RankingSlots:
     the cores the process has, so a request waiting for a slot waits about as long as it would
     have sharing those cores. SEARCH_CONCURRENT_RANKINGS, or for 0 one slot per core the process
     computes on: EMBEDDING_THREADS (gunicorn sets it to each worker's share), else every core.
+
+    Each slot also has a helper thread (``helpers``): a ranking runs its floor's dense search
+    there while it scores the keyword side (``_floor_dense_search``).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._slots = threading.BoundedSemaphore(1)
+        self._helpers: ThreadPoolExecutor | None = None
 
-    def get(self) -> threading.BoundedSemaphore:
+    def _made_here(self) -> None:
         if self._pid != os.getpid():  # made in the process that ranks (after any fork)
             with self._lock:
                 if self._pid != os.getpid():
                     configured = int(settings.SEARCH_CONCURRENT_RANKINGS)
                     size = configured if configured > 0 else int(settings.EMBEDDING_THREADS or 0) or (os.cpu_count() or 1)
                     self._slots = threading.BoundedSemaphore(size)
+                    # A forked child inherits the parent's executor object but none of its threads.
+                    self._helpers = ThreadPoolExecutor(max_workers=size, thread_name_prefix="dense-search")
                     self._pid = os.getpid()
+
+    def get(self) -> threading.BoundedSemaphore:
+        self._made_here()
         return self._slots
+
+    def helpers(self) -> ThreadPoolExecutor:
+        self._made_here()
+        assert self._helpers is not None
+        return self._helpers
 
 
 _ranking_slots = _RankingSlots()
@@ -398,6 +414,32 @@ def _in_a_ranking_slot(func: Callable[_P, _R]) -> Callable[_P, _R]:
             return func(*args, **kwargs)
 
     return ranked
+
+
+@contextmanager
+def _floor_dense_search(
+    index: LoadedIndex, floor: Floor | None, query_vector: np.ndarray | None, *, subset: np.ndarray | None, pool: int
+) -> Iterator[Callable[[], list[tuple[int, float]]]]:
+    """The relevance floor's dense search (MAX_RESULTS deep, within ``subset``), started on this
+    ranking's helper thread when SEARCH_DENSE_BESIDE_KEYWORD is on, so that it runs while the
+    caller scores the keyword side: FAISS and the compiled BM25 loops both release the GIL, and a
+    request then uses a second core where one is idle (docs/scale.md, "Run 10"). Yields a
+    function returning its ranking (empty without a floor or a query vector); on leaving, the
+    search is always waited for, so it never outlives its ranking's slot.
+    """
+    if floor is None or floor.dense is None or query_vector is None:
+        yield list
+        return
+    depth = min(pool, MAX_RESULTS)
+    if not settings.SEARCH_DENSE_BESIDE_KEYWORD:
+        found = index.vectors.search(query_vector, depth, subset=subset)[0]
+        yield lambda: found
+        return
+    pending = _ranking_slots.helpers().submit(index.vectors.search, query_vector, depth, subset=subset)
+    try:
+        yield lambda: pending.result()[0]
+    finally:
+        wait([pending])
 
 
 @_in_a_ranking_slot
@@ -432,16 +474,17 @@ def rank(
     named = [Fused(pk, 0.0, None, None, 0.0, 0.0) for pk in dict.fromkeys(first) if pk not in exclude]
     exclude = exclude | frozenset(first)
     bm25 = coverage = None
-    if mode != "dense" and index.keyword is not None:
-        # With the floor, BM25 and the words' coverage are computed in one pass over the postings.
-        bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
-    evidence = (
-        _Evidence(
-            index, floor=Floor.for_mode(mode), query_vector=query_vector, terms=terms, bm25=bm25, coverage=coverage,
-            subset=subset, pool=pool,
+    with _floor_dense_search(index, Floor.for_mode(mode) if floor else None, query_vector, subset=subset, pool=pool) as dense_top:
+        if mode != "dense" and index.keyword is not None:
+            # With the floor, BM25 and the words' coverage are computed in one pass over the postings.
+            bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
+        evidence = (
+            _Evidence(
+                index, floor=Floor.for_mode(mode), dense_top=dense_top(), terms=terms, bm25=bm25, coverage=coverage,
+                subset=subset,
+            )
+            if floor else None
         )
-        if floor else None
-    )
     rows: dict[int, Paper] = {}
     while True:
         fused = _candidates(

@@ -37,7 +37,10 @@ STAGES = (
     ("    keyword: BM25 + coverage", "search/keyword.py", "_accumulate"),
     ("    keyword: top", "search/keyword.py", "top"),
     ("    floor (its dense search included)", "search/queries.py", "__init__"),
-    ("    dense search (all calls)", "search/vector_index.py", "search"),
+    ("    dense search (this thread's calls)", "search/vector_index.py", "search"),
+    # The floor's dense search runs on a helper thread beside the keyword side (cProfile sees only
+    # this thread): the time this thread still waited for it once its keyword side was done.
+    ("    waited for the floor's dense search", "concurrent/futures/_base.py", "result"),
     ("    fusion + cosines of keyword-only finds", "search/queries.py", "_candidates"),
     ("    visibility check in the database", "search/queries.py", "_checked"),
     ("page hits (rows, explanations)", "search/queries.py", "_page_hits"),
