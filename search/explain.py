@@ -111,9 +111,28 @@ def _explanation_stopwords() -> frozenset[str]:
     # BM25's list is short (33 words: "from", "we", "using" are index terms, with a low idf);
     # an explanation that says "matches from" tells a reader nothing, so it uses scikit-learn's
     # longer English list. Ranking is unchanged.
-    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+    return _sklearn_english_stop_words() | _stopwords()
 
-    return frozenset(ENGLISH_STOP_WORDS) | _stopwords()
+
+def _sklearn_english_stop_words() -> frozenset[str]:
+    """scikit-learn's ENGLISH_STOP_WORDS, read from its own module file without importing
+    scikit-learn: ``import sklearn.feature_extraction.text`` loads ~990 modules (SciPy's sparse
+    matrices among them) and cost every web worker ~47 MB of private memory at its first
+    explanation (docs/scale.md, "Run 10"), for a list of 318 words. The file is a plain
+    assignment with no imports; the test compares the result with scikit-learn's own list."""
+    import importlib.util
+    from pathlib import Path
+
+    package = importlib.util.find_spec("sklearn")  # locates the package without running it
+    if package is None or package.origin is None:
+        raise ImportError("scikit-learn is not installed (its English stop words are read from it)")
+    source = Path(package.origin).parent / "feature_extraction" / "_stop_words.py"
+    spec = importlib.util.spec_from_file_location("_paperscope_sklearn_stop_words", source)
+    if spec is None or spec.loader is None:  # pragma: no cover - a file path always has a loader
+        raise ImportError(f"cannot read {source}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return frozenset(module.ENGLISH_STOP_WORDS)
 
 
 def query_terms(query: str | AnalysedQuery) -> dict[str, str]:
