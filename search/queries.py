@@ -379,7 +379,7 @@ class _RankingSlots:
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._slots = threading.BoundedSemaphore(1)
-        self._helpers: ThreadPoolExecutor | None = None
+        self._helpers = ThreadPoolExecutor(max_workers=1)  # replaced in the ranking process; threads start on first use
 
     def _made_here(self) -> None:
         if self._pid != os.getpid():  # made in the process that ranks (after any fork)
@@ -398,7 +398,6 @@ class _RankingSlots:
 
     def helpers(self) -> ThreadPoolExecutor:
         self._made_here()
-        assert self._helpers is not None
         return self._helpers
 
 
