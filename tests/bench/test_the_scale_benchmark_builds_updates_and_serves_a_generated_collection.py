@@ -62,7 +62,10 @@ def test_bench_scale_reports_builds_search_latency_parts_memory_and_recall(tmp_p
     stages = http["in_process"]["stages_mean_ms"]
     assert http["in_process"]["in_process"]["n"] == 20 and http["http_over_in_process"] > 0
     assert stages["  rank"] > 0 and stages["    keyword: BM25 + coverage"] > 0 and stages["  encode the query"] > 0
-    assert stages["database: SQL executed (all stages)"] > 0 and stages["    dense search (all calls)"] > 0
+    assert stages["database: SQL executed (all stages)"] > 0
+    # The floor's dense search runs on a helper thread (cProfile sees the request's thread): the
+    # request's own dense calls (exact cosines of keyword-only finds) and its wait for the helper.
+    assert stages["    dense search (this thread's calls)"] + stages["    waited for the floor's dense search"] > 0
     assert 0 < stages["  rank"] < stages["resolve the query and rank"] < http["in_process"]["profiled_search_mean_ms"]
     assert abs(stages["outside the stages"]) < 0.5 * http["in_process"]["profiled_search_mean_ms"]  # the stages add up
     memory = http["in_process"]["memory_mb"]
