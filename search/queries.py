@@ -473,16 +473,14 @@ def rank(
     named = [Fused(pk, 0.0, None, None, 0.0, 0.0) for pk in dict.fromkeys(first) if pk not in exclude]
     exclude = exclude | frozenset(first)
     bm25 = coverage = None
-    with _floor_dense_search(index, Floor.for_mode(mode) if floor else None, query_vector, subset=subset, pool=pool) as dense_top:
+    floor_rule = Floor.for_mode(mode) if floor else None
+    with _floor_dense_search(index, floor_rule, query_vector, subset=subset, pool=pool) as dense_top:
         if mode != "dense" and index.keyword is not None:
             # With the floor, BM25 and the words' coverage are computed in one pass over the postings.
             bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
         evidence = (
-            _Evidence(
-                index, floor=Floor.for_mode(mode), dense_top=dense_top(), terms=terms, bm25=bm25, coverage=coverage,
-                subset=subset,
-            )
-            if floor else None
+            _Evidence(index, floor=floor_rule, dense_top=dense_top(), terms=terms, bm25=bm25, coverage=coverage, subset=subset)
+            if floor_rule is not None else None
         )
     rows: dict[int, Paper] = {}
     while True:
