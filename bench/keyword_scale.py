@@ -23,7 +23,6 @@ import json
 import os
 import statistics
 import time
-from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -51,10 +50,8 @@ def numpy_evidence(index: Any, terms: list[str]) -> tuple[np.ndarray, np.ndarray
     indexing): this benchmark's baseline, and the reference the compiled loops' test compares to."""
     norms = numpy_norms(index)
     scores = np.zeros(len(index.ids), dtype=np.float32)
-    for term, repeats in Counter(terms).items():
-        idf, df = index._stats(term)
-        if not df:
-            continue
+    plan, total = index.plan(terms)  # the order the sums are taken in: rarest term first
+    for term, repeats, idf, _ in plan:
         weight = np.float32(repeats * idf)
         for offset, segment, start, end in index._postings(term):
             docs, tf = segment.docs[start:end], segment.tfs[start:end]
@@ -62,13 +59,8 @@ def numpy_evidence(index: Any, terms: list[str]) -> tuple[np.ndarray, np.ndarray
     if len(index._removed):
         scores[index._removed] = 0
     coverage = np.zeros(len(index.ids), dtype=np.float32)
-    rarest = float(np.log(1.0 + (index.live - 1 + 0.5) / 1.5))
-    total = 0.0
-    for term in dict.fromkeys(terms):
-        idf, df = index._stats(term)
-        total += idf if df else rarest
-        if df:
-            coverage[index.postings(term)] += idf
+    for term, _, idf, _ in plan:
+        coverage[index.postings(term)] += idf
     return scores, (coverage / total if total > 0 else coverage)
 
 

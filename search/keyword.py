@@ -513,15 +513,8 @@ class KeywordIndex:
         if not self.live or not terms:
             return result, shares
         k1, base, b, average = self._length_norm
-        rarest = float(np.log(1.0 + (self.live - 1 + 0.5) / 1.5))
-        total = 0.0
-        # Distinct terms in query order: coverage counts each once, BM25 once per repetition.
-        for term, repeats in Counter(terms).items():
-            idf, df = self._stats(term)
-            if not df:
-                total += rarest
-                continue
-            total += idf
+        plan, total = self.plan(terms)
+        for term, repeats, idf, _ in plan:
             weight, share = np.float32(repeats * idf), np.float32(idf)
             for offset, segment, start, end in self._postings(term):
                 docs, tfs, end_offset = segment.docs[start:end], segment.tfs[start:end], offset + len(segment)
@@ -537,6 +530,27 @@ class KeywordIndex:
         if coverage and total > 0:
             shares /= np.float32(total)
         return result, shares
+
+    def plan(self, terms: list[str]) -> tuple[list[tuple[str, int, float, int]], float]:
+        """(term, repeats, idf, document frequency) of the query's distinct known terms in the
+        order every paper's scores add up, and the query's whole idf weight (``coverage``'s
+        denominator: known terms' idf plus the largest idf possible for each unknown one).
+
+        The order is the rarest term first (ties in query order). float32 sums depend on their
+        order, and this one lets search/evidence.py score the rare terms first and add the
+        common ones later, for the few papers that need them, with the very same result.
+        """
+        rarest = float(np.log(1.0 + (self.live - 1 + 0.5) / 1.5))
+        plan, total = [], 0.0
+        for term, repeats in Counter(terms).items():
+            idf, df = self._stats(term)
+            if df:
+                plan.append((term, repeats, idf, df))
+                total += idf
+            else:
+                total += rarest
+        plan.sort(key=lambda entry: entry[3])  # stable: equal frequencies keep query order
+        return plan, total
 
     def known_share(self, terms: list[str]) -> float:
         """The share of the query's idf weight (as ``coverage`` weighs it) that words the
@@ -582,17 +596,7 @@ class KeywordIndex:
             positions, found = self.positions(subset)
             candidates = np.unique(positions[found])  # ascending, as flatnonzero gives them
             candidates = candidates[scores[candidates] > 0]
-        ids, values = np.asarray(self.ids[candidates]), scores[candidates]
-        if k < len(candidates):
-            # Every paper above the k-th best score, and of those tied with it the lowest ids.
-            kth = np.partition(values, len(values) - k)[len(values) - k]
-            above, tied = values > kth, np.flatnonzero(values == kth)
-            tied = tied[np.argsort(ids[tied], kind="stable")[: k - int(above.sum())]]
-            keep = np.concatenate([np.flatnonzero(above), tied])
-            ids, values = ids[keep], values[keep]
-        # Ties broken by id so results are stable from one build to the next.
-        order = np.lexsort((ids, -values))
-        return list(zip(ids[order].tolist(), values[order].tolist(), strict=True))
+        return best_of(np.asarray(self.ids[candidates]), scores[candidates], k)
 
     @staticmethod
     def _lower_bound(scores: np.ndarray, k: int) -> np.float32 | None:
@@ -694,6 +698,20 @@ class KeywordIndex:
                     np.load(target / name, mmap_mode=mode, allow_pickle=False) for name in TITLE_FILES
                 )
         return index
+
+
+def best_of(ids: np.ndarray, values: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """The k best (id, value) of candidates, best first; ties broken by the lowest id, so results
+    are stable from one build to the next."""
+    if k < len(values):
+        # Every candidate above the k-th best value, and of those tied with it the lowest ids.
+        kth = np.partition(values, len(values) - k)[len(values) - k]
+        above, tied = values > kth, np.flatnonzero(values == kth)
+        tied = tied[np.argsort(ids[tied], kind="stable")[: k - int(above.sum())]]
+        keep = np.concatenate([np.flatnonzero(above), tied])
+        ids, values = ids[keep], values[keep]
+    order = np.lexsort((ids, -values))
+    return list(zip(ids[order].tolist(), values[order].tolist(), strict=True))
 
 
 def keyword_text(title: str, abstract: str, *, title_weight: int = 1) -> str:
