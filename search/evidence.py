@@ -212,26 +212,15 @@ class Evidence:
         if self.complete or self._mask is None:
             coverage = self._coverage[positions] if len(self._coverage) else np.zeros(len(positions), dtype=np.float32)
             return self.scores[positions], coverage
-        index = self.index
         scores = self.scores[positions]
         held = self._mask[positions]
-        k1, base, b, average = index._length_norm
         for j in range(self._first_common, len(self._plan)):
             term, repeats, idf, _ = self._plan[j]
-            which = np.flatnonzero(held & (1 << j))
-            if not len(which):
-                continue
-            wanted, weight = positions[which], np.float32(repeats * idf)
-            for offset, segment, start, end in index._postings(term):
-                low, high = np.searchsorted(wanted, [offset, offset + len(segment)])
-                if low == high:
-                    continue
-                local = wanted[low:high] - offset
-                docs = segment.docs[start:end]
-                found = np.searchsorted(docs, local)  # every one is there: its bit is set
-                tf = np.asarray(segment.tfs[start:end])[found]
-                norm = k1 * (base + b * np.asarray(segment.lengths)[local].astype(np.float32) / average)
-                scores[which[low:high]] += weight * tf / (norm + tf)
+            which = np.flatnonzero(held & (1 << j))  # the papers holding it (the rest need no search)
+            if len(which):
+                parts = scores[which]
+                self.index.add_parts(parts, positions[which], term, np.float32(repeats * idf))
+                scores[which] = parts
         return scores, self._shares[held]
 
     def _exact_for(self, pks: list[int], *, coverage: bool) -> dict[int, float]:

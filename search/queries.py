@@ -363,8 +363,9 @@ def _candidates(
 class _RankingSlots:
     """How many rankings this process runs at once.
 
-    A ranking holds every paper's BM25 score and coverage (two float32 arrays as long as the
-    collection, 10 MB each at 2.6M papers) and masks over them. A web worker serves several
+    A ranking holds arrays as long as the collection: its keyword evidence (search/evidence.py:
+    BM25 scores in float32 and each paper's query terms in a uint16 mask, 10 + 5 MB at 2.6M
+    papers; or whole float32 coverage instead of the mask) and masks over them. A web worker serves several
     requests at once on its threads, so without a bound it held one set per request in flight
     (267 MB in a worker under 8 clients at 2.6M, docs/scale.md "Run 5"). Ranking is CPU work on
     the cores the process has, so a request waiting for a slot waits about as long as it would
