@@ -43,6 +43,9 @@ MIN_POSTINGS = 200_000
 MAX_TERMS = 16
 # Most candidates scored by binary search before the common terms are scored in full instead.
 BAND_MAX = 50_000
+# The top k scores the rarest common terms in full while those not scored could add more than
+# this share of the k-th best partial score (the band of papers to check would be wide).
+PROMOTE_SHARE = 0.5
 # Candidates scored at a time, best bound first, while looking for the top k.
 BATCH = 2_048
 # Bounds are widened (relative, then absolute) so that float32 rounding never puts an exact score
@@ -88,8 +91,7 @@ def _band(scores: np.ndarray, mask: np.ndarray, bound: np.ndarray, low: np.float
     written)."""
     n = 0
     for i in range(scores.shape[0]):
-        m = mask[i]
-        if m != 0 and scores[i] + bound[m] >= low:
+        if scores[i] + bound[mask[i]] >= low:  # bound[0] is -inf: papers holding no term never are
             if n < out.shape[0]:
                 out[n] = i
             n += 1
@@ -107,8 +109,7 @@ def _reach(scores: np.ndarray, mask: np.ndarray, bound: np.ndarray, low: np.floa
         if s >= low:
             sure += 1
         else:
-            m = mask[i]
-            if m != 0 and s + bound[m] >= low:
+            if s + bound[mask[i]] >= low:
                 if n < out.shape[0]:
                     out[n] = i
                 n += 1
@@ -177,14 +178,37 @@ class Evidence:
         # most its common terms can add to a score (each part is below the term's weight).
         masks = np.arange(1 << len(plan), dtype=np.int64)
         shares = np.zeros(len(masks), dtype=np.float32)
-        bound = np.zeros(len(masks), dtype=np.float64)
-        for j, (_, repeats, idf, _) in enumerate(plan):
-            held = (masks >> j) & 1 == 1
-            shares[held] += np.float32(idf)
-            if j >= first_common:
-                bound[held] += float(np.float32(repeats * idf))
+        for j, (_, _, idf, _) in enumerate(plan):
+            shares[(masks >> j) & 1 == 1] += np.float32(idf)
         self._shares = shares / self._total if total > 0 else shares
+        self._set_bounds()
+
+    def _set_bounds(self) -> None:
+        """Per mask, the most the common terms not scored yet can add to a score (each part is
+        below the term's weight), widened by _MARGIN; -inf for papers holding no term."""
+        masks = np.arange(1 << len(self._plan), dtype=np.int64)
+        bound = np.zeros(len(masks), dtype=np.float64)
+        for j in range(self._first_common, len(self._plan)):
+            _, repeats, idf, _ = self._plan[j]
+            bound[(masks >> j) & 1 == 1] += float(np.float32(repeats * idf))
         self._bound = (bound * (1 + _MARGIN[0]) + _MARGIN[1]).astype(np.float32)
+        self._bound[0] = -np.inf
+
+    def _unscored_weight(self) -> float:
+        return sum(float(np.float32(repeats * idf)) for _, repeats, idf, _ in self._plan[self._first_common :])
+
+    def _score_next_common(self) -> None:
+        """Score the rarest common term not scored yet in full (its bit stays in the masks)."""
+        index = self.index
+        term, repeats, idf, _ = self._plan[self._first_common]
+        k1, base, b, average = index._length_norm
+        weight = np.float32(repeats * idf)
+        for offset, segment, start, end in index._postings(term):
+            _add_scores(self.scores[offset : offset + len(segment)], segment.docs[start:end], segment.tfs[start:end],
+                        segment.lengths, k1, base, b, average, weight)
+        if len(index._removed):
+            self.scores[index._removed] = 0
+        self._first_common += 1
 
     # --- whole arrays, when the shortcut does not pay ------------------------------------------
 
@@ -192,15 +216,8 @@ class Evidence:
         """Score the common terms in full too: ``scores`` and the coverage become whole arrays."""
         if self.complete or self._mask is None:
             return
-        index = self.index
-        k1, base, b, average = index._length_norm
-        for term, repeats, idf, _ in self._plan[self._first_common :]:
-            weight = np.float32(repeats * idf)
-            for offset, segment, start, end in index._postings(term):
-                _add_scores(self.scores[offset : offset + len(segment)], segment.docs[start:end], segment.tfs[start:end],
-                            segment.lengths, k1, base, b, average, weight)
-        if len(index._removed):
-            self.scores[index._removed] = 0
+        while self._first_common < len(self._plan):
+            self._score_next_common()
         self._coverage = self._shares[self._mask]
         self._mask = None
         self.complete = True
@@ -267,8 +284,20 @@ class Evidence:
         if len(partial) < k:
             self._complete()
             return index.top(self.scores, k)
+        # While the common terms not scored yet could add more than PROMOTE_SHARE of that score,
+        # the band of papers they could lift into the top k is wide: score the rarest of them in
+        # full (the k-th best partial score found before stays a valid lower bound).
+        low = np.float32(partial[-1][1])
+        promoted = self._first_common
+        while self._first_common < len(self._plan) and self._unscored_weight() > PROMOTE_SHARE * float(low):
+            self._score_next_common()
+        if self._first_common == len(self._plan):
+            self._complete()
+            return index.top(self.scores, k)
+        if self._first_common != promoted:
+            self._set_bounds()
         band = np.empty(BAND_MAX, dtype=np.int64)
-        count = _band(self.scores, self._mask, self._bound, np.float32(partial[-1][1]), band)
+        count = _band(self.scores, self._mask, self._bound, low, band)
         if count > BAND_MAX:
             self._complete()
             return index.top(self.scores, k)
