@@ -96,10 +96,9 @@ def threads_per_worker() -> int:
 def pre_fork(server: Any, worker: Any) -> None:
     # The keyword index's scoring loops, compiled once here (numba: no threads, safe to fork), so
     # workers share the machine code and LLVM's memory rather than each compiling its own.
-    from search import evidence, keyword
+    from search.keyword import compile_kernels
 
-    keyword.compile_kernels()
-    evidence.compile_kernels()
+    compile_kernels()
     gc.freeze()  # what the master holds now stays shared with the worker about to be forked
 
 

@@ -537,8 +537,8 @@ class KeywordIndex:
         denominator: known terms' idf plus the largest idf possible for each unknown one).
 
         The order is the rarest term first (ties in query order). float32 sums depend on their
-        order, and this one lets search/evidence.py score the rare terms first and add the
-        common ones later, for the few papers that need them, with the very same result.
+        order; ``scores`` and ``scores_for`` (a few papers' scores read by binary search) both
+        add in this one, so they agree bit for bit.
         """
         rarest = float(np.log(1.0 + (self.live - 1 + 0.5) / 1.5))
         plan, total = [], 0.0

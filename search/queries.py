@@ -37,7 +37,6 @@ from papers.models import Paper
 from papers.normalize import normalize_title
 from papers.selectors import CuratedRelated, related_links_for
 from search import embedder, explain, navigation, spelling
-from search.evidence import Evidence
 from search.explain import Explanation
 from search.index_store import LoadedIndex, current_index
 from search.models import PaperEmbedding
@@ -235,39 +234,43 @@ def _matching(filters: SearchFilters | None) -> tuple[QuerySet[Paper], np.ndarra
 class _Evidence:
     """The relevance floor of one query over the whole collection (search/ranking.py Floor).
 
-    ``keyword``: the query's keyword evidence (search/evidence.py: BM25 and every paper's share
-    of the query's idf weight); ``dense_ok``: the papers whose cosine reaches the floor (from
-    ``dense_top``, one dense search MAX_RESULTS deep made by ``_floor_dense_search``, which the
-    ranking reuses).
+    ``coverage``: every paper's share of the query's idf weight; ``dense_ok``: the papers whose
+    cosine reaches the floor (from ``dense_top``, one dense search MAX_RESULTS deep made by
+    ``_floor_dense_search``, which the ranking reuses).
     ``count`` is how many papers pass (exact below MAX_RESULTS; any larger figure is shown as
     MAX_RESULTS) and ``covers(depth)`` whether reading each side ``depth`` deep puts every
     passing paper among the candidates.
     """
 
     def __init__(self, index: LoadedIndex, *, floor: Floor, dense_top: list[tuple[int, float]], terms: list[str],
-                 keyword: Evidence | None, subset: np.ndarray | None) -> None:
+                 bm25: np.ndarray | None, coverage: np.ndarray | None, subset: np.ndarray | None) -> None:
         self.floor = floor
         self.index = index
         self.dense_top = dense_top
         dense_ok = np.zeros(0, dtype=np.int64)
         if floor.dense is not None:
             dense_ok = np.asarray([pk for pk, score in self.dense_top if score >= floor.dense], dtype=np.int64)
-        self._keyword: Evidence | None = None  # set when the words count
-        self._inside: np.ndarray | None = None  # the filter's papers, as a mask over keyword positions
+        keyword = index.keyword
+        self.coverage = np.zeros(0, dtype=np.float32)
+        self._bm25 = bm25
+        self._passing: np.ndarray | None = None  # mask over the keyword index's positions
         self._keyword_reach: int | None = None
         self._passing_count = 0
-        best_coverage = 0.0
-        # Given whenever the words count (every mode but dense, with a keyword index).
-        if floor.words is not None and index.keyword is not None and keyword is not None and len(index.keyword) and terms:
-            self._keyword = keyword
+        # ``coverage`` and ``bm25`` come from one pass over the postings (rank: keyword.evidence),
+        # given whenever the words count (every mode but dense, with a keyword index).
+        if floor.words is not None and keyword is not None and coverage is not None and len(keyword) and terms:
+            self.coverage = coverage
+            passing = self.coverage >= floor.words
             if subset is not None:
-                positions, found = index.keyword.positions(subset)
-                self._inside = np.zeros(len(index.keyword.ids), dtype=bool)
-                self._inside[positions[found]] = True
-            self._passing_count, best_coverage = keyword.passing(floor.words, self._inside)
+                positions, found = keyword.positions(subset)
+                inside = np.zeros(len(keyword.ids), dtype=bool)
+                inside[positions[found]] = True
+                passing &= inside
+            self._passing_count = int(np.count_nonzero(passing))
+            self._passing = passing if self._passing_count else None
         best_dense = self.dense_top[0][1] if self.dense_top else None
-        known = index.keyword.known_share(terms) if floor.words is not None and index.keyword is not None and terms else 0.0
-        self.open = floor.opens(best_dense, best_coverage, known)
+        known = keyword.known_share(terms) if floor.words is not None and keyword is not None and terms else 0.0
+        self.open = floor.opens(best_dense, float(self.coverage.max()) if len(self.coverage) else 0.0, known)
         self._dense_reach = len(dense_ok)
         if not self.open:
             self.count = 0
@@ -277,14 +280,9 @@ class _Evidence:
             self.count = self._passing_count
         else:
             words_ok = np.zeros(0, dtype=np.int64)
-            if self._passing_count and self._keyword is not None and index.keyword is not None:
-                words_ok = np.asarray(index.keyword.ids[self._passing_positions()], dtype=np.int64)
+            if keyword is not None and self._passing is not None:
+                words_ok = np.asarray(keyword.ids[self._passing], dtype=np.int64)
             self.count = len(np.union1d(dense_ok, words_ok))
-
-    def _passing_positions(self) -> np.ndarray:
-        if self._keyword is None or self.floor.words is None:
-            return np.zeros(0, dtype=np.int64)
-        return self._keyword.passing_positions(self.floor.words, self._inside)
 
     def covers(self, depth: int) -> bool:
         """Whether every passing paper is within each side's top ``depth``: the dense side's
@@ -296,16 +294,18 @@ class _Evidence:
             return False
         if self._keyword_reach is None:
             reach = 0
-            if self._passing_count and self._keyword is not None:
-                weakest = float(self._keyword.exact(self._passing_positions())[0].min())
-                reach = self._keyword.at_least(weakest)
+            if self._passing is not None and self._bm25 is not None:
+                weakest = self._bm25[self._passing].min()
+                reach = int(np.count_nonzero(self._bm25 >= weakest))
             self._keyword_reach = reach
         return depth >= self._keyword_reach
 
     def passes(self, fused: list[Fused]) -> list[Fused]:
         if not self.open:
             return []
-        coverage = self._keyword.coverage_at([f.pk for f in fused]) if self._keyword is not None else {}
+        coverage: dict[int, float] = {}
+        if len(self.coverage) and self.index.keyword is not None:
+            coverage = self.index.keyword.scores_at(self.coverage, [f.pk for f in fused])
         return [f for f in fused if self.floor.passes(f.dense, coverage.get(f.pk, 0.0))]
 
 
@@ -318,12 +318,12 @@ def _candidates(
     weight: float,
     depth: int,
     subset: np.ndarray | None,
-    bm25: Evidence | None = None,
+    bm25: np.ndarray | None = None,
     dense_top: list[tuple[int, float]] | None = None,
 ) -> list[Fused]:
     """Each side's top ``depth`` (within ``subset``), fused; best first.
 
-    ``bm25``: the query's keyword evidence when already computed; ``dense_top``: the dense side's
+    ``bm25``: every paper's BM25 score when already computed; ``dense_top``: the dense side's
     ranking when already searched at least ``depth`` deep (the floor's search)."""
     dense: dict[int, float] = {}
     keyword: dict[int, float] = {}
@@ -333,10 +333,10 @@ def _candidates(
         else:
             dense = dict(index.vectors.search(query_vector, depth, subset=subset)[0])
     if mode != "dense" and index.keyword is not None:
-        # The query's BM25 evidence, computed once for both the top-k and the exact scores below.
+        # Every paper's BM25 score, computed once for both the top-k and the exact scores below.
         if bm25 is None:
-            bm25 = Evidence(index.keyword, terms, coverage=False)
-        keyword = dict(bm25.top(depth, subset=subset))
+            bm25 = index.keyword.scores(terms)
+        keyword = dict(index.keyword.top(bm25, depth, subset=subset))
     if mode == "dense":
         return [Fused(pk, s, s, None, s, 0.0) for pk, s in sorted(dense.items(), key=lambda x: (-x[1], x[0]))]
     if mode == "keyword":
@@ -346,8 +346,8 @@ def _candidates(
     missing = np.asarray([pk for pk in keyword if pk not in dense], dtype=np.int64)
     if len(missing) and query_vector is not None:
         dense.update(_cosines(index, query_vector, missing))
-    if bm25 is not None:
-        keyword.update(bm25.scores_at([pk for pk in dense if pk not in keyword]))
+    if bm25 is not None and index.keyword is not None:
+        keyword.update(index.keyword.scores_at(bm25, [pk for pk in dense if pk not in keyword]))
     return fuse(
         dense=dense,
         keyword=keyword,
@@ -363,9 +363,8 @@ def _candidates(
 class _RankingSlots:
     """How many rankings this process runs at once.
 
-    A ranking holds arrays as long as the collection: its keyword evidence (search/evidence.py:
-    BM25 scores in float32 and each paper's query terms in a uint16 mask, 10 + 5 MB at 2.6M
-    papers; or whole float32 coverage instead of the mask) and masks over them. A web worker serves several
+    A ranking holds every paper's BM25 score and coverage (two float32 arrays as long as the
+    collection, 10 MB each at 2.6M papers) and masks over them. A web worker serves several
     requests at once on its threads, so without a bound it held one set per request in flight
     (267 MB in a worker under 8 clients at 2.6M, docs/scale.md "Run 5"). Ranking is CPU work on
     the cores the process has, so a request waiting for a slot waits about as long as it would
@@ -473,14 +472,14 @@ def rank(
     depth = max(CANDIDATE_STEP, -(-(needed + len(exclude) + len(first)) // CANDIDATE_STEP) * CANDIDATE_STEP)
     named = [Fused(pk, 0.0, None, None, 0.0, 0.0) for pk in dict.fromkeys(first) if pk not in exclude]
     exclude = exclude | frozenset(first)
-    bm25 = None
+    bm25 = coverage = None
     floor_rule = Floor.for_mode(mode) if floor else None
     with _floor_dense_search(index, floor_rule, query_vector, subset=subset, pool=pool) as dense_top:
         if mode != "dense" and index.keyword is not None:
-            # With the floor, BM25 and the words' coverage come from the same pass over the postings.
-            bm25 = Evidence(index.keyword, terms, coverage=floor)
+            # With the floor, BM25 and the words' coverage are computed in one pass over the postings.
+            bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
         evidence = (
-            _Evidence(index, floor=floor_rule, dense_top=dense_top(), terms=terms, keyword=bm25, subset=subset)
+            _Evidence(index, floor=floor_rule, dense_top=dense_top(), terms=terms, bm25=bm25, coverage=coverage, subset=subset)
             if floor_rule is not None else None
         )
     rows: dict[int, Paper] = {}
@@ -515,7 +514,8 @@ def rank(
     else:
         found_named = sum(1 for f in ranked[: len(named)] if f.pk in {n.pk for n in named})
         counted = evidence.count if evidence is not None else _total(
-            index, ranked=ranked, mode=mode, terms=terms, papers=papers, filtered=bool(filters), subset=subset, depth=depth, pool=pool
+            index, ranked=ranked, mode=mode, terms=terms, papers=papers, filtered=bool(filters), subset=subset, depth=depth, pool=pool,
+            bm25=bm25,
         )
         total = min(found_named + counted, MAX_RESULTS)
     return Ranked(
@@ -535,8 +535,10 @@ def _total(
     subset: np.ndarray | None,
     depth: int,
     pool: int,
+    bm25: np.ndarray | None = None,
 ) -> int:
     """How many results a reader can page through without the floor (at most MAX_RESULTS).
+    ``bm25``: every paper's BM25 score, when the ranking computed them already.
 
     Exact when the whole pool was ranked or the filter was searched exactly; for a broad
     filter over-fetched in keyword mode it is the smaller of the two counts (an upper bound).
@@ -552,10 +554,11 @@ def _total(
     if mode == "keyword":
         if index.keyword is None:
             return 0
+        scores = bm25 if bm25 is not None else index.keyword.scores(terms)
         if subset is not None:
-            matching = len(index.keyword.search(terms, MAX_RESULTS, subset=subset))
+            matching = len(index.keyword.top(scores, MAX_RESULTS, subset=subset))
         else:
-            matching = min(matching, int((index.keyword.scores(terms) > 0).sum()))
+            matching = min(matching, int(np.count_nonzero(scores > 0)))
     return min(matching, MAX_RESULTS)
 
 

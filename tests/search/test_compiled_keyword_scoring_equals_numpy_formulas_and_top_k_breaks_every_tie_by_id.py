@@ -1,6 +1,7 @@
 """The keyword side's compiled scoring loops (numba, search/keyword.py) give bit-for-bit the
 float32 BM25 scores and idf coverage of the numpy expressions they replaced, over real arXiv
-abstracts in several segments with removed papers and repeated query terms; and ``top``, which
+abstracts in several segments with removed papers and repeated query terms, and so do a few
+papers' scores read from the posting lists by binary search (``scores_for``); and ``top``, which
 partitions only the papers at or above a sampled lower bound, returns exactly the k best of a full
 sort, ties at the cut broken by the lowest id."""
 
@@ -40,6 +41,10 @@ def test_compiled_scores_and_coverage_equal_the_numpy_formulas_bit_for_bit() -> 
         assert np.array_equal(scores, numpy_scores), query
         assert np.array_equal(coverage, numpy_coverage), query
         assert np.array_equal(index.scores(terms), scores) and np.array_equal(index.coverage(terms), coverage)
+        # A few papers' scores read by binary search (scores_for) equal the whole pass's, removed
+        # papers and papers not in the build included.
+        pks = [int(pk) for pk in range(1, len(index.ids) + 1, 3)] + [10**9]
+        assert index.scores_for(terms, pks) == index.scores_at(scores, pks), query
     assert (index.evidence(analyze("graph neural networks"))[0] > 0).sum() > 50  # the query matches many papers
 
 

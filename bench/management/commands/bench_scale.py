@@ -371,13 +371,10 @@ def _current_build(index_dir: Path) -> Any:
 
 def _engine_parts(*, loaded: Any, queries: list[str], passes: int) -> dict[str, Any]:
     """Per query, in one process on the same build: encode, the dense search as deep as a
-    request reads it (MAX_RESULTS), and the keyword side as a request reads it (search/evidence.py:
-    BM25 and coverage, the top CANDIDATE_STEP, the floor's count)."""
+    request reads it (MAX_RESULTS), and the keyword side (BM25 and coverage of every paper, top)."""
     from search import embedder
-    from search.evidence import Evidence
     from search.keyword import analyze
-    from search.queries import CANDIDATE_STEP, MAX_RESULTS
-    from search.ranking import FLOOR_WORDS
+    from search.queries import MAX_RESULTS
 
     keyword = loaded.keyword
     assert keyword is not None
@@ -390,9 +387,8 @@ def _engine_parts(*, loaded: Any, queries: list[str], passes: int) -> dict[str, 
         loaded.vectors.search(vector, MAX_RESULTS)
         t2 = time.perf_counter()
         terms = analyze(text)
-        evidence = Evidence(keyword, terms)
-        evidence.top(CANDIDATE_STEP)
-        evidence.passing(FLOOR_WORDS)
+        scores, _ = keyword.evidence(terms)  # BM25 and coverage in one pass, as a request does
+        keyword.top(scores, MAX_RESULTS)
         t3 = time.perf_counter()
         if n >= 20:
             for name, (a, b) in (("encode", (t0, t1)), ("vector", (t1, t2)), ("keyword", (t2, t3))):

@@ -34,8 +34,8 @@ STAGES = (
     ("  spelling", "search/spelling.py", "correct"),
     ("  encode the query", "search/embedder.py", "encode_query"),
     ("  rank", "search/queries.py", "rank"),
-    ("    keyword: BM25 + coverage", "search/evidence.py", "__init__"),
-    ("    keyword: top", "search/evidence.py", "top"),
+    ("    keyword: BM25 + coverage", "search/keyword.py", "_accumulate"),
+    ("    keyword: top", "search/keyword.py", "top"),
     ("    floor (its dense search included)", "search/queries.py", "__init__"),
     ("    dense search (this thread's calls)", "search/vector_index.py", "search"),
     # The floor's dense search runs on a helper thread beside the keyword side (cProfile sees only
