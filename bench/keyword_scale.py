@@ -50,8 +50,8 @@ def numpy_evidence(index: Any, terms: list[str]) -> tuple[np.ndarray, np.ndarray
     indexing): this benchmark's baseline, and the reference the compiled loops' test compares to."""
     norms = numpy_norms(index)
     scores = np.zeros(len(index.ids), dtype=np.float32)
-    plan, total = index.plan(terms)  # the order the sums are taken in: rarest term first
-    for term, repeats, idf, _ in plan:
+    plan, total = index.plan(terms)  # the order the sums are taken in
+    for term, repeats, idf in plan:
         weight = np.float32(repeats * idf)
         for offset, segment, start, end in index._postings(term):
             docs, tf = segment.docs[start:end], segment.tfs[start:end]
@@ -59,7 +59,7 @@ def numpy_evidence(index: Any, terms: list[str]) -> tuple[np.ndarray, np.ndarray
     if len(index._removed):
         scores[index._removed] = 0
     coverage = np.zeros(len(index.ids), dtype=np.float32)
-    for term, _, idf, _ in plan:
+    for term, _, idf in plan:
         coverage[index.postings(term)] += idf
     return scores, (coverage / total if total > 0 else coverage)
 

@@ -514,7 +514,7 @@ class KeywordIndex:
             return result, shares
         k1, base, b, average = self._length_norm
         plan, total = self.plan(terms)
-        for term, repeats, idf, _ in plan:
+        for term, repeats, idf in plan:
             weight, share = np.float32(repeats * idf), np.float32(idf)
             for offset, segment, start, end in self._postings(term):
                 docs, tfs, end_offset = segment.docs[start:end], segment.tfs[start:end], offset + len(segment)
@@ -531,25 +531,23 @@ class KeywordIndex:
             shares /= np.float32(total)
         return result, shares
 
-    def plan(self, terms: list[str]) -> tuple[list[tuple[str, int, float, int]], float]:
-        """(term, repeats, idf, document frequency) of the query's distinct known terms in the
-        order every paper's scores add up, and the query's whole idf weight (``coverage``'s
+    def plan(self, terms: list[str]) -> tuple[list[tuple[str, int, float]], float]:
+        """(term, repeats, idf) of the query's distinct known terms in query order, the order
+        every paper's scores add up in, and the query's whole idf weight (``coverage``'s
         denominator: known terms' idf plus the largest idf possible for each unknown one).
 
-        The order is the rarest term first (ties in query order). float32 sums depend on their
-        order; ``scores`` and ``scores_for`` (a few papers' scores read by binary search) both
-        add in this one, so they agree bit for bit.
+        float32 sums depend on their order; ``scores`` and ``scores_for`` (a few papers' scores
+        read by binary search) both add in this one, so they agree bit for bit.
         """
         rarest = float(np.log(1.0 + (self.live - 1 + 0.5) / 1.5))
         plan, total = [], 0.0
         for term, repeats in Counter(terms).items():
             idf, df = self._stats(term)
             if df:
-                plan.append((term, repeats, idf, df))
+                plan.append((term, repeats, idf))
                 total += idf
             else:
                 total += rarest
-        plan.sort(key=lambda entry: entry[3])  # stable: equal frequencies keep query order
         return plan, total
 
     def known_share(self, terms: list[str]) -> float:
@@ -596,7 +594,17 @@ class KeywordIndex:
             positions, found = self.positions(subset)
             candidates = np.unique(positions[found])  # ascending, as flatnonzero gives them
             candidates = candidates[scores[candidates] > 0]
-        return best_of(np.asarray(self.ids[candidates]), scores[candidates], k)
+        ids, values = np.asarray(self.ids[candidates]), scores[candidates]
+        if k < len(candidates):
+            # Every paper above the k-th best score, and of those tied with it the lowest ids.
+            kth = np.partition(values, len(values) - k)[len(values) - k]
+            above, tied = values > kth, np.flatnonzero(values == kth)
+            tied = tied[np.argsort(ids[tied], kind="stable")[: k - int(above.sum())]]
+            keep = np.concatenate([np.flatnonzero(above), tied])
+            ids, values = ids[keep], values[keep]
+        # Ties broken by id so results are stable from one build to the next.
+        order = np.lexsort((ids, -values))
+        return list(zip(ids[order].tolist(), values[order].tolist(), strict=True))
 
     @staticmethod
     def _lower_bound(scores: np.ndarray, k: int) -> np.float32 | None:
@@ -615,18 +623,16 @@ class KeywordIndex:
         pks = list(pks)
         if not pks:
             return {}
-        if not len(self.ids):
-            return dict.fromkeys(pks, 0.0)
         positions, found = self.positions(pks)
         unique, inverse = np.unique(positions[found], return_inverse=True)
         values = np.zeros(len(unique), dtype=np.float32)
-        for term, repeats, idf, _ in self.plan(terms)[0]:
-            self.add_parts(values, unique, term, np.float32(repeats * idf))
+        for term, repeats, idf in self.plan(terms)[0]:
+            self._add_parts(values, unique, term, np.float32(repeats * idf))
         result = np.zeros(len(pks), dtype=np.float32)
         result[found] = values[inverse]
         return dict(zip(pks, result.tolist(), strict=True))
 
-    def add_parts(self, scores: np.ndarray, positions: np.ndarray, term: str, weight: np.float32) -> None:
+    def _add_parts(self, scores: np.ndarray, positions: np.ndarray, term: str, weight: np.float32) -> None:
         """Add ``term``'s BM25 part (of weight ``weight``) to ``scores``, aligned with
         ``positions`` (ascending, distinct), for the papers there that hold the term: its posting
         lists are read by binary search, and the arithmetic is the compiled loops' in the same
@@ -731,20 +737,6 @@ class KeywordIndex:
                     np.load(target / name, mmap_mode=mode, allow_pickle=False) for name in TITLE_FILES
                 )
         return index
-
-
-def best_of(ids: np.ndarray, values: np.ndarray, k: int) -> list[tuple[int, float]]:
-    """The k best (id, value) of candidates, best first; ties broken by the lowest id, so results
-    are stable from one build to the next."""
-    if k < len(values):
-        # Every candidate above the k-th best value, and of those tied with it the lowest ids.
-        kth = np.partition(values, len(values) - k)[len(values) - k]
-        above, tied = values > kth, np.flatnonzero(values == kth)
-        tied = tied[np.argsort(ids[tied], kind="stable")[: k - int(above.sum())]]
-        keep = np.concatenate([np.flatnonzero(above), tied])
-        ids, values = ids[keep], values[keep]
-    order = np.lexsort((ids, -values))
-    return list(zip(ids[order].tolist(), values[order].tolist(), strict=True))
 
 
 def keyword_text(title: str, abstract: str, *, title_weight: int = 1) -> str:

@@ -514,8 +514,7 @@ def rank(
     else:
         found_named = sum(1 for f in ranked[: len(named)] if f.pk in {n.pk for n in named})
         counted = evidence.count if evidence is not None else _total(
-            index, ranked=ranked, mode=mode, terms=terms, papers=papers, filtered=bool(filters), subset=subset, depth=depth, pool=pool,
-            bm25=bm25,
+            index, ranked=ranked, mode=mode, papers=papers, filtered=bool(filters), subset=subset, depth=depth, pool=pool, bm25=bm25,
         )
         total = min(found_named + counted, MAX_RESULTS)
     return Ranked(
@@ -529,16 +528,15 @@ def _total(
     *,
     ranked: list[Fused],
     mode: str,
-    terms: list[str],
     papers: QuerySet[Paper],
     filtered: bool,
     subset: np.ndarray | None,
     depth: int,
     pool: int,
-    bm25: np.ndarray | None = None,
+    bm25: np.ndarray | None,
 ) -> int:
     """How many results a reader can page through without the floor (at most MAX_RESULTS).
-    ``bm25``: every paper's BM25 score, when the ranking computed them already.
+    ``bm25``: every paper's BM25 score, which the ranking computed (None without a keyword side).
 
     Exact when the whole pool was ranked or the filter was searched exactly; for a broad
     filter over-fetched in keyword mode it is the smaller of the two counts (an upper bound).
@@ -552,13 +550,12 @@ def _total(
     else:
         matching = len(index.vectors)
     if mode == "keyword":
-        if index.keyword is None:
+        if index.keyword is None or bm25 is None:
             return 0
-        scores = bm25 if bm25 is not None else index.keyword.scores(terms)
         if subset is not None:
-            matching = len(index.keyword.top(scores, MAX_RESULTS, subset=subset))
+            matching = len(index.keyword.top(bm25, MAX_RESULTS, subset=subset))
         else:
-            matching = min(matching, int(np.count_nonzero(scores > 0)))
+            matching = min(matching, int(np.count_nonzero(bm25 > 0)))
     return min(matching, MAX_RESULTS)
 
 
