@@ -110,6 +110,8 @@ def generated_paper_ids(count: int, *, template_ids: np.ndarray) -> np.ndarray:
                     hidden=True,  # never in an app build: these rows only back generated vectors
                     content_hash=f"{GENERATED}{n:010d}",
                     normalized_title="",
+                    rendered_title=source.rendered_title,
+                    rendered_abstract=source.rendered_abstract,
                 )
             )
             if len(batch) == 20_000:

@@ -25,10 +25,10 @@ class _PaperFeed(Feed):
     feed_type = Atom1Feed
 
     def item_title(self, item: Paper) -> str:
-        return item.title
+        return item.readable_title
 
     def item_description(self, item: Paper) -> str:
-        return escape(item.abstract[:5000])
+        return escape(item.readable_abstract[:5000])
 
     def item_link(self, item: Paper) -> str:
         return item.get_absolute_url()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 
+from papers import latex
 from papers.importers.common import safe_url
 
 
@@ -20,6 +22,19 @@ def embedding_text(title: str, abstract: str) -> str:
 def content_hash(title: str, abstract: str) -> str:
     """Hash of what gets embedded; a changed hash means the stored vector is stale."""
     return hashlib.sha256(embedding_text(title, abstract).encode("utf-8")).hexdigest()
+
+
+def rendered(text: str) -> str:
+    """What ``rendered_title``/``rendered_abstract`` store for ``text``: "" when it reads as stored."""
+    readable = latex.to_text(text)
+    return "" if readable == text else readable
+
+
+def shown(text: str, stored: str | None) -> str:
+    """A title or abstract as a reader sees it, from its stored rendering (None: not yet rendered)."""
+    if stored is None:
+        return latex.to_text(text)
+    return stored or text
 
 
 class PaperQuerySet(models.QuerySet["Paper"]):
@@ -53,6 +68,11 @@ class Paper(models.Model):
     )
     content_hash = models.CharField(max_length=64, editable=False, db_index=True)
     normalized_title = models.CharField(max_length=512, editable=False, db_index=True)
+    # Title and abstract as a reader sees them (papers.latex: LaTeX rendered as Unicode), rendered
+    # once when the text is written rather than on every page and search: "" when the text has no
+    # markup, so it reads as stored; NULL on rows written before this column, rendered when shown.
+    rendered_title = models.TextField(null=True, blank=True, editable=False)
+    rendered_abstract = models.TextField(null=True, blank=True, editable=False)
     # " cs.LG cs.CL " and " ada lovelace; alan turing ": exact-token filters via icontains.
     category_key = models.TextField(editable=False, blank=True, default="")
     author_key = models.TextField(editable=False, blank=True, default="")
@@ -62,6 +82,7 @@ class Paper(models.Model):
     updated = models.DateTimeField(auto_now=True)
 
     objects = PaperQuerySet.as_manager()
+    _stored_texts: tuple[str | None, str | None] | None = None  # set by from_db
 
     class Meta:
         ordering = ["-published", "-id"]
@@ -80,11 +101,23 @@ class Paper(models.Model):
     def embedding_text(self) -> str:
         return embedding_text(self.title, self.abstract)
 
+    @classmethod
+    def from_db(cls, db: str | None, field_names: Any, values: Any) -> Paper:
+        paper = super().from_db(db, field_names, values)
+        # The texts as stored, so that a write renders them again only when they changed.
+        paper._stored_texts = (paper.__dict__.get("title"), paper.__dict__.get("abstract"))
+        return paper
+
     def refresh_derived_fields(self) -> None:
-        """Recompute hash and filter keys; called by every write path (services, admin)."""
+        """Recompute hash, rendered text and filter keys; called by every write path (services, admin)."""
         from papers.normalize import normalize_title
 
         self.content_hash = content_hash(self.title, self.abstract)
+        stored = getattr(self, "_stored_texts", None)
+        if stored != (self.title, self.abstract) or self.rendered_title is None or self.rendered_abstract is None:
+            self.rendered_title = rendered(self.title)
+            self.rendered_abstract = rendered(self.abstract)
+            self._stored_texts = (self.title, self.abstract)
         self.normalized_title = normalize_title(self.title)[:512]
         self.category_key = " " + " ".join(c.strip() for c in self.categories if c.strip()) + " "
         self.author_key = "; " + "; ".join(a.strip().casefold() for a in self.authors if a.strip()) + ";"
@@ -94,6 +127,16 @@ class Paper(models.Model):
     def save(self, *args: object, **kwargs: object) -> None:
         self.refresh_derived_fields()
         super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def readable_title(self) -> str:
+        """The title as shown: LaTeX rendered (stored when written; rendered here for older rows)."""
+        return shown(self.title, self.rendered_title)
+
+    @property
+    def readable_abstract(self) -> str:
+        """The abstract as shown, like ``readable_title``."""
+        return shown(self.abstract, self.rendered_abstract)
 
     @property
     def year(self) -> int | None:

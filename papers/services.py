@@ -1,4 +1,5 @@
-"""Writes to papers: importing files, visibility (hide, feature, delete) and a curator's edits.
+"""Writes to papers: importing files, visibility (hide, feature, delete), a curator's edits and
+the backfill of rendered texts.
 
 Merging and curated links live in ``papers.curation``, the duplicate queue in
 ``papers.duplicates``, admin uploads in ``papers.import_jobs``; the upsert rules themselves in
@@ -12,14 +13,15 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.db import transaction
+from django.db.models import Q
 
 from papers import provenance as prov
-from papers.models import Paper
+from papers.models import Paper, rendered
 from papers.records import PaperRecord, RecordError
 from papers.signals import papers_changed, papers_visibility_changed
 from papers.upsert import ImportSummary, papers_upsert
 
-__all__ = ["ImportSummary", "papers_import", "papers_upsert"]
+__all__ = ["ImportSummary", "papers_import", "papers_render_texts", "papers_upsert"]
 
 
 def papers_import(
@@ -137,3 +139,20 @@ def papers_delete(*, paper_ids: Iterable[int]) -> int:
     count = Paper.objects.filter(pk__in=ids).delete()[1].get(Paper._meta.label, 0)
     transaction.on_commit(lambda: papers_visibility_changed.send(sender=Paper, paper_ids=ids))
     return count
+
+
+def papers_render_texts(*, batch_size: int = 500, on_batch: Callable[[int], None] | None = None) -> int:
+    """Store the rendered title and abstract (``Paper.rendered_title``) of every paper written
+    before they were stored; returns how many papers it rendered. Resumable: it only reads rows
+    still without them. Not a content change, so ``updated`` and the embeddings stay as they are."""
+    done = 0
+    missing = Paper.objects.filter(Q(rendered_title__isnull=True) | Q(rendered_abstract__isnull=True))
+    while batch := list(missing.order_by("pk").only("pk", "title", "abstract")[:batch_size]):
+        for paper in batch:
+            paper.rendered_title = rendered(paper.title)
+            paper.rendered_abstract = rendered(paper.abstract)
+        Paper.objects.bulk_update(batch, ["rendered_title", "rendered_abstract"])
+        done += len(batch)
+        if on_batch:
+            on_batch(len(batch))
+    return done

@@ -294,7 +294,10 @@ def _upsert_batch(records: list[PaperRecord], *, source: str, touched: set[int])
         else:
             summary.unchanged += 1
 
-    fields = [*prov.TRACKED, "provenance", "content_hash", "normalized_title", "category_key", "author_key", "updated"]
+    fields = [
+        *prov.TRACKED, "provenance", "content_hash", "rendered_title", "rendered_abstract", "normalized_title",
+        "category_key", "author_key", "updated",
+    ]
     with transaction.atomic():
         Paper.objects.bulk_create(to_create)
         now = dt.datetime.now(dt.UTC)

@@ -26,7 +26,6 @@ import numpy as np
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from search import latex
 from search.keyword import TOKEN, _stopwords, analyze, stem, word_spans
 from search.ranking import AnalysedQuery, Fused, Ranked
 
@@ -330,9 +329,10 @@ def explanations(
         if keyword_index is not None and mode == "dense"
         else {}
     )
-    # What the reader sees: LaTeX rendered as text; highlighting and sentences work on that.
-    titles = [latex.to_text(papers[f.pk].title) for f in window]
-    abstracts = [latex.to_text(papers[f.pk].abstract) for f in window]
+    # What the reader sees: LaTeX rendered as text (stored when written); highlighting and
+    # sentences work on that.
+    titles = [papers[f.pk].readable_title for f in window]
+    abstracts = [papers[f.pk].readable_abstract for f in window]
     # Each title and abstract is tokenised once, for matching, highlighting and best sentences.
     abstract_words = [spans(abstract) for abstract in abstracts]
     idf = keyword_index.idf(wanted) if keyword_index is not None else None

@@ -71,10 +71,10 @@ class SearchAtomFeed(Feed):
 
     def item_title(self, item: Paper) -> str:
         # Atom's <title> is type="text": plain text, escaped by the XML writer only.
-        return bounded(item.title, 500)
+        return bounded(item.readable_title, 500)
 
     def item_description(self, item: Paper) -> str:
-        return html.escape(bounded(item.abstract), quote=False)
+        return html.escape(bounded(item.readable_abstract), quote=False)
 
     def item_link(self, item: Paper) -> str:
         return item.get_absolute_url()

@@ -817,10 +817,9 @@ class _Fields:
 def _read_papers(ids: np.ndarray, *, chunk_size: int) -> _Fields:
     from django.conf import settings
 
-    from papers.models import Paper
+    from papers.models import Paper, shown
     from papers.normalize import normalize_title
     from search.authors import paper_tokens
-    from search.latex import to_text
 
     texts: dict[int, str] = {}
     names: dict[int, list[str]] = {}
@@ -828,13 +827,15 @@ def _read_papers(ids: np.ndarray, *, chunk_size: int) -> _Fields:
     plain: list[str] = []
     for start in range(0, len(ids), chunk_size):
         chunk = [int(pk) for pk in ids[start : start + chunk_size]]
-        rows = Paper.objects.filter(pk__in=chunk).values_list("pk", "title", "abstract", "authors", "normalized_title")
-        for pk, title, abstract, authors, normalized in rows:
+        rows = Paper.objects.filter(pk__in=chunk).values_list(
+            "pk", "title", "abstract", "authors", "normalized_title", "rendered_title"
+        )
+        for pk, title, abstract, authors, normalized, rendered_title in rows:
             texts[pk] = keyword_text(title, abstract, title_weight=settings.SEARCH_BM25_TITLE_WEIGHT)
             names[pk] = paper_tokens(authors or [])
             titles.append((title_hash(normalized), pk))
             # A title copied from a page reads as rendered text ("χ = 1000", not "$\chi = 1000$").
-            readable = normalize_title(to_text(title))[:512]
+            readable = normalize_title(shown(title, rendered_title))[:512]
             if readable != normalized:
                 titles.append((title_hash(readable), pk))
             plain.append(f"{title} {abstract}")

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.test import Client
 
-from search.latex import to_text
+from papers.latex import to_text
 from search.services import embeddings_update, index_build
 
 TITLE = r"Magnetised turbulence with \texttt{Athena++} at $\chi = 1000$"
