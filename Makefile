@@ -33,7 +33,7 @@ demo-data: $(VENV)/.installed
 # 404/500 pages. Django's development server (one process) serves it on localhost only.
 run: demo-data
 	@echo "==> Paperscope is at http://$(HOST)/ (DEBUG off; Ctrl-C stops it)"
-	@DEBUG=0 $(PY) manage.py runserver --noreload $(HOST)
+	@DEBUG=0 $(PY) manage.py serve --noreload $(HOST)
 
 test: $(VENV)/.installed
 	./scripts/test.sh

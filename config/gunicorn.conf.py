@@ -33,6 +33,8 @@ gc.disable()
 
 
 def _cpus() -> int:
+    # config/celery.py counts the same way; not shared, since gunicorn reads this file before the
+    # project is importable (started from another directory with --chdir).
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
