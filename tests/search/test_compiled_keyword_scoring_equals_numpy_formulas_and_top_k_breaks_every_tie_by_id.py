@@ -1,6 +1,7 @@
-"""The keyword side's compiled scoring loops (numba, search/keyword.py) give bit-for-bit the
-float32 BM25 scores and idf coverage of the numpy expressions they replaced, over real arXiv
-abstracts in several segments with removed papers and repeated query terms, and so do a few
+"""The keyword side's compiled scoring loop (numba, search/keyword.py), which adds every term's
+postings a block of papers at a time, gives bit-for-bit the float32 BM25 scores and idf coverage
+of the numpy expressions it replaced, over real arXiv abstracts in several segments with removed
+papers and repeated query terms, at several block sizes, and so do a few
 papers' scores read from the posting lists by binary search (``scores_for``); and ``top``, which
 partitions only the papers at or above a sampled lower bound, returns exactly the k best of a full
 sort, ties at the cut broken by the lowest id."""
@@ -31,7 +32,11 @@ def _index() -> KeywordIndex:
     return KeywordIndex(ids=np.where(removed, -1, ids), segments=[first, second], k1=1.2, b=0.75)
 
 
-def test_compiled_scores_and_coverage_equal_the_numpy_formulas_bit_for_bit() -> None:
+@pytest.mark.parametrize("block", [64, 1000, keyword.SCORE_BLOCK])
+def test_compiled_scores_and_coverage_equal_the_numpy_formulas_bit_for_bit(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Blocks smaller than a segment (64, 1000: a paper's terms added block by block), and the
+    # production size (one block over these segments).
+    monkeypatch.setattr(keyword, "SCORE_BLOCK", block)
     index = _index()
     assert len(index.removed_positions()) > 100
     for query in QUERIES:
