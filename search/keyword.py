@@ -81,11 +81,11 @@ SAMPLE_STRIDE = 64
 # directory.
 #
 # The loop goes a block of SCORE_BLOCK papers at a time, every query term's postings within the
-# block before the next block (each term's place kept in ``cursor``). One term at a time over the
-# whole segment read and wrote the scores, idf shares and lengths arrays (12 bytes a paper, 31 MB
-# at 2.6M) once per term: a title's 8-10 terms moved ~300 MB through memory a query. A block's
-# share of them stays in the core's L2 cache while all the terms add to it. Each paper still gets
-# its terms' parts in query order, so the sums are the same bit for bit.
+# block before the next block (each term's place kept in ``cursor``), so a block's scores, shares
+# and lengths are reused from cache by all the terms instead of read once per term over the whole
+# segment. Each paper still gets its terms' parts in query order, so the sums are the same bit for
+# bit. The gain is modest (2.6M papers: p50 16.1 -> 13.6 ms, p99 30.1 -> 33.7, docs/scale.md
+# "Run 12"): the scattered add per posting, not memory traffic, is most of the cost.
 SCORE_BLOCK = 16_384
 
 
