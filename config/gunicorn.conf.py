@@ -236,17 +236,12 @@ def post_worker_init(worker: Any) -> None:
         return
     from django.conf import settings
 
-    from search.embedder import encode_query, get_model
-    from search.index_store import current_index, reader
-    from search.warm import warm_up
+    from search.embedder import get_model
+    from search.warm import warm_process
 
     settings.EMBEDDING_THREADS = threads_per_worker()
-    reader.load_in_background(warm_up)
     try:
-        encode_query("warm up")
-        index = current_index()
-        if index is not None:
-            reader.warm(index)
+        index = warm_process()
     except Exception:  # a missing model or index shows in /readyz; the worker still serves pages
         worker.log.exception("worker %s: warm-up failed", worker.pid)
         return

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from search import spelling
-from search.index_store import LoadedIndex, builds_dir, reader
+from search.index_store import LoadedIndex, builds_dir, current_index, reader
 from search.queries import semantic_search
 
 logger = logging.getLogger(__name__)
@@ -47,6 +47,21 @@ def warm_up(index: LoadedIndex) -> float:
             spelling.speller_for(index.keyword)  # a query with no unknown word never loads it
     map_in(builds_dir() / index.build_id)
     return (time.perf_counter() - started) * 1000
+
+
+def warm_process() -> LoadedIndex | None:
+    """Ready this web process before it serves: later builds load and warm in the background, the
+    model is loaded, and the current build (if any) is loaded and searched once; returns that
+    build. gunicorn's workers (config/gunicorn.conf.py) and ``manage.py serve`` call it; errors
+    propagate."""
+    from search.embedder import encode_query
+
+    reader.load_in_background(warm_up)
+    encode_query("warm up")
+    index = current_index()
+    if index is not None:
+        reader.warm(index)
+    return index
 
 
 def _mappings(directory: Path) -> list[tuple[int, int]]:

@@ -19,17 +19,11 @@ class Command(RunserverCommand):
     help = "Django's development server, with the model and the search index loaded and searched once before it serves."
 
     def inner_run(self, *args: Any, **options: Any) -> None:
-        from search.embedder import encode_query
-        from search.index_store import current_index, reader
-        from search.warm import warm_up
+        from search.warm import warm_process
 
         self.stdout.write("Loading the model and the search index ...")
-        reader.load_in_background(warm_up)
         try:
-            encode_query("warm up")
-            index = current_index()
-            if index is not None:
-                reader.warm(index)
+            warm_process()
         except Exception:  # a missing model or build shows on the pages; the server still starts
             logger.exception("warm-up failed; the first search loads what it needs")
         super().inner_run(*args, **options)
