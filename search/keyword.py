@@ -85,8 +85,20 @@ SAMPLE_STRIDE = 64
 # and lengths are reused from cache by all the terms instead of read once per term over the whole
 # segment. Each paper still gets its terms' parts in query order, so the sums are the same bit for
 # bit. The gain is modest (2.6M papers: p50 16.1 -> 13.6 ms, p99 30.1 -> 33.7, docs/scale.md
-# "Run 12"): the scattered add per posting, not memory traffic, is most of the cost.
+# "Run 12"): the scattered add per posting, not memory traffic, is most of the cost. The loop also
+# zeroes each block as it starts it, so the arrays need no zeroing pass of their own (two 10 MB
+# memsets a query at 2.6M papers; docs/scale.md "Run 13").
 SCORE_BLOCK = 16_384
+# Length norms are computed a block at a time when a segment has at least this many of the query's
+# postings per paper (below it, per posting: a rare word's few postings need few norms).
+BLOCK_NORMS_SHARE = 0.25
+
+
+def _uninitialised(size: int) -> np.ndarray:
+    """A float32 array of ``size`` whose every entry the caller writes (``_add_blocked`` zeroes the
+    blocks it scores; ``_accumulate`` the windows of segments it skips). Its own function so the
+    test can hand out NaN-filled arrays instead and prove no entry is left unwritten."""
+    return np.empty(size, dtype=np.float32)
 
 
 @numba.njit(nogil=True, boundscheck=False)
@@ -94,10 +106,25 @@ def _add_blocked(
     scores: np.ndarray, coverage: np.ndarray, docs: np.ndarray, tfs: np.ndarray, lengths: np.ndarray,
     starts: np.ndarray, ends: np.ndarray, weights: np.ndarray, shares: np.ndarray,
     k1: np.float32, base: np.float32, b: np.float32, average: np.float32, block: int, with_scores: bool, with_coverage: bool,
+    total: np.float32, block_norms: bool,
 ) -> None:
     cursor = starts.copy()
-    for low in range(0, lengths.shape[0], block):
-        high = low + block
+    norms = np.empty(block if with_scores and block_norms else 0, dtype=np.float32)
+    size = lengths.shape[0]
+    for low in range(0, size, block):
+        high = min(low + block, size)
+        # The arrays come uninitialised (``_uninitialised``): each block is zeroed here, while
+        # its terms are about to add into it, instead of in a separate pass over every paper.
+        if with_scores:
+            scores[low:high] = 0
+            # ``block_norms`` (the postings are dense in this segment): each paper's length norm
+            # once per block in a straight loop the compiler vectorises, not once per posting
+            # (~12% of the loop's time). The same float32 operations either way, so the same bits.
+            if block_norms:
+                for doc in range(low, high):
+                    norms[doc - low] = k1 * (base + b * np.float32(lengths[doc]) / average)
+        if with_coverage:
+            coverage[low:high] = 0
         for t in range(cursor.shape[0]):
             i = cursor[t]
             end = ends[t]
@@ -109,25 +136,33 @@ def _add_blocked(
                     break
                 if with_scores:
                     tf = tfs[i]
-                    norm = k1 * (base + b * np.float32(lengths[doc]) / average)
+                    if block_norms:
+                        norm = norms[doc - low]
+                    else:
+                        norm = k1 * (base + b * np.float32(lengths[doc]) / average)
                     scores[doc] += weight * tf / (norm + tf)
                 if with_coverage:
                     coverage[doc] += share
                 i += 1
             cursor[t] = i
+        # The block's coverage is complete: divided by the query's whole weight while in cache.
+        if with_coverage and total > 0:
+            coverage[low:high] /= total
 
 
 def compile_kernels() -> None:
     """Compile the scoring loop now (~1 s, once per process). gunicorn's master calls it before
     it forks (config/gunicorn.conf.py), so every web worker shares the compiled code and LLVM's
     memory instead of compiling its own (~30 MB of private memory each)."""
-    for writable in (False, True):  # postings mapped read-only from a build, or built in memory
+    for writable, block_norms in ((False, False), (False, True), (True, False), (True, True)):  # mapped or built in memory
         docs, tfs, lengths = np.zeros(1, dtype=np.int32), np.ones(1, dtype=np.float32), np.ones(1, dtype=np.int32)
         for values in (docs, tfs, lengths):
             values.setflags(write=writable)
         scores, shares, one = np.zeros(1, dtype=np.float32), np.zeros(1, dtype=np.float32), np.float32(1)
         span = np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64)
-        _add_blocked(scores, shares, docs, tfs, lengths, *span, scores.copy(), shares.copy(), one, one, one, one, SCORE_BLOCK, True, True)
+        _add_blocked(
+            scores, shares, docs, tfs, lengths, *span, scores.copy(), shares.copy(), one, one, one, one, SCORE_BLOCK, True, True, one, block_norms,
+        )
 
 
 @functools.lru_cache(maxsize=1)
@@ -514,9 +549,11 @@ class KeywordIndex:
     def _accumulate(self, terms: list[str], *, scores: bool, coverage: bool) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores and/or coverage of every paper; an array not asked for is left empty."""
         size = len(self.ids)
-        result = np.zeros(size if scores else 0, dtype=np.float32)
-        shares = np.zeros(size if coverage else 0, dtype=np.float32)
+        result = _uninitialised(size if scores else 0)
+        shares = _uninitialised(size if coverage else 0)
         if not self.live or not terms:
+            result.fill(0)
+            shares.fill(0)
             return result, shares
         k1, base, b, average = self._length_norm
         plan, total = self.plan(terms)
@@ -525,20 +562,21 @@ class KeywordIndex:
         for offset, segment in zip(self._offsets[:-1], self.segments, strict=True):
             spans = [segment.span(term) for term, _, _ in plan]
             held = [n for n, span in enumerate(spans) if span is not None and span[1] > span[0]]
+            window = slice(offset, offset + len(segment))
             if not held:
+                result[window] = 0
+                shares[window] = 0
                 continue
             starts = np.asarray([spans[n][0] for n in held], dtype=np.int64)  # type: ignore[index]
             ends = np.asarray([spans[n][1] for n in held], dtype=np.int64)  # type: ignore[index]
-            window = slice(offset, offset + len(segment))
             _add_blocked(
                 result[window], shares[window], segment.docs, segment.tfs, segment.lengths, starts, ends, weights[held],
-                idfs[held], k1, base, b, average, SCORE_BLOCK, scores, coverage,
+                idfs[held], k1, base, b, average, SCORE_BLOCK, scores, coverage, np.float32(total),
+                bool(ends.sum() - starts.sum() >= len(segment) * BLOCK_NORMS_SHARE),
             )
         for values in (result, shares):
             if len(values) and len(self._removed):
                 values[self._removed] = 0
-        if coverage and total > 0:
-            shares /= np.float32(total)
         return result, shares
 
     def plan(self, terms: list[str]) -> tuple[list[tuple[str, int, float]], float]:

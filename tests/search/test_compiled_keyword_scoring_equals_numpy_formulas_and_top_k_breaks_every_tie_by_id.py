@@ -1,7 +1,8 @@
 """The keyword side's compiled scoring loop (numba, search/keyword.py), which adds every term's
 postings a block of papers at a time, gives bit-for-bit the float32 BM25 scores and idf coverage
 of the numpy expressions it replaced, over real arXiv abstracts in several segments with removed
-papers and repeated query terms, at several block sizes, and so do a few
+papers and repeated query terms, at several block sizes, with length norms per block or per
+posting, writing every entry of the arrays it is handed uninitialised, and so do a few
 papers' scores read from the posting lists by binary search (``scores_for``); and ``top``, which
 partitions only the papers at or above a sampled lower bound, returns exactly the k best of a full
 sort, ties at the cut broken by the lowest id."""
@@ -18,7 +19,11 @@ from bench.keyword_scale import numpy_evidence
 from search import keyword
 from search.keyword import KeywordIndex, analyze, build_segment, keyword_text
 
-QUERIES = ("graph neural networks for molecules", "language model language model reasoning", "black hole merger", "zzqx learning", "the")
+# "audit" is held by the second segment only: the other's window is skipped by the loop and zeroed apart.
+QUERIES = (
+    "graph neural networks for molecules", "language model language model reasoning", "black hole merger", "zzqx learning", "the",
+    "audit",
+)
 
 
 def _index() -> KeywordIndex:
@@ -32,11 +37,19 @@ def _index() -> KeywordIndex:
     return KeywordIndex(ids=np.where(removed, -1, ids), segments=[first, second], k1=1.2, b=0.75)
 
 
+@pytest.mark.parametrize("norms_share", [0.0, 1e9], ids=["length norms per block", "length norms per posting"])
 @pytest.mark.parametrize("block", [64, 1000, keyword.SCORE_BLOCK])
-def test_compiled_scores_and_coverage_equal_the_numpy_formulas_bit_for_bit(block: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_compiled_scores_and_coverage_equal_the_numpy_formulas_bit_for_bit(
+    block: int, norms_share: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Blocks smaller than a segment (64, 1000: a paper's terms added block by block), and the
-    # production size (one block over these segments).
+    # production size (one block over these segments); each with the papers' length norms
+    # computed a block at a time (dense postings) and per posting (sparse ones).
     monkeypatch.setattr(keyword, "SCORE_BLOCK", block)
+    monkeypatch.setattr(keyword, "BLOCK_NORMS_SHARE", norms_share)
+    # The loop writes every entry of arrays handed to it uninitialised: NaN-filled here, so an
+    # entry it left unwritten would show (a NaN equals nothing).
+    monkeypatch.setattr(keyword, "_uninitialised", lambda size: np.full(size, np.nan, dtype=np.float32))
     index = _index()
     assert len(index.removed_positions()) > 100
     for query in QUERIES:
