@@ -18,7 +18,7 @@ import re
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -73,17 +73,47 @@ def bounded_html(markup: str, limit: int = RESULT_ABSTRACT_CHARS) -> str:
 Span = tuple[int, int, str]  # (start, end, index term) of one word, as search.keyword.word_spans yields
 
 
-def spans(text: str) -> list[Span]:
+def spans(text: str, only: Collection[str] | None = None) -> list[Span]:
     """Every indexable word of ``text`` with its index term: tokenised once, used by every step below.
 
     Exactly ``list(word_spans(text))``, without a generator step per word (a page has thousands).
+    ``only``: just the words whose index term is in it, exactly ``[s for s in spans(text) if s[2]
+    in only]``, found without tokenising and stemming every word (``_could_be``): what an
+    explanation needs, since it looks only at the query's terms.
     """
     stop = _stopwords()
+    if only is not None:
+        lowered = text.lower()
+        if len(lowered) == len(text):  # else a character changed length: offsets would shift
+            if not only:
+                return []
+            return [
+                (match.start(), match.end(), term)
+                for match in _could_be(frozenset(only)).finditer(lowered)
+                if len(word := match.group()) > 1 and word not in stop and (term := stem(word)) in only
+            ]
+        return [span for span in spans(text) if span[2] in only]
     return [
         (match.start(), match.end(), stem(word))
         for match in TOKEN.finditer(text)
         if (word := match.group().lower()) not in stop
     ]
+
+
+# An index term (a Snowball English stem) never differs from its lower-cased word before its last
+# STEM_TAIL characters: the stemmer only rewrites suffixes ("-ational" -> "-ate", "y" -> "i",
+# "dying" -> "die"). Checked for all 172,501 distinct words of the 115k arXiv corpus (two
+# characters already suffice there; tests/search/test_explanations_look_only_at_the_words_that_can_be_query_terms.py).
+STEM_TAIL = 3
+
+
+@functools.lru_cache(maxsize=256)
+def _could_be(terms: frozenset[str]) -> re.Pattern[str]:
+    """Whole lower-case words that begin as one of ``terms`` does (its first characters, all but
+    its last STEM_TAIL, at least one): every word whose index term is in ``terms`` is among them,
+    and on a typical abstract few others, so few words are stemmed. Same word bounds as TOKEN."""
+    prefixes = sorted({term[: max(1, len(term) - STEM_TAIL)] for term in terms}, key=lambda p: (-len(p), p))
+    return re.compile(r"(?u)\b(?:" + "|".join(re.escape(p) for p in prefixes) + r")\w*")
 
 
 def highlight(text: str, terms: set[str], *, words: list[Span] | None = None) -> SafeString:
@@ -333,8 +363,9 @@ def explanations(
     # sentences work on that.
     titles = [papers[f.pk].readable_title for f in window]
     abstracts = [papers[f.pk].readable_abstract for f in window]
-    # Each title and abstract is tokenised once, for matching, highlighting and best sentences.
-    abstract_words = [spans(abstract) for abstract in abstracts]
+    # Each title and abstract is read once, for matching, highlighting and best sentences, which
+    # all look only at the query's terms: just the words that are one of them.
+    abstract_words = [spans(abstract, only=wanted) for abstract in abstracts]
     idf = keyword_index.idf(wanted) if keyword_index is not None else None
     best = best_sentences(
         abstracts, query_vector=ranked.query_vector if sentence_by_meaning else None, query=wanted, idf=idf,
@@ -344,7 +375,7 @@ def explanations(
     named_pks = set(named.pks) if named else set()
     found: list[Explanation] = []
     for fused, title, abstract, sentence, words in zip(window, titles, abstracts, best, abstract_words, strict=True):
-        title_words = spans(title)
+        title_words = spans(title, only=wanted)
         matched = matched_terms(wanted, title=title, abstract=abstract, title_words=title_words, abstract_words=words)
         matched_set = {term for term, word in wanted.items() if word in matched}
         keyword_score = fused.keyword if fused.keyword is not None else keyword_scores.get(fused.pk)
