@@ -18,16 +18,12 @@ import cProfile
 import json
 import pstats
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
 from bench.metrics import latency_summary
-
-_HELPER_THREAD = "timed on the helper thread"
 
 # (stage, path suffix of the file, function name). Indentation shows nesting: a stage's time
 # includes the indented ones below it; the unindented ones (but the SQL line, which cuts across
@@ -36,17 +32,14 @@ STAGES = (
     ("resolve the query and rank", "search/queries.py", "_resolve"),
     ("  names, ids, titles (navigation)", "search/navigation.py", "navigate"),
     ("  spelling", "search/spelling.py", "correct"),
-    # The query is embedded on the ranking's helper thread, beside the keyword pass (cProfile
-    # sees only this thread): timed apart there, wall time, and not part of "rank" below.
-    ("  encode the query", "", _HELPER_THREAD),
+    ("  encode the query", "search/embedder.py", "encode_query"),
     ("  rank", "search/queries.py", "rank"),
     ("    keyword: BM25 + coverage", "search/keyword.py", "_accumulate"),
     ("    keyword: top", "search/keyword.py", "top"),
     ("    floor (its dense search included)", "search/queries.py", "__init__"),
     ("    dense search (this thread's calls)", "search/vector_index.py", "search"),
-    # The embedding and then the floor's dense search run on a helper thread beside the keyword
-    # side (cProfile sees only this thread): the time this thread still waited for them once its
-    # keyword side was done (the key keeps its name from before the embedding moved there).
+    # The floor's dense search runs on a helper thread beside the keyword side (cProfile sees only
+    # this thread): the time this thread still waited for it once its keyword side was done.
     ("    waited for the floor's dense search", "concurrent/futures/_base.py", "result"),
     ("    fusion + cosines of keyword-only finds", "search/queries.py", "_candidates"),
     ("    visibility check in the database", "search/queries.py", "_checked"),
@@ -78,7 +71,7 @@ class Command(BaseCommand):
 
 def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
     from bench.measure import memory_breakdown, process_memory
-    from search import embedder, spelling
+    from search import spelling
     from search.embedder import encode_query
     from search.index_store import reader
     from search.queries import semantic_search
@@ -107,21 +100,16 @@ def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
                 semantic_search(query=text, page_size=10)
                 walls.append(time.perf_counter() - started)
         profiler = cProfile.Profile()
-        encodings: list[float] = []
         started = time.perf_counter()
-        with _timed(embedder, "encode_query", encodings):
-            profiler.enable()
-            for text in texts:
-                semantic_search(query=text, page_size=10)
-            profiler.disable()
+        profiler.enable()
+        for text in texts:
+            semantic_search(query=text, page_size=10)
+        profiler.disable()
         profiled_ms = (time.perf_counter() - started) * 1000 / len(texts)
     memory["after every query"] = process_memory()
     stats = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
     stages: dict[str, float] = {}
     for name, suffix, function in STAGES:
-        if function == _HELPER_THREAD:
-            stages[name] = round(sum(encodings) * 1000 / len(texts), 2)
-            continue
         total = sum(
             cumulative for (path, _, func), (_, _, _, cumulative, _) in stats.items()
             if func == function and path.replace("\\", "/").endswith(suffix)
@@ -142,25 +130,6 @@ def profile(texts: list[str], *, passes: int) -> dict[str, Any]:
         "memory_mb": memory,
         "memory_breakdown": memory_breakdown(),
     }
-
-
-@contextmanager
-def _timed(owner: Any, name: str, into: list[float]) -> Iterator[None]:
-    """``owner.name`` timed (seconds, appended to ``into``) on whichever thread calls it."""
-    real = getattr(owner, name)
-
-    def timed(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return real(*args, **kwargs)
-        finally:
-            into.append(time.perf_counter() - started)
-
-    setattr(owner, name, timed)
-    try:
-        yield
-    finally:
-        setattr(owner, name, real)
 
 
 def table(results: dict[str, Any]) -> str:
