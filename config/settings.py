@@ -218,10 +218,9 @@ SEARCH_NEWEST_POOL = env.int("SEARCH_NEWEST_POOL", default=100)
 # Rankings one process runs at once (each holds two collection-wide score arrays: 10 MB each at
 # 2.6M papers); 0: one per core the process computes on (EMBEDDING_THREADS, else every core).
 SEARCH_CONCURRENT_RANKINGS = env.int("SEARCH_CONCURRENT_RANKINGS", default=0)
-# The query's embedding and then the relevance floor's dense search run on a helper thread while
-# the keyword side scores the postings (the encoder, FAISS and the compiled BM25 loops release the
-# GIL): one request uses a second core where one is idle. Off: one after the other on the
-# request's thread.
+# The relevance floor's dense search runs on a helper thread while the keyword side scores the
+# postings (FAISS and the compiled BM25 loops both release the GIL): one request uses a second
+# core where one is idle. Off: one after the other on the request's thread.
 SEARCH_DENSE_BESIDE_KEYWORD = env.bool("SEARCH_DENSE_BESIDE_KEYWORD", default=True)
 # How often (seconds) a web process checks whether a newer index build was published.
 INDEX_RELOAD_INTERVAL = env.float("INDEX_RELOAD_INTERVAL", default=1.0)
