@@ -237,7 +237,7 @@ class _Evidence:
 
     ``coverage``: every paper's share of the query's idf weight; ``dense_ok``: the papers whose
     cosine reaches the floor (from ``dense_top``, one dense search MAX_RESULTS deep made by
-    ``_beside_keyword``, which the ranking reuses).
+    ``_floor_dense_search``, which the ranking reuses).
     ``count`` is how many papers pass (exact below MAX_RESULTS; any larger figure is shown as
     MAX_RESULTS) and ``covers(depth)`` whether reading each side ``depth`` deep puts every
     passing paper among the candidates.
@@ -371,7 +371,7 @@ class _RankingSlots:
     computes on: EMBEDDING_THREADS (gunicorn sets it to each worker's share), else every core.
 
     Each slot also has a helper thread (``helpers``): a ranking runs its floor's dense search
-    there while it scores the keyword side, and embeds the query there first (``_beside_keyword``).
+    there while it scores the keyword side (``_floor_dense_search``).
     """
 
     def __init__(self) -> None:
@@ -415,36 +415,27 @@ def _in_a_ranking_slot(func: Callable[_P, _R]) -> Callable[_P, _R]:
 
 
 @contextmanager
-def _beside_keyword(
-    index: LoadedIndex, floor: Floor | None, query_vector: np.ndarray | None, encode: Callable[[], np.ndarray] | None,
-    *, subset: np.ndarray | None, pool: int,
-) -> Iterator[Callable[[], tuple[np.ndarray | None, list[tuple[int, float]]]]]:
-    """What a ranking needs besides its keyword pass, which needs neither: the query's vector
-    (``encode``, when ``query_vector`` is not given) and the relevance floor's dense search
-    (MAX_RESULTS deep, within ``subset``; empty without a floor or a vector).
-
-    With SEARCH_DENSE_BESIDE_KEYWORD on, both run on this ranking's helper thread while the
-    caller scores the keyword side: the encoder, FAISS and the compiled BM25 loops all release
-    the GIL, so one request uses a second core where one is idle (docs/scale.md, "Run 10" for the
-    dense search, "Run 13" for the embedding). Yields a function returning (vector, dense
-    ranking); on leaving, the work is always waited for, so it never outlives its ranking's slot.
+def _floor_dense_search(
+    index: LoadedIndex, floor: Floor | None, query_vector: np.ndarray | None, *, subset: np.ndarray | None, pool: int
+) -> Iterator[Callable[[], list[tuple[int, float]]]]:
+    """The relevance floor's dense search (MAX_RESULTS deep, within ``subset``), started on this
+    ranking's helper thread when SEARCH_DENSE_BESIDE_KEYWORD is on, so that it runs while the
+    caller scores the keyword side: FAISS and the compiled BM25 loops both release the GIL, and a
+    request then uses a second core where one is idle (docs/scale.md, "Run 10"). Yields a
+    function returning its ranking (empty without a floor or a query vector); on leaving, the
+    search is always waited for, so it never outlives its ranking's slot.
     """
-    search = floor is not None and floor.dense is not None
-    depth = min(pool, MAX_RESULTS)
-
-    def work() -> tuple[np.ndarray | None, list[tuple[int, float]]]:
-        vector = encode() if encode is not None else query_vector
-        if not search or vector is None:
-            return vector, []
-        return vector, index.vectors.search(vector, depth, subset=subset)[0]
-
-    if (encode is None and not search) or not settings.SEARCH_DENSE_BESIDE_KEYWORD:
-        done = work()
-        yield lambda: done
+    if floor is None or floor.dense is None or query_vector is None:
+        yield list
         return
-    pending = _ranking_slots.helpers().submit(work)
+    depth = min(pool, MAX_RESULTS)
+    if not settings.SEARCH_DENSE_BESIDE_KEYWORD:
+        found = index.vectors.search(query_vector, depth, subset=subset)[0]
+        yield lambda: found
+        return
+    pending = _ranking_slots.helpers().submit(index.vectors.search, query_vector, depth, subset=subset)
     try:
-        yield pending.result
+        yield lambda: pending.result()[0]
     finally:
         wait([pending])
 
@@ -462,14 +453,12 @@ def rank(
     exclude: frozenset[int] = frozenset(),
     floor: bool = False,
     first: tuple[int, ...] = (),
-    encode: Callable[[], np.ndarray] | None = None,
 ) -> Ranked:
     """Rank the visible papers that pass ``filters`` in one index build: at least ``needed``
     results when they exist, best first, with a total.
 
     ``query``: the free text, analysed once (BM25 scores its terms; explanations show its words);
-    ``query_vector``: its embedding (None in keyword mode), or ``encode``: a function making it,
-    run beside the keyword pass (``_beside_keyword``). ``weight``: the dense share (hybrid).
+    ``query_vector``: its embedding (None in keyword mode). ``weight``: the dense share (hybrid).
     ``first``: papers the query names (search/navigation.py), put first in this order when they
     are visible and pass the filters, checked in the same query as the ranking.
     ``floor``: only results above the relevance floor (search/ranking.py) are ranked and counted.
@@ -484,13 +473,12 @@ def rank(
     exclude = exclude | frozenset(first)
     bm25 = coverage = None
     floor_rule = Floor.for_mode(mode) if floor else None
-    with _beside_keyword(index, floor_rule, query_vector, encode, subset=subset, pool=pool) as beside:
+    with _floor_dense_search(index, floor_rule, query_vector, subset=subset, pool=pool) as dense_top:
         if mode != "dense" and index.keyword is not None:
             # With the floor, BM25 and the words' coverage are computed in one pass over the postings.
             bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
-        query_vector, dense_top = beside()
         evidence = (
-            _Evidence(index, floor=floor_rule, dense_top=dense_top, terms=terms, bm25=bm25, coverage=coverage, subset=subset)
+            _Evidence(index, floor=floor_rule, dense_top=dense_top(), terms=terms, bm25=bm25, coverage=coverage, subset=subset)
             if floor_rule is not None else None
         )
     rows: dict[int, Paper] = {}
@@ -620,11 +608,10 @@ def _resolve(
     if correct and not named:
         correction = spelling.correct(text, index.keyword)
         text = correction.corrected
-    # The query is embedded during the ranking, beside its keyword pass, which does not need it.
+    query_vector = embedder.encode_query(text) if mode != "keyword" else None
     ranked = rank(
-        index=index, query=AnalysedQuery.of(text), query_vector=None, mode=mode, weight=weight, filters=filters,
+        index=index, query=AnalysedQuery.of(text), query_vector=query_vector, mode=mode, weight=weight, filters=filters,
         needed=needed, floor=floor, first=tuple(named.pks),
-        encode=functools.partial(embedder.encode_query, text) if mode != "keyword" else None,
     )
     return Resolved(filters=filters, ranked=ranked, correction=correction, navigation=named)
 

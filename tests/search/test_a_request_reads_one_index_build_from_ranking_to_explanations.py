@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from papers.models import Paper
-from search import queries, spelling
+from search import embedder, queries
 from search.index_store import LoadedIndex, current_index, reader
 from search.keyword import analyze
 from search.queries import related_papers, semantic_search, similar_to_text
@@ -81,17 +81,15 @@ def _publish_a_new_build_during(monkeypatch: pytest.MonkeyPatch, moment: str) ->
             published.append(True)
             index_build()
 
-    if moment == "while the query is spell-checked":
-        # Before the ranking, on the request's thread (the query is embedded during the ranking,
-        # on its helper thread, which does not write to the database).
-        real_correct = spelling.correct
+    if moment == "while the query is embedded":
+        real_encode_query = embedder.encode_query
 
-        def correct_then_publish(*args: Any, **kwargs: Any) -> Any:
-            corrected = real_correct(*args, **kwargs)
+        def encode_then_publish(*args: Any, **kwargs: Any) -> Any:
+            vector = real_encode_query(*args, **kwargs)
             publish()
-            return corrected
+            return vector
 
-        monkeypatch.setattr(spelling, "correct", correct_then_publish)
+        monkeypatch.setattr(embedder, "encode_query", encode_then_publish)
     else:  # between the ranking and its explanations
         real_rank = queries.rank
 
@@ -104,7 +102,7 @@ def _publish_a_new_build_during(monkeypatch: pytest.MonkeyPatch, moment: str) ->
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("moment", ["while the query is spell-checked", "between the ranking and its explanations"])
+@pytest.mark.parametrize("moment", ["while the query is embedded", "between the ranking and its explanations"])
 def test_a_build_published_during_a_search_does_not_mix_into_its_ranking_or_explanations(
     unbuilt_paper: Paper, monkeypatch: pytest.MonkeyPatch, moment: str
 ) -> None:

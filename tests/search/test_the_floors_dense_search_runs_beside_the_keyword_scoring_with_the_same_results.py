@@ -1,11 +1,10 @@
-"""The query's embedding and the relevance floor's dense search run on a helper thread while the
-keyword side scores its postings, and a search's answer is the same with the overlap on or off.
+"""The relevance floor's dense search runs on a helper thread while the keyword side scores its
+postings, and a search's answer is the same with the overlap on or off.
 
-The encoder, FAISS and the compiled BM25 loops release the GIL, so one request uses a second core
-where one is idle (docs/scale.md, "Run 10" and "Run 13"). The proofs of overlap do not time
-anything: the embedding (or the dense search) waits until the keyword scoring has started, which
-can only happen if both run at once (one after the other it would wait in vain and fail). Real
-model, the Hugging Face listing's build.
+FAISS and the compiled BM25 loops release the GIL, so one request uses a second core where one is
+idle (docs/scale.md, "Run 10"). The proof of overlap does not time anything: the dense search
+waits until the keyword scoring has started, which can only happen if both run at once (one
+after the other it would wait in vain and fail). Real model, the Hugging Face listing's build.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from search import embedder, queries
+from search import queries
 from search.index_store import current_index
 from search.keyword import KeywordIndex
 from search.queries import semantic_search
@@ -63,57 +62,6 @@ def test_the_dense_search_runs_on_another_thread_while_the_keyword_side_scores(
     assert page.total > 0 and page.hits
     assert dense_threads and dense_threads[0].startswith("dense-search")
     assert threading.current_thread().name not in dense_threads
-
-
-@pytest.mark.django_db
-@pytest.mark.parametrize("floor", [True, False], ids=["with the floor", "without the floor (a pasted text)"])
-def test_the_query_is_embedded_on_another_thread_while_the_keyword_side_scores(
-    monkeypatch: pytest.MonkeyPatch, settings: Any, reader_collection: dict[str, int], floor: bool
-) -> None:
-    settings.SEARCH_DENSE_BESIDE_KEYWORD = True
-    monkeypatch.setattr(queries, "_ranking_slots", queries._RankingSlots())
-    keyword_started = threading.Event()
-    encoding_threads: list[str] = []
-    real_encode = embedder.encode_query
-    real_evidence, real_scores = KeywordIndex.evidence, KeywordIndex.scores
-
-    def encode_waiting_for_the_keyword_side(text: str) -> Any:
-        encoding_threads.append(threading.current_thread().name)
-        assert keyword_started.wait(timeout=10), "the keyword side did not start while the query was embedded"
-        return real_encode(text)
-
-    def evidence_signalling(self: KeywordIndex, terms: list[str]) -> Any:
-        keyword_started.set()
-        return real_evidence(self, terms)
-
-    def scores_signalling(self: KeywordIndex, terms: list[str]) -> Any:
-        keyword_started.set()
-        return real_scores(self, terms)
-
-    monkeypatch.setattr(embedder, "encode_query", encode_waiting_for_the_keyword_side)
-    monkeypatch.setattr(KeywordIndex, "evidence", evidence_signalling)
-    monkeypatch.setattr(KeywordIndex, "scores", scores_signalling)
-
-    page = semantic_search(query=QUERIES[0], floor=floor)
-
-    assert page.total > 0 and page.hits
-    assert encoding_threads and all(name.startswith("dense-search") for name in encoding_threads)
-    # The hits' meaning scores came from the vector made on the helper thread.
-    assert all(hit.explanation is not None and hit.explanation.dense is not None for hit in page.hits)
-
-
-@pytest.mark.django_db
-def test_a_failing_query_embedding_fails_the_request_as_it_did_on_one_thread(
-    monkeypatch: pytest.MonkeyPatch, settings: Any, reader_collection: dict[str, int]
-) -> None:
-    settings.SEARCH_DENSE_BESIDE_KEYWORD = True
-
-    def broken(text: str) -> Any:
-        raise RuntimeError("the model cannot run")
-
-    monkeypatch.setattr(embedder, "encode_query", broken)
-    with pytest.raises(RuntimeError, match="cannot run"):
-        semantic_search(query=QUERIES[0])
 
 
 @pytest.mark.django_db
