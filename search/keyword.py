@@ -160,7 +160,7 @@ def _fill_at_least(values: np.ndarray, bound: np.float32, out: np.ndarray) -> in
     return count
 
 
-def at_least(values: np.ndarray, bound: float | np.floating[Any]) -> np.ndarray:
+def at_least(values: np.ndarray, bound: float) -> np.ndarray:
     """The positions (ascending, int64) of the entries of the float32 ``values`` at least
     ``bound``, compared in float32 as numpy compares ``values >= bound``. Equal to
     ``np.flatnonzero(values >= bound)`` in one compiled pass, without the collection-long mask
