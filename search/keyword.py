@@ -150,27 +150,6 @@ def _add_blocked(
             coverage[low:high] /= total
 
 
-@numba.njit(nogil=True, boundscheck=False)
-def _fill_at_least(values: np.ndarray, bound: np.float32, out: np.ndarray) -> int:
-    count = 0
-    for i in range(values.shape[0]):
-        if values[i] >= bound:
-            out[count] = i
-            count += 1
-    return count
-
-
-def at_least(values: np.ndarray, bound: float) -> np.ndarray:
-    """The positions (ascending, int64) of the entries of the float32 ``values`` at least
-    ``bound``, compared in float32 as numpy compares ``values >= bound``. Equal to
-    ``np.flatnonzero(values >= bound)`` in one compiled pass, without the collection-long mask
-    (~1.8 ms for 2.6M scores, ~0.6 ms this way; docs/scale.md "Run 13"). The output is sized for
-    every entry but only the pages written are touched."""
-    out = np.empty(len(values), dtype=np.int64)
-    count = _fill_at_least(values, np.float32(bound), out)
-    return out[:count].copy() if count < len(values) // 2 else out[:count]
-
-
 def compile_kernels() -> None:
     """Compile the scoring loop now (~1 s, once per process). gunicorn's master calls it before
     it forks (config/gunicorn.conf.py), so every web worker shares the compiled code and LLVM's
@@ -184,7 +163,6 @@ def compile_kernels() -> None:
         _add_blocked(
             scores, shares, docs, tfs, lengths, *span, scores.copy(), shares.copy(), one, one, one, one, SCORE_BLOCK, True, True, one, block_norms,
         )
-        at_least(scores, 0.5)
 
 
 @functools.lru_cache(maxsize=1)
@@ -659,7 +637,7 @@ class KeywordIndex:
             return []
         if subset is None:
             bound = self._lower_bound(scores, k)
-            candidates = np.flatnonzero(scores > 0) if bound is None else at_least(scores, bound)
+            candidates = np.flatnonzero(scores > 0 if bound is None else scores >= bound)
         else:
             positions, found = self.positions(subset)
             candidates = np.unique(positions[found])  # ascending, as flatnonzero gives them

@@ -39,7 +39,6 @@ from papers.selectors import CuratedRelated, related_links_for
 from search import embedder, explain, navigation, spelling
 from search.explain import Explanation
 from search.index_store import LoadedIndex, current_index
-from search.keyword import at_least
 from search.models import PaperEmbedding
 from search.modes import MODES, RELATED_SORTS, SORTS
 from search.ranking import AnalysedQuery, Floor, Fused, Ranked, check_weight, fuse
@@ -254,18 +253,20 @@ class _Evidence:
         keyword = index.keyword
         self.coverage = np.zeros(0, dtype=np.float32)
         self._bm25 = bm25
-        self._passing: np.ndarray | None = None  # the passing papers' positions in the keyword index
+        self._passing: np.ndarray | None = None  # mask over the keyword index's positions
         self._keyword_reach: int | None = None
         self._passing_count = 0
         # ``coverage`` and ``bm25`` come from one pass over the postings (rank: keyword.evidence),
         # given whenever the words count (every mode but dense, with a keyword index).
         if floor.words is not None and keyword is not None and coverage is not None and len(keyword) and terms:
             self.coverage = coverage
-            passing = at_least(self.coverage, floor.words)
+            passing = self.coverage >= floor.words
             if subset is not None:
                 positions, found = keyword.positions(subset)
-                passing = np.intersect1d(passing, positions[found], assume_unique=False)
-            self._passing_count = len(passing)
+                inside = np.zeros(len(keyword.ids), dtype=bool)
+                inside[positions[found]] = True
+                passing &= inside
+            self._passing_count = int(np.count_nonzero(passing))
             self._passing = passing if self._passing_count else None
         best_dense = self.dense_top[0][1] if self.dense_top else None
         known = keyword.known_share(terms) if floor.words is not None and keyword is not None and terms else 0.0

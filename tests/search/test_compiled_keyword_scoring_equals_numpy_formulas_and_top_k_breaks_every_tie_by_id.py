@@ -84,19 +84,3 @@ def test_top_k_equals_a_full_sort_with_ties_broken_by_the_lowest_id(stride: int,
             assert index.top(scores, k) == expected[:k], (query, k)
     # The sampled lower bound was in use (a stride of 4 samples enough matches for k = 40).
     assert KeywordIndex._lower_bound(index.scores(analyze("graph neural networks")), 40 if stride == 4 else 5) is not None
-
-
-@pytest.mark.parametrize("bound", [0.0, 0.2, 0.4, 0.999, 1.5])
-def test_compiled_selection_at_least_a_bound_equals_numpys_comparison(bound: float) -> None:
-    # The relevance floor's bars (0.2, 0.4) are Python floats compared with float32 coverage:
-    # entries just at and just below float32(bound) must fall on the same side as numpy puts them.
-    rng = np.random.default_rng(7)
-    values = rng.random(50_000).astype(np.float32)
-    at = np.float32(bound)
-    values[::97] = at
-    values[1::97] = np.nextafter(at, np.float32(-np.inf))
-    values[2::97] = 0
-    selected = keyword.at_least(values, bound)
-    assert selected.dtype == np.int64
-    assert np.array_equal(selected, np.flatnonzero(values >= bound))
-    assert np.array_equal(keyword.at_least(values[:0], bound), np.zeros(0, dtype=np.int64))
