@@ -83,13 +83,13 @@ def spans(text: str, only: Collection[str] | None = None) -> list[Span]:
     """
     stop = _stopwords()
     if only is not None:
+        if not only:
+            return []
         lowered = text.lower()
         if len(lowered) == len(text):  # else a character changed length: offsets would shift
-            if not only:
-                return []
             return [
                 (match.start(), match.end(), term)
-                for match in _could_be(frozenset(only)).finditer(lowered)
+                for match in _could_be(only if isinstance(only, frozenset) else frozenset(only)).finditer(lowered)
                 if len(word := match.group()) > 1 and word not in stop and (term := stem(word)) in only
             ]
         return [span for span in spans(text) if span[2] in only]
@@ -365,7 +365,8 @@ def explanations(
     abstracts = [papers[f.pk].readable_abstract for f in window]
     # Each title and abstract is read once, for matching, highlighting and best sentences, which
     # all look only at the query's terms: just the words that are one of them.
-    abstract_words = [spans(abstract, only=wanted) for abstract in abstracts]
+    terms = frozenset(wanted)
+    abstract_words = [spans(abstract, only=terms) for abstract in abstracts]
     idf = keyword_index.idf(wanted) if keyword_index is not None else None
     best = best_sentences(
         abstracts, query_vector=ranked.query_vector if sentence_by_meaning else None, query=wanted, idf=idf,
@@ -375,7 +376,7 @@ def explanations(
     named_pks = set(named.pks) if named else set()
     found: list[Explanation] = []
     for fused, title, abstract, sentence, words in zip(window, titles, abstracts, best, abstract_words, strict=True):
-        title_words = spans(title, only=wanted)
+        title_words = spans(title, only=terms)
         matched = matched_terms(wanted, title=title, abstract=abstract, title_words=title_words, abstract_words=words)
         matched_set = {term for term, word in wanted.items() if word in matched}
         keyword_score = fused.keyword if fused.keyword is not None else keyword_scores.get(fused.pk)

@@ -549,12 +549,10 @@ class KeywordIndex:
     def _accumulate(self, terms: list[str], *, scores: bool, coverage: bool) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores and/or coverage of every paper; an array not asked for is left empty."""
         size = len(self.ids)
+        if not self.live or not terms:
+            return np.zeros(size if scores else 0, dtype=np.float32), np.zeros(size if coverage else 0, dtype=np.float32)
         result = _uninitialised(size if scores else 0)
         shares = _uninitialised(size if coverage else 0)
-        if not self.live or not terms:
-            result.fill(0)
-            shares.fill(0)
-            return result, shares
         k1, base, b, average = self._length_norm
         plan, total = self.plan(terms)
         weights = np.asarray([repeats * idf for _, repeats, idf in plan], dtype=np.float32)
