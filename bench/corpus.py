@@ -12,9 +12,9 @@ import json
 import sys
 import time
 from collections.abc import Iterator
-from typing import TextIO
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 from django.conf import settings
@@ -127,6 +127,18 @@ def real_vectors_available(*, path: Path = ARXIV_115K, backend: str) -> np.ndarr
     return np.vstack(chunks) if chunks else np.zeros((0, 384), dtype=np.float32)
 
 
+def _blends(real_count: int, count: int, *, seed: int, dim: int) -> Iterator[tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """The random stream behind generated vectors, a block at a time: (first position, a, b, mix,
+    noise draws). One stream for the vectors and their sources, so both always agree."""
+    rng = np.random.default_rng(seed)
+    for start in range(0, count, 100_000):
+        n = min(100_000, count - start)
+        a = rng.integers(0, real_count, n)
+        b = rng.integers(0, real_count, n)
+        mix = rng.uniform(0.0, 0.35, size=(n, 1)).astype(np.float32)
+        yield start, a, b, mix, rng.standard_normal((n, dim), dtype=np.float32)
+
+
 def generated_vectors(real: np.ndarray, count: int, *, seed: int = 0, noise: float = 0.3) -> np.ndarray:
     """``count`` synthetic unit vectors that lie among the real ones (to reach sizes beyond the corpus).
 
@@ -134,15 +146,20 @@ def generated_vectors(real: np.ndarray, count: int, *, seed: int = 0, noise: flo
     real collection's topical clusters, so approximate indexes face a realistic neighbourhood
     structure rather than uniform noise (on which every ANN index looks bad).
     """
-    rng = np.random.default_rng(seed)
     dim = real.shape[1]
     out = np.empty((count, dim), dtype=np.float32)
-    for start in range(0, count, 100_000):
-        n = min(100_000, count - start)
-        a = real[rng.integers(0, len(real), n)]
-        b = real[rng.integers(0, len(real), n)]
-        mix = rng.uniform(0.0, 0.35, size=(n, 1)).astype(np.float32)
-        rows = (1 - mix) * a + mix * b + (noise / np.sqrt(dim)) * rng.standard_normal((n, dim), dtype=np.float32)
+    for start, a, b, mix, draws in _blends(len(real), count, seed=seed, dim=dim):
+        rows = (1 - mix) * real[a] + mix * real[b] + (noise / np.sqrt(dim)) * draws
         rows /= np.linalg.norm(rows, axis=1, keepdims=True)
-        out[start : start + n] = rows
+        out[start : start + len(a)] = rows
     return out
+
+
+def generated_sources(real_count: int, count: int, *, seed: int = 0, dim: int = 384) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The two real vectors' positions and ``b``'s share behind each of ``generated_vectors``'s
+    vectors (same ``seed``): what a generated paper's text is recombined from, so its words agree
+    with its vector (bench/scale.py ``generated_fields``)."""
+    parts = [(a, b, mix[:, 0]) for _, a, b, mix, _ in _blends(real_count, count, seed=seed, dim=dim)]
+    if not parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))  # type: ignore[return-value]

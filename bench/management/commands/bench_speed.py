@@ -55,6 +55,9 @@ class Command(BaseCommand):
         parser.add_argument("--http-repeats", type=int, help="runs of each HTTP load, interleaved; medians reported (default 3, quick 1)")
         parser.add_argument("--http-size", type=int, default=115_236, help="collection size for the HTTP test")
         parser.add_argument("--peer-max-size", type=int, default=115_236, help="run peers at sizes up to this")
+        parser.add_argument(
+            "--fts-queries", type=int, help="run PostgreSQL full-text search on the first N queries only (seconds a query at millions of papers)"
+        )
         parser.add_argument("--hnsw-max-size", type=int, default=115_236, help="build HNSW at sizes up to this (its build is the slowest)")
         parser.add_argument(
             "--webmem-size", type=int, default=1_000_000,
@@ -202,7 +205,7 @@ class Command(BaseCommand):
                 results["collections"][str(size)] = outcome
             if "peers" not in skip and size <= options["peer_max_size"]:
                 exact = retrieval.exact_top_k(coll, query_vectors)
-                texts_by_id = _texts(coll.ids)
+                texts_by_id = _peer_texts(coll, papers[: len(real)], seed=size)
                 outcome = peers.bench_peers(
                     pg_dir=work / "pg",
                     name=coll.name,
@@ -212,6 +215,7 @@ class Command(BaseCommand):
                     queries=queries,
                     exact=exact,
                     ef_search=[40, 100, 200],
+                    fts_queries=options["fts_queries"],
                     log=log,
                 )
                 outcome["size"] = size
@@ -372,15 +376,27 @@ class Command(BaseCommand):
         self.stdout.write(f"\nelapsed {results['elapsed_s']} s; load average {results['machine']['load_avg_at_start']} -> {results['machine']['load_avg_at_end']}")
 
 
-def _texts(ids: np.ndarray) -> dict[int, tuple[str, str]]:
-    from bench.database import ALIAS
-    from papers.models import Paper
+def _peer_texts(coll: Any, papers: list[Any], *, seed: int) -> dict[int, tuple[str, str]]:
+    """(title, abstract) of each paper of ``coll`` as the peers index it, agreeing with its vector:
+    a paper with a real vector (``papers[i]`` for position i) has its own text; one with a
+    generated vector (a blend of two real ones, bench/corpus.py) has a text recombined from the
+    same two papers' sentences (bench/scale.py), so full-text search sees real sentences, real
+    lengths and a real vocabulary at any size. The benchmark database's generated rows only back
+    the vectors: our side fetches them by pk and never reads their text."""
+    from bench import corpus as corpus_module
+    from bench import scale
 
-    texts: dict[int, tuple[str, str]] = {}
-    wanted = ids.tolist()
-    for start in range(0, len(wanted), 5000):
-        for pk, title, abstract in Paper.objects.using(ALIAS).filter(pk__in=wanted[start : start + 5000]).values_list("pk", "title", "abstract"):
-            texts[pk] = (title, abstract)
+    n_real = coll.real
+    ids = coll.ids.tolist()
+    texts = {pk: (papers[i].title, papers[i].abstract) for i, pk in enumerate(ids[:n_real])}
+    a, b, mix = corpus_module.generated_sources(len(papers), len(ids) - n_real, seed=seed, dim=coll.vectors.shape[1])
+    split: dict[int, list[str]] = {}
+    for pk, p, q, share in zip(ids[n_real:], a.tolist(), b.tolist(), mix.tolist(), strict=True):
+        for n in (p, q):
+            if n not in split:
+                split[n] = scale.sentences(papers[n].abstract)
+        fields = scale.generated_fields(papers[p], papers[q], share, split[p], split[q])
+        texts[pk] = (fields["title"], fields["abstract"])
     return texts
 
 
