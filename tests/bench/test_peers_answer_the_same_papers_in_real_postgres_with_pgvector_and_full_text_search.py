@@ -75,6 +75,7 @@ def test_pgvector_hnsw_and_full_text_search_answer_on_the_same_papers(tmp_path):
     (hnsw,) = result["pgvector_hnsw"]
     assert hnsw["ef_search"] == 100 and hnsw["recall_at_10"] >= 0.9  # 300 papers: HNSW all but exact
     assert hnsw["sql"]["p50_ms"] > 0
+    assert result["shared_buffers"] == f"{result['shared_buffers_mb']}MB"  # the restart applied it
     fts = result["fts"]
     assert fts["queries"] == 3 and fts["queries_without_results"] == 0
     assert fts["recall_at_10"] > 0  # a title's words find the paper, which exact dense search ranks first
@@ -83,3 +84,9 @@ def test_pgvector_hnsw_and_full_text_search_answer_on_the_same_papers(tmp_path):
 def test_the_hnsw_build_memory_holds_the_graph_of_millions_of_vectors():
     assert peers.hnsw_build_memory_mb(10_000, 384, 16) == 1024  # small collections keep the old 1 GB
     assert peers.hnsw_build_memory_mb(2_600_000, 384, 16) >= 2_600_000 * 384 * 4 / 2**20  # at least the vectors
+
+
+def test_shared_buffers_hold_the_hnsw_index_within_a_cap():
+    assert peers.shared_buffers_mb(0) == 256
+    assert peers.shared_buffers_mb(4 * 2**30) == int(4 * 1024 * 1.2) + 256
+    assert peers.shared_buffers_mb(100 * 2**30) == 8192

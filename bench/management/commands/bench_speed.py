@@ -214,7 +214,7 @@ class Command(BaseCommand):
                     texts=texts_by_id,
                     queries=queries,
                     exact=exact,
-                    ef_search=[40, 100, 200],
+                    ef_search=[40, 100, 200, 400],
                     fts_queries=options["fts_queries"],
                     log=log,
                 )
