@@ -71,7 +71,7 @@ def test_pgvector_hnsw_and_full_text_search_answer_on_the_same_papers(tmp_path):
     )
 
     assert result["postgres"].startswith("16") and result["pgvector"]
-    assert set(result["build"]) == {"copy_s", "gin_build_s", "hnsw_build_s"}
+    assert set(result["build"]) == {"copy_s", "gin_build_s", "hnsw_build_s", "vacuum_s"}
     (hnsw,) = result["pgvector_hnsw"]
     assert hnsw["ef_search"] == 100 and hnsw["recall_at_10"] >= 0.9  # 300 papers: HNSW all but exact
     assert hnsw["sql"]["p50_ms"] > 0
