@@ -48,7 +48,6 @@ def test_a_generated_papers_peer_text_is_recombined_from_its_vectors_two_sources
         assert title.split()[0] == p.title.split()[0]
 
 
-@pytest.mark.django_db
 def test_pgvector_hnsw_and_full_text_search_answer_on_the_same_papers(tmp_path):
     papers = list(corpus.read_papers(corpus.SAMPLE_1K))[:300]
     vectors = np.asarray(embedder.encode([p.text for p in papers]), dtype=np.float32)

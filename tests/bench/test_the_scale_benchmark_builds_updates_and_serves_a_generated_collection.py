@@ -127,3 +127,22 @@ def test_bench_scale_stack_step_measures_every_process_of_the_stack_on_postgresq
         with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert not (tmp_path / "scale.index-stack").exists()
+
+
+def test_bench_scale_peers_step_puts_the_same_collection_in_postgres_with_pgvector_and_full_text_search(tmp_path: Path, capsys, django_db_blocker) -> None:  # type: ignore[no-untyped-def]
+    """The peers meet the realistic collection: its stored texts (real sentences) and its vectors
+    in PostgreSQL with pgvector (pgserver), the same held-out queries, recall against exact search."""
+    out = tmp_path / "peers.json"
+    with django_db_blocker.unblock():
+        call_command(
+            "bench_scale", "--size", "1200", "--corpus", str(corpus.SAMPLE_1K), "--queries", "10", "--steps", "peers", "--peer-ef-search", "40,200",
+            "--fts-queries", "3", "--database", str(tmp_path / "scale.sqlite3"), "--json", str(out),
+        )
+    peers = json.loads(out.read_text())["peers"]
+    assert [h["ef_search"] for h in peers["pgvector_hnsw"]] == [40, 200]
+    assert peers["pgvector_hnsw"][-1]["recall_at_10"] >= 0.9  # 1,200 papers: HNSW all but exact
+    assert all(h["sql"]["p50_ms"] > 0 for h in peers["pgvector_hnsw"])
+    assert peers["fts"]["queries"] == 3 and peers["fts"]["queries_without_results"] == 0
+    assert peers["m"] == 16 and peers["ef_construction"] == 64
+    assert set(peers["build"]) == {"copy_s", "gin_build_s", "hnsw_build_s", "vacuum_s"}
+    assert "pgvector ef_search=200" in capsys.readouterr().out

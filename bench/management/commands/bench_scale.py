@@ -57,7 +57,11 @@ class Command(BaseCommand):
         parser.add_argument("--passes", type=int, default=2, help="passes over the queries over HTTP")
         parser.add_argument("--connections", type=int, default=8, help="clients at once in the concurrent HTTP load (0: none)")
         parser.add_argument("--load-seconds", type=int, default=30, help="how long the concurrent HTTP load lasts")
-        parser.add_argument("--steps", default="full,incremental,http", help="comma-separated: full, incremental, http, stack")
+        parser.add_argument("--steps", default="full,incremental,http", help="comma-separated: full, incremental, http, stack, peers")
+        parser.add_argument("--peer-m", type=int, default=16, help="peers step: pgvector HNSW m")
+        parser.add_argument("--peer-ef-construction", type=int, default=64, help="peers step: pgvector HNSW ef_construction")
+        parser.add_argument("--peer-ef-search", default="40,100,200,400", help="peers step: pgvector ef_search values, comma-separated")
+        parser.add_argument("--fts-queries", type=int, default=40, help="peers step: full-text search on the first N queries (seconds each at 2.6M)")
         parser.add_argument("--pg-url", default="postgres://postgres@127.0.0.1:5432/paperscope_bench_scale",
                             help="the PostgreSQL database the stack step copies the collection into (its own; made when missing)")
         parser.add_argument("--stack-seconds", type=float, default=15.0, help="stack step: searching before the papers arrive and after the new build")
@@ -68,7 +72,8 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_out", default="")
 
     def handle(self, *args: Any, size: int, rounds: int, added: int, queries: int, passes: int, steps: str, database_file: str, json_out: str, corpus: str,
-               connections: int, load_seconds: int, pg_url: str, stack_seconds: float, stack_build: str = "incremental", **options: Any) -> None:
+               connections: int, load_seconds: int, pg_url: str, stack_seconds: float, stack_build: str = "incremental",
+               peer_m: int = 16, peer_ef_construction: int = 64, peer_ef_search: str = "40,100,200,400", fts_queries: int = 40, **options: Any) -> None:
         from search import embedder
 
         wanted_steps = {s.strip() for s in steps.split(",") if s.strip()}
@@ -128,6 +133,11 @@ class Command(BaseCommand):
             )
             results["recall"] = _dense_recall(
                 loaded=loaded, queries=texts, plan=plan, vectors=vectors, real=made["real_papers"][: made["real"]], generated=generated
+            )
+        if "peers" in wanted_steps:
+            results["peers"] = _peers(
+                pg_dir=db_path.with_suffix(".pg"), name=f"scale{size}", queries=texts, plan=plan, vectors=vectors, real=made["real_papers"][: made["real"]],
+                ef_search=[int(v) for v in peer_ef_search.split(",") if v.strip()], m=peer_m, ef_construction=peer_ef_construction, fts_queries=fts_queries, log=log,
             )
         if "stack" in wanted_steps:
             results["stack"] = _stack(
@@ -396,22 +406,24 @@ def _engine_parts(*, loaded: Any, queries: list[str], passes: int) -> dict[str, 
     return {name: latency_summary(values) for name, values in times.items()}
 
 
-def _dense_recall(*, loaded: Any, queries: list[str], plan: scale.Plan, vectors: np.ndarray, real: list[corpus_module.CorpusPaper], generated: int) -> dict[str, Any]:
-    """Recall@10 of the build's vector index against exact search over the same vectors."""
+def _collection_pks(real: list[corpus_module.CorpusPaper]) -> tuple[np.ndarray, np.ndarray]:
+    """Pks of the collection's real papers (corpus order) and of every generated paper in the
+    build, the incremental rounds' included (plan order: ``generated_vectors`` numbering)."""
     from papers.models import Paper
-    from search import embedder
 
-    query_vectors = np.vstack([embedder.encode_query(q) for q in queries]).astype(np.float32)
     by_arxiv = dict(Paper.objects.using(ALIAS).filter(arxiv_id__isnull=False).values_list("arxiv_id", "pk"))
     real_pks = np.asarray([by_arxiv[p.arxiv_id] for p in real], dtype=np.int64)
-    # Every generated paper in the build, the incremental rounds' included (numbered in plan order).
     generated_pks = np.asarray(
         [pk for pk, _ in scale.generated_rows(Paper.objects.using(ALIAS)).order_by("content_hash").values_list("pk", "content_hash")],
         dtype=np.int64,
     )
-    generated = len(generated_pks)
-    best_scores = np.full((len(queries), 10), -np.inf, dtype=np.float32)
-    best_ids = np.zeros((len(queries), 10), dtype=np.int64)
+    return real_pks, generated_pks
+
+
+def _exact_top10(query_vectors: np.ndarray, *, plan: scale.Plan, vectors: np.ndarray, real_pks: np.ndarray, generated_pks: np.ndarray) -> np.ndarray:
+    """Exact inner-product top 10 over the whole collection, a block of generated vectors at a time."""
+    best_scores = np.full((len(query_vectors), 10), -np.inf, dtype=np.float32)
+    best_ids = np.zeros((len(query_vectors), 10), dtype=np.int64)
 
     def consider(block: np.ndarray, pks: np.ndarray) -> None:
         nonlocal best_scores, best_ids
@@ -423,16 +435,56 @@ def _dense_recall(*, loaded: Any, queries: list[str], plan: scale.Plan, vectors:
         best_scores = np.take_along_axis(cand_scores, order, axis=1)
         best_ids = np.take_along_axis(cand_ids, order, axis=1)
 
-    consider(vectors[: len(real)], real_pks)
-    for start in range(0, generated, 100_000):
-        stop = min(generated, start + 100_000)
+    consider(vectors[: len(real_pks)], real_pks)
+    for start in range(0, len(generated_pks), 100_000):
+        stop = min(len(generated_pks), start + 100_000)
         consider(scale.generated_vectors(plan, vectors, start=start, stop=stop), generated_pks[start:stop])
+    return best_ids
+
+
+def _dense_recall(*, loaded: Any, queries: list[str], plan: scale.Plan, vectors: np.ndarray, real: list[corpus_module.CorpusPaper], generated: int) -> dict[str, Any]:
+    """Recall@10 of the build's vector index against exact search over the same vectors."""
+    from search import embedder
+
+    query_vectors = np.vstack([embedder.encode_query(q) for q in queries]).astype(np.float32)
+    real_pks, generated_pks = _collection_pks(real)
+    best_ids = _exact_top10(query_vectors, plan=plan, vectors=vectors, real_pks=real_pks, generated_pks=generated_pks)
     found = []
     for row, vector in enumerate(query_vectors):
         approximate = {pk for pk, _ in loaded.vectors.search(vector, 10)[0]}
         found.append(len(approximate & set(best_ids[row].tolist())) / 10)
     return {"recall_at_10": round(float(np.mean(found)), 4), "queries": len(queries), "kind": loaded.manifest.get("index_kind"), "params": loaded.manifest.get("index_params"),
             "nprobe": getattr(loaded.vectors, "nprobe", None)}
+
+
+def _peers(
+    *, pg_dir: Path, name: str, queries: list[str], plan: scale.Plan, vectors: np.ndarray, real: list[corpus_module.CorpusPaper], ef_search: list[int], m: int,
+    ef_construction: int, fts_queries: int, log: Any,
+) -> dict[str, Any]:
+    """bench/peers.py on this collection: every paper of the build with its stored text and its
+    vector, the same held-out queries, exact search over the same vectors for recall."""
+    from bench import peers
+    from papers.models import Paper
+    from search import embedder
+
+    real_pks, generated_pks = _collection_pks(real)
+    ids = np.concatenate([real_pks, generated_pks])
+    matrix = np.empty((len(ids), vectors.shape[1]), dtype=np.float32)
+    matrix[: len(real_pks)] = vectors[: len(real_pks)]
+    for start in range(0, len(generated_pks), 100_000):
+        stop = min(len(generated_pks), start + 100_000)
+        matrix[len(real_pks) + start : len(real_pks) + stop] = scale.generated_vectors(plan, vectors, start=start, stop=stop)
+    texts: dict[int, tuple[str, str]] = {}
+    wanted = ids.tolist()
+    for start in range(0, len(wanted), 5000):  # SQLite caps the variables of one statement
+        for pk, title, abstract in Paper.objects.using(ALIAS).filter(pk__in=wanted[start : start + 5000]).values_list("pk", "title", "abstract"):
+            texts[pk] = (title, abstract)
+    query_vectors = np.vstack([embedder.encode_query(q) for q in queries]).astype(np.float32)
+    exact = _exact_top10(query_vectors, plan=plan, vectors=vectors, real_pks=real_pks, generated_pks=generated_pks).tolist()
+    return peers.bench_peers(
+        pg_dir=pg_dir, name=name, ids=ids, vectors=matrix, texts=texts, queries=queries, exact=exact,
+        ef_search=ef_search, m=m, ef_construction=ef_construction, fts_queries=fts_queries, log=log,
+    )
 
 
 def _table(results: dict[str, Any]) -> str:
@@ -490,4 +542,18 @@ def _table(results: dict[str, Any]) -> str:
             + "; ".join(f"{phase} p50 {t['p50_ms']} ms, p99 {t['p99_ms']} ms" for phase, t in s["searches"].items())
             + f"; {s['failed_requests']} failed"
         )
+    if "peers" in results:
+        pr = results["peers"]
+        lines.append(f"peers (PostgreSQL {pr['postgres'].split()[0]}, pgvector {pr['pgvector']} HNSW m={pr['m']} ef_construction={pr['ef_construction']}; builds {pr['build']}):")
+        lines += [
+            f"  pgvector ef_search={h['ef_search']}: SQL p50 {h['sql']['p50_ms']} ms, with the query's encoding {h['total']['p50_ms']} ms, recall@10 {h['recall_at_10']}"
+            for h in pr["pgvector_hnsw"]
+        ]
+        f = pr["fts"]
+        lines.append(f"  full-text search ({f['queries']} queries): p50 {f['total']['p50_ms']} ms, p99 {f['total']['p99_ms']} ms, recall@10 {f['recall_at_10']}")
+        if "http" in results and "recall" in results:
+            h = results["http"]
+            lines.append(
+                f"  ours, same run: hybrid /api/search p50 {h['api']['p50_ms']} ms (dense part {h['parts']['vector']['p50_ms']} ms), dense recall@10 {results['recall']['recall_at_10']}"
+            )
     return "\n".join(lines)
