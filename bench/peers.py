@@ -26,6 +26,15 @@ from search import embedder
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9]{1,}")
 
 
+def stop(server: Any) -> None:
+    """Stop the server now. pgserver's "stop" mode keeps its exit hook registered, which would
+    stop it again (and log to a closed stream under pytest) at exit: that hook goes too."""
+    import atexit
+
+    server.cleanup()
+    atexit.unregister(server._cleanup)  # the hook pgserver registered; its "delete" mode drops it the same way
+
+
 def _one(row: tuple[Any, ...] | None) -> Any:
     """The single value of a one-row, one-column answer."""
     if row is None:
@@ -145,7 +154,7 @@ def bench_peers(
             buffers = shared_buffers_mb(hnsw_bytes)
             conn.execute(f"ALTER SYSTEM SET shared_buffers = '{buffers}MB'")
     finally:
-        server.cleanup()  # stopped: shared_buffers takes effect at the next start
+        stop(server)  # shared_buffers takes effect at the next start
     server = start(pg_dir)
     try:
         with psycopg.connect(server.get_uri(), autocommit=True) as conn:
@@ -211,5 +220,5 @@ def bench_peers(
                 cur.execute(f"DROP TABLE {table}")
                 cur.execute("ALTER SYSTEM RESET shared_buffers")
     finally:
-        server.cleanup()  # stopped now, not at exit: later steps get its memory back
+        stop(server)  # now, not at exit: later steps get its memory back
     return result
