@@ -222,6 +222,10 @@ SEARCH_CONCURRENT_RANKINGS = env.int("SEARCH_CONCURRENT_RANKINGS", default=0)
 # postings (FAISS and the compiled BM25 loops both release the GIL): one request uses a second
 # core where one is idle. Off: one after the other on the request's thread.
 SEARCH_DENSE_BESIDE_KEYWORD = env.bool("SEARCH_DENSE_BESIDE_KEYWORD", default=True)
+# The keyword pass is cut into parts that the ranking's thread and its helper take in turn (the
+# helper after the floor's dense search): one request uses an idle second core for the keyword side
+# too. Same scores bit for bit either way.
+SEARCH_KEYWORD_BESIDE = env.bool("SEARCH_KEYWORD_BESIDE", default=True)
 # How often (seconds) a web process checks whether a newer index build was published.
 INDEX_RELOAD_INTERVAL = env.float("INDEX_RELOAD_INTERVAL", default=1.0)
 # Vector index kind: a FAISS factory string search/vector_index.py knows (IDMap,Flat, IVF{n},Flat,

@@ -23,11 +23,13 @@ from __future__ import annotations
 import array
 import functools
 import hashlib
+import itertools
 import json
 import os
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -106,12 +108,17 @@ def _add_blocked(
     scores: np.ndarray, coverage: np.ndarray, docs: np.ndarray, tfs: np.ndarray, lengths: np.ndarray,
     starts: np.ndarray, ends: np.ndarray, weights: np.ndarray, shares: np.ndarray,
     k1: np.float32, base: np.float32, b: np.float32, average: np.float32, block: int, with_scores: bool, with_coverage: bool,
-    total: np.float32, block_norms: bool,
+    total: np.float32, block_norms: bool, first: int, last: int,
 ) -> None:
+    # Papers [first, last) of the segment only (a part of the pass, ``_parts``): each term's
+    # place starts at its first posting at or past ``first``, found by binary search.
     cursor = starts.copy()
+    if first > 0:
+        for t in range(cursor.shape[0]):
+            cursor[t] += np.searchsorted(docs[starts[t]:ends[t]], first)
     norms = np.empty(block if with_scores and block_norms else 0, dtype=np.float32)
-    size = lengths.shape[0]
-    for low in range(0, size, block):
+    size = min(lengths.shape[0], last)
+    for low in range(first, size, block):
         high = min(low + block, size)
         # The arrays come uninitialised (``_uninitialised``): each block is zeroed here, while
         # its terms are about to add into it, instead of in a separate pass over every paper.
@@ -150,6 +157,32 @@ def _add_blocked(
             coverage[low:high] /= total
 
 
+# Two threads can share one query's pass: it is cut into parts of PART_PAPERS papers (whole
+# blocks, so each paper is still scored by one loop, its terms in query order: the same bits),
+# which the caller and one helper thread take in turn. A 2-core web worker serving one search
+# otherwise leaves a core idle once the floor's dense search beside it is done (docs/scale.md
+# "Run 15"). Parts are taken, not assigned, so a helper that starts late (its pool busy with other
+# requests) takes fewer or none, and the caller never waits for it to start.
+PART_PAPERS = 4 * SCORE_BLOCK
+Beside = Callable[..., "Future[None]"]
+
+
+def _run_parts(parts: Sequence[tuple[tuple[Any, ...], int, int]], beside: Beside | None) -> None:
+    """Run every part of a pass (``_add_blocked`` arguments, first and last paper): here, or here
+    and on one thread ``beside`` starts, each part taken once."""
+    taken = itertools.count()  # next() on a count is atomic under the GIL
+
+    def take() -> None:
+        while (n := next(taken)) < len(parts):
+            arguments, first, last = parts[n]
+            _add_blocked(*arguments, first, last)
+
+    helper = beside(take) if beside is not None and len(parts) > 1 else None
+    take()
+    if helper is not None and not helper.cancel():
+        helper.result()  # it took a part: wait for it (and raise what it raised)
+
+
 def compile_kernels() -> None:
     """Compile the scoring loop now (~1 s, once per process). gunicorn's master calls it before
     it forks (config/gunicorn.conf.py), so every web worker shares the compiled code and LLVM's
@@ -161,7 +194,7 @@ def compile_kernels() -> None:
         scores, shares, one = np.zeros(1, dtype=np.float32), np.zeros(1, dtype=np.float32), np.float32(1)
         span = np.zeros(1, dtype=np.int64), np.ones(1, dtype=np.int64)
         _add_blocked(
-            scores, shares, docs, tfs, lengths, *span, scores.copy(), shares.copy(), one, one, one, one, SCORE_BLOCK, True, True, one, block_norms,
+            scores, shares, docs, tfs, lengths, *span, scores.copy(), shares.copy(), one, one, one, one, SCORE_BLOCK, True, True, one, block_norms, 0, 1,
         )
 
 
@@ -542,11 +575,14 @@ class KeywordIndex:
         """
         return self._accumulate(terms, scores=False, coverage=True)[1]
 
-    def evidence(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(``scores(terms)``, ``coverage(terms)``) in one pass over the postings."""
-        return self._accumulate(terms, scores=True, coverage=True)
+    def evidence(self, terms: list[str], *, beside: Beside | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(``scores(terms)``, ``coverage(terms)``) in one pass over the postings; ``beside``: as
+        for ``scores``."""
+        return self._accumulate(terms, scores=True, coverage=True, beside=beside)
 
-    def _accumulate(self, terms: list[str], *, scores: bool, coverage: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _accumulate(
+        self, terms: list[str], *, scores: bool, coverage: bool, beside: Beside | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """BM25 scores and/or coverage of every paper; an array not asked for is left empty."""
         size = len(self.ids)
         if not self.live or not terms:
@@ -557,6 +593,7 @@ class KeywordIndex:
         plan, total = self.plan(terms)
         weights = np.asarray([repeats * idf for _, repeats, idf in plan], dtype=np.float32)
         idfs = np.asarray([idf for _, _, idf in plan], dtype=np.float32)
+        parts: list[tuple[tuple[Any, ...], int, int]] = []
         for offset, segment in zip(self._offsets[:-1], self.segments, strict=True):
             spans = [segment.span(term) for term, _, _ in plan]
             held = [n for n, span in enumerate(spans) if span is not None and span[1] > span[0]]
@@ -567,11 +604,14 @@ class KeywordIndex:
                 continue
             starts = np.asarray([spans[n][0] for n in held], dtype=np.int64)  # type: ignore[index]
             ends = np.asarray([spans[n][1] for n in held], dtype=np.int64)  # type: ignore[index]
-            _add_blocked(
+            arguments = (
                 result[window], shares[window], segment.docs, segment.tfs, segment.lengths, starts, ends, weights[held],
                 idfs[held], k1, base, b, average, SCORE_BLOCK, scores, coverage, np.float32(total),
                 bool(ends.sum() - starts.sum() >= len(segment) * BLOCK_NORMS_SHARE),
             )
+            step = PART_PAPERS if beside is not None else len(segment)
+            parts += [(arguments, first, min(first + step, len(segment))) for first in range(0, len(segment), step)]
+        _run_parts(parts, beside)
         for values in (result, shares):
             if len(values) and len(self._removed):
                 values[self._removed] = 0
@@ -615,15 +655,18 @@ class KeywordIndex:
         """Lucene's BM25 idf of each term (0.0 for a term no paper holds): rarer words weigh more."""
         return {term: self._stats(term)[0] for term in terms}
 
-    def scores(self, terms: list[str]) -> np.ndarray:
+    def scores(self, terms: list[str], *, beside: Beside | None = None) -> np.ndarray:
         """BM25 score of every paper (aligned with ``ids``) for already analysed query terms.
+
+        ``beside``: an executor's ``submit``; when given, a thread it runs takes parts of the pass
+        beside the caller's (``_run_parts``), with the same scores bit for bit.
 
         Lucene's BM25 (bm25s "lucene") with the live collection's statistics, whatever the
         segments. A term repeated in the query counts once per repetition, so a pasted abstract
         weighs its recurring words more, as BM25 does for long queries. float32 throughout: the
         precision bm25s stored its scores in.
         """
-        return self._accumulate(terms, scores=True, coverage=False)[0]
+        return self._accumulate(terms, scores=True, coverage=False, beside=beside)[0]
 
     def search(self, terms: list[str], k: int, *, subset: np.ndarray | None = None) -> list[tuple[int, float]]:
         """Top-k (pk, score) with a positive score, best first; ``subset`` restricts to those pks."""

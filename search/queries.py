@@ -477,7 +477,12 @@ def rank(
     with _floor_dense_search(index, floor_rule, query_vector, subset=subset, pool=pool) as dense_top:
         if mode != "dense" and index.keyword is not None:
             # With the floor, BM25 and the words' coverage are computed in one pass over the postings.
-            bm25, coverage = index.keyword.evidence(terms) if floor else (index.keyword.scores(terms), None)
+            # A helper thread takes parts of the pass too (SEARCH_KEYWORD_BESIDE): after the floor's
+            # dense search where there is one, at once where not (docs/scale.md "Run 15").
+            beside = _ranking_slots.helpers().submit if settings.SEARCH_KEYWORD_BESIDE else None
+            bm25, coverage = (
+                index.keyword.evidence(terms, beside=beside) if floor else (index.keyword.scores(terms, beside=beside), None)
+            )
         evidence = (
             _Evidence(index, floor=floor_rule, dense_top=dense_top(), terms=terms, bm25=bm25, coverage=coverage, subset=subset)
             if floor_rule is not None else None

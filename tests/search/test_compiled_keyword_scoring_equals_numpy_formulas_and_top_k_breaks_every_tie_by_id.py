@@ -9,6 +9,9 @@ sort, ties at the cut broken by the lowest id."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -84,3 +87,50 @@ def test_top_k_equals_a_full_sort_with_ties_broken_by_the_lowest_id(stride: int,
             assert index.top(scores, k) == expected[:k], (query, k)
     # The sampled lower bound was in use (a stride of 4 samples enough matches for k = 40).
     assert KeywordIndex._lower_bound(index.scores(analyze("graph neural networks")), 40 if stride == 4 else 5) is not None
+
+
+@pytest.mark.parametrize("helper", ["running", "busy"])
+def test_a_pass_shared_with_a_helper_thread_gives_the_same_bits_and_never_waits_for_a_helper_that_has_not_started(
+    helper: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Parts of 128 papers in blocks of 64: each segment is cut into several parts, some ending
+    # inside a term's postings, which the next part finds again by binary search.
+    monkeypatch.setattr(keyword, "SCORE_BLOCK", 64)
+    monkeypatch.setattr(keyword, "PART_PAPERS", 128)
+    monkeypatch.setattr(keyword, "_uninitialised", lambda size: np.full(size, np.nan, dtype=np.float32))
+    if helper == "running":  # each part takes a millisecond longer, so the helper surely starts while parts are left
+        compiled = keyword._add_blocked
+
+        def slowed(*arguments):  # type: ignore[no-untyped-def]
+            time.sleep(0.001)
+            compiled(*arguments)
+
+        monkeypatch.setattr(keyword, "_add_blocked", slowed)
+    index = _index()
+    release = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        if helper == "busy":  # its only thread is held: the helper's task never starts, so the caller does every part
+            pool.submit(release.wait, 60)
+        took: list[str] = []
+
+        def beside(task):  # type: ignore[no-untyped-def]
+            def counted() -> None:
+                took.append(threading.current_thread().name)
+                task()
+
+            return pool.submit(counted)
+
+        try:
+            for query in QUERIES:
+                terms = analyze(query)
+                scores, coverage = index.evidence(terms, beside=beside)
+                numpy_scores, numpy_coverage = numpy_evidence(index, terms)
+                assert np.array_equal(scores, numpy_scores), query
+                assert np.array_equal(coverage, numpy_coverage), query
+                assert np.array_equal(index.scores(terms, beside=beside), numpy_scores), query
+        finally:
+            release.set()
+    if helper == "running":
+        assert took, "the helper thread never took part"
+    else:
+        assert not took, "the caller waited for a helper that had not started"

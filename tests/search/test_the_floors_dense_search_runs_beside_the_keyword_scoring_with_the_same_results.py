@@ -50,9 +50,9 @@ def test_the_dense_search_runs_on_another_thread_while_the_keyword_side_scores(
         assert keyword_started.wait(timeout=10), "the keyword side did not start while the dense search ran"
         return real_search(self, *args, **kwargs)
 
-    def evidence_signalling(self: KeywordIndex, terms: list[str]) -> Any:
+    def evidence_signalling(self: KeywordIndex, terms: list[str], **kwargs: Any) -> Any:
         keyword_started.set()
-        return real_evidence(self, terms)
+        return real_evidence(self, terms, **kwargs)
 
     monkeypatch.setattr(type(index.vectors), "search", dense_search_waiting_for_the_keyword_side)
     monkeypatch.setattr(KeywordIndex, "evidence", evidence_signalling)
@@ -89,3 +89,36 @@ def test_a_failing_dense_search_fails_the_request_as_it_did_on_one_thread(
     monkeypatch.setattr(type(index.vectors), "search", broken)
     with pytest.raises(RuntimeError, match="unreadable"):
         semantic_search(query=QUERIES[0])
+
+
+@pytest.mark.django_db
+def test_a_search_answers_the_same_with_the_keyword_pass_shared_with_the_helper_thread(
+    monkeypatch: pytest.MonkeyPatch, settings: Any, reader_collection: dict[str, int]
+) -> None:
+    from search import keyword
+
+    # Parts of 16 papers, so the listing's build is cut into several that both threads take.
+    monkeypatch.setattr(keyword, "SCORE_BLOCK", 16)
+    monkeypatch.setattr(keyword, "PART_PAPERS", 16)
+    monkeypatch.setattr(queries, "_ranking_slots", queries._RankingSlots())
+    calls: list[tuple[bool, int]] = []
+    real_run_parts = keyword._run_parts
+
+    def counting(parts: Any, beside: Any) -> None:
+        calls.append((beside is not None, len(parts)))
+        real_run_parts(parts, beside)
+
+    monkeypatch.setattr(keyword, "_run_parts", counting)
+    settings.SEARCH_KEYWORD_BESIDE = False
+    alone = [_answer(q) for q in QUERIES]
+    assert calls and not any(offered for offered, _ in calls)
+    calls.clear()
+    settings.SEARCH_KEYWORD_BESIDE = True
+    shared = [_answer(q) for q in QUERIES]
+
+    # Every pass was offered to the helper, in several parts where a query word is in the build
+    # (none for "zzqxj flurbleglorp").
+    assert calls and all(offered for offered, _ in calls)
+    assert sorted(parts for _, parts in calls)[0] == 0 and all(parts > 1 for _, parts in calls if parts)
+    assert shared == alone
+    assert alone[0][0] > 0
