@@ -175,7 +175,7 @@ def _run_parts(parts: Sequence[tuple[tuple[Any, ...], int, int]], beside: Beside
     def take() -> None:
         while (n := next(taken)) < len(parts):
             arguments, first, last = parts[n]
-            _add_blocked(*arguments, first, last)
+            _add_blocked(*arguments, first, last)  # type: ignore[call-arg]  # numba stubs: a fixed-arity __call__
 
     helper = beside(take) if beside is not None and len(parts) > 1 else None
     take()
