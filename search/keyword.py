@@ -110,7 +110,7 @@ def _add_blocked(
     k1: np.float32, base: np.float32, b: np.float32, average: np.float32, block: int, with_scores: bool, with_coverage: bool,
     total: np.float32, block_norms: bool, first: int, last: int,
 ) -> None:
-    # Papers [first, last) of the segment only (a part of the pass, ``_parts``): each term's
+    # Papers [first, last) of the segment only (a part of the pass, ``_run_parts``): each term's
     # place starts at its first posting at or past ``first``, found by binary search.
     cursor = starts.copy()
     if first > 0:
@@ -178,9 +178,11 @@ def _run_parts(parts: Sequence[tuple[tuple[Any, ...], int, int]], beside: Beside
             _add_blocked(*arguments, first, last)  # type: ignore[call-arg]  # numba stubs: a fixed-arity __call__
 
     helper = beside(take) if beside is not None and len(parts) > 1 else None
-    take()
-    if helper is not None and not helper.cancel():
-        helper.result()  # it took a part: wait for it (and raise what it raised)
+    try:
+        take()
+    finally:  # the helper never outlives the pass (nor its ranking's slot)
+        if helper is not None and not helper.cancel():
+            helper.result()  # it took a part: wait for it (and raise what it raised)
 
 
 def compile_kernels() -> None:
