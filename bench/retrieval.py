@@ -232,7 +232,7 @@ def bench_collection(
         if sweeps and "nprobe" in index.params:
             facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="nprobe", values=[4, 8, 16, 32, 64, 128, 256])
         if sweeps and "efSearch" in index.params:
-            facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="efSearch", values=[16, 32, 64, 128, 256])
+            facts["sweep"] = sweep(index=index, query_vectors=query_vectors, exact=exact, name="efSearch", values=[16, 32, 64, 128, 256, 512])
         del index
         if memory:
             log(f"  {collection.name}: {kind} memory of 2 serving processes ...")
