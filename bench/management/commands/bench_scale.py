@@ -28,6 +28,7 @@ import shutil
 import statistics
 import time
 import urllib.parse
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -420,8 +421,16 @@ def _collection_pks(real: list[corpus_module.CorpusPaper]) -> tuple[np.ndarray, 
     return real_pks, generated_pks
 
 
-def _exact_top10(query_vectors: np.ndarray, *, plan: scale.Plan, vectors: np.ndarray, real_pks: np.ndarray, generated_pks: np.ndarray) -> np.ndarray:
-    """Exact inner-product top 10 over the whole collection, a block of generated vectors at a time."""
+def _collection_blocks(*, plan: scale.Plan, vectors: np.ndarray, real_pks: np.ndarray, generated_pks: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(vectors, pks) of the whole collection: the real papers', then the generated ones 100,000 at a time."""
+    yield vectors[: len(real_pks)], real_pks
+    for start in range(0, len(generated_pks), 100_000):
+        stop = min(len(generated_pks), start + 100_000)
+        yield scale.generated_vectors(plan, vectors, start=start, stop=stop), generated_pks[start:stop]
+
+
+def _exact_top10(query_vectors: np.ndarray, blocks: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """Exact inner-product top 10 over the whole collection, a block of vectors at a time."""
     best_scores = np.full((len(query_vectors), 10), -np.inf, dtype=np.float32)
     best_ids = np.zeros((len(query_vectors), 10), dtype=np.int64)
 
@@ -435,10 +444,8 @@ def _exact_top10(query_vectors: np.ndarray, *, plan: scale.Plan, vectors: np.nda
         best_scores = np.take_along_axis(cand_scores, order, axis=1)
         best_ids = np.take_along_axis(cand_ids, order, axis=1)
 
-    consider(vectors[: len(real_pks)], real_pks)
-    for start in range(0, len(generated_pks), 100_000):
-        stop = min(len(generated_pks), start + 100_000)
-        consider(scale.generated_vectors(plan, vectors, start=start, stop=stop), generated_pks[start:stop])
+    for block, pks in blocks:
+        consider(block, pks)
     return best_ids
 
 
@@ -448,7 +455,7 @@ def _dense_recall(*, loaded: Any, queries: list[str], plan: scale.Plan, vectors:
 
     query_vectors = np.vstack([embedder.encode_query(q) for q in queries]).astype(np.float32)
     real_pks, generated_pks = _collection_pks(real)
-    best_ids = _exact_top10(query_vectors, plan=plan, vectors=vectors, real_pks=real_pks, generated_pks=generated_pks)
+    best_ids = _exact_top10(query_vectors, _collection_blocks(plan=plan, vectors=vectors, real_pks=real_pks, generated_pks=generated_pks))
     found = []
     for row, vector in enumerate(query_vectors):
         approximate = {pk for pk, _ in loaded.vectors.search(vector, 10)[0]}
@@ -469,18 +476,19 @@ def _peers(
 
     real_pks, generated_pks = _collection_pks(real)
     ids = np.concatenate([real_pks, generated_pks])
-    matrix = np.empty((len(ids), vectors.shape[1]), dtype=np.float32)
-    matrix[: len(real_pks)] = vectors[: len(real_pks)]
-    for start in range(0, len(generated_pks), 100_000):
-        stop = min(len(generated_pks), start + 100_000)
-        matrix[len(real_pks) + start : len(real_pks) + stop] = scale.generated_vectors(plan, vectors, start=start, stop=stop)
+    # The generated vectors are made once, into the matrix the peers load; exact search reads it.
+    matrix = np.empty((len(ids), vectors.shape[1]), dtype=np.float32)  # filled in place: no second copy at 2.6M
+    filled = 0
+    for block, _ in _collection_blocks(plan=plan, vectors=vectors, real_pks=real_pks, generated_pks=generated_pks):
+        matrix[filled : filled + len(block)] = block
+        filled += len(block)
     texts: dict[int, tuple[str, str]] = {}
     wanted = ids.tolist()
     for start in range(0, len(wanted), 5000):  # SQLite caps the variables of one statement
         for pk, title, abstract in Paper.objects.using(ALIAS).filter(pk__in=wanted[start : start + 5000]).values_list("pk", "title", "abstract"):
             texts[pk] = (title, abstract)
     query_vectors = np.vstack([embedder.encode_query(q) for q in queries]).astype(np.float32)
-    exact = _exact_top10(query_vectors, plan=plan, vectors=vectors, real_pks=real_pks, generated_pks=generated_pks).tolist()
+    exact = _exact_top10(query_vectors, [(matrix[start : start + 100_000], ids[start : start + 100_000]) for start in range(0, len(ids), 100_000)]).tolist()
     return peers.bench_peers(
         pg_dir=pg_dir, name=name, ids=ids, vectors=matrix, texts=texts, queries=queries, exact=exact,
         ef_search=ef_search, m=m, ef_construction=ef_construction, fts_queries=fts_queries, log=log,
