@@ -56,9 +56,25 @@ _SLOW_FILES = (
 )
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+# A test marked ``one_pass`` cannot depend on which database the run uses: it touches none, or
+# names its own (an SQLite file, a PostgreSQL database it creates). `make test` runs it in the
+# SQLite pass only (scripts/test.sh sets PAPERSCOPE_TEST_PASS=postgresql for the second pass):
+# the PostgreSQL pass is there to prove what the database changes, and these tests run the
+# same bits either way. A ``one_pass`` test that asks for the run's database is refused here.
+_DATABASE_FIXTURES = {"db", "transactional_db", "live_server", "django_db_reset_sequences", "django_db_serialized_rollback"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     tests_dir = Path(__file__).parent
+    once = []
     for item in items:
+        if item.get_closest_marker("one_pass") is not None:
+            uses = _DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            if uses or item.get_closest_marker("django_db") is not None:
+                raise pytest.UsageError(
+                    f"{item.nodeid} is marked one_pass but uses the run's database ({', '.join(sorted(uses)) or 'django_db'})"
+                )
+            once.append(item)
         fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & _BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)
@@ -69,6 +85,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.prod)
         if relative.name.startswith(_SLOW_FILES):
             item.add_marker(pytest.mark.slow)
+    if once and os.environ.get("PAPERSCOPE_TEST_PASS") == "postgresql":
+        config.hook.pytest_deselected(items=once)
+        items[:] = [item for item in items if item.get_closest_marker("one_pass") is None]
 
 
 # Browser tests drive Debian's Chromium through Playwright (never `playwright install`).

@@ -9,6 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -11,6 +11,8 @@ from bench import corpus, peers, retrieval, scale
 from bench.management.commands.bench_speed import _peer_texts
 from search import embedder
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 def test_generated_vectors_are_the_blends_of_the_sources_generated_sources_names():
     real = np.random.default_rng(3).standard_normal((50, 8)).astype(np.float32)

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bench import cpu_limit
 from tests.conftest import SAMPLE_1K
+
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
 
 
 def _abstracts(n: int) -> list[str]:

@@ -13,6 +13,8 @@ from django.core.management import call_command
 
 from bench import corpus, scale
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 def test_generated_papers_are_recombined_from_two_real_papers_of_one_category() -> None:
     real = list(corpus.read_papers(corpus.SAMPLE_1K))

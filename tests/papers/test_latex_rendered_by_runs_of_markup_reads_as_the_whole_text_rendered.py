@@ -12,6 +12,8 @@ import pytest
 from papers.latex import _regions, _source, to_text, to_text_whole
 from tests.conftest import SAMPLE_1K
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 SPANNING = [
     r"A bound of $$\tilde{O}\left(\sum_{h} \frac{H^2 \log K}{\Delta_h}\right)$$ holds, with $K$ episodes.",
     r"The \textbf{\emph{(i)} satisfiability threshold} $\alpha_c$ and {\em the rest} of it.",

@@ -18,6 +18,8 @@ import pytest
 
 from search import keyword
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # Each way in a fresh interpreter: memory one way freed and the other reused would blur both.

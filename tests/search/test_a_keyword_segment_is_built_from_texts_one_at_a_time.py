@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from search import keyword
 from tests.conftest import SAMPLE_1K
 from tests.private_memory import peak_anon_growth_kb
+
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
 
 
 def _texts() -> list[str]:

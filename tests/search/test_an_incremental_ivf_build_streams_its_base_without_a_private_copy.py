@@ -13,6 +13,8 @@ import pytest
 from search import vector_index
 from tests.private_memory import peak_anon_growth_kb
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 DIM = 32
 
 

@@ -9,11 +9,14 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+import pytest
 from symspellpy import SymSpell, Verbosity
 
 from bench.corpus import SAMPLE_1K, read_papers
 from search import spelling
 from search.keyword import spelling_words
+
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
 
 
 def _words_file(tmp_path: Path) -> Path:

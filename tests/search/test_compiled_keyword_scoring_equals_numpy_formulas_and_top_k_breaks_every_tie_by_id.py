@@ -22,6 +22,8 @@ from bench.keyword_scale import numpy_evidence
 from search import keyword
 from search.keyword import KeywordIndex, analyze, build_segment, keyword_text
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 # "audit" is held by the second segment only: the other's window is skipped by the loop and zeroed apart.
 QUERIES = (
     "graph neural networks for molecules", "language model language model reasoning", "black hole merger", "zzqx learning", "the",

@@ -10,6 +10,8 @@ import pytest
 from search import embedder
 from tests.conftest import SAMPLE_1K
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 def _abstracts(n: int) -> list[str]:
     with open(SAMPLE_1K, encoding="utf-8") as handle:

@@ -11,6 +11,8 @@ import pytest
 from search import embedder
 from tests.conftest import SAMPLE_1K
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 @pytest.mark.parametrize("backend", ["onnx", "openvino"])
 def test_concurrent_encodes_each_get_their_own_vectors(backend: str) -> None:

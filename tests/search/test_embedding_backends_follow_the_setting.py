@@ -12,6 +12,8 @@ from django.conf import settings as django_settings
 
 from search import embedder
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 @pytest.mark.parametrize("backend", ["torch", "onnx", "openvino"])
 def test_the_configured_backend_serves_encode_query(backend: str, settings: object) -> None:

@@ -20,6 +20,8 @@ import pytest
 
 from search import embedder
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 class _Core:
     """What openvino_precision asks of ov.Core, for a CPU with the given capabilities."""

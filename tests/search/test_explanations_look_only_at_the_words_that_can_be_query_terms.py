@@ -14,6 +14,8 @@ from search import explain
 from search.explain import STEM_TAIL, query_terms, spans
 from search.keyword import TOKEN, stem
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 def test_every_word_of_the_real_corpus_begins_as_its_index_term_does() -> None:
     words: set[str] = set()

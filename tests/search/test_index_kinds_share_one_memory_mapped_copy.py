@@ -13,6 +13,8 @@ import pytest
 
 from search.vector_index import FaissIndex, load_index, make_index
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 def _rss_anon_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():

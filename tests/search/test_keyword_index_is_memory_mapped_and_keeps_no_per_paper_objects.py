@@ -14,6 +14,8 @@ import pytest
 
 from search.keyword import IDS_FILE, SUBDIR, KeywordIndex, analyze, build_keyword_index
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 
 def _rss_anon_kib() -> int:
     for line in Path("/proc/self/status").read_text().splitlines():

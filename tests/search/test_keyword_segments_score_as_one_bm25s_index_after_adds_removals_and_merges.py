@@ -17,6 +17,8 @@ from search.keyword import (
     merge_plan,
 )
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 WORDS = ["graph", "neural", "quantum", "protein", "galaxy", "lattice", "entropy", "spectral", "tidal", "coral"]
 
 

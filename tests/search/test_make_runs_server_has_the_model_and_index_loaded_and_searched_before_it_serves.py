@@ -18,6 +18,8 @@ import pytest
 
 from tests.conftest import LISTING
 
+pytestmark = pytest.mark.one_pass  # no database of the run's (tests/conftest.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
