@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from tests.prod.helpers import ROOT, clean_env, manage
 
@@ -38,9 +37,8 @@ def _children(pid: int) -> list[int]:
 
 
 @pytest.mark.slow
+@pytest.mark.one_pass  # its gunicorn gets its own SQLite file: the same either pass
 def test_the_master_never_loads_the_model_and_each_worker_warms_its_own(tmp_path: Path) -> None:
-    if connection.vendor != "sqlite":
-        pytest.skip("independent of the database: runs in the SQLite pass only")
     env = clean_env(
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         INDEX_DIR=str(tmp_path / "index"),

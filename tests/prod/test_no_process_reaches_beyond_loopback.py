@@ -11,7 +11,6 @@ The namespace means a regression is recorded but sends nothing anywhere.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
@@ -33,10 +32,10 @@ def _namespace() -> list[str]:
     return command
 
 
+# It brings its own SQLite and Redis into the namespace (the host's PostgreSQL is outside it), so
+# it runs in the SQLite pass of make test only.
+@pytest.mark.one_pass
 def test_the_real_pipeline_worker_and_gunicorn_reach_nothing_but_loopback(tmp_path: Path) -> None:
-    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        # It brings its own SQLite and Redis into the namespace (the host's PostgreSQL is outside it).
-        pytest.skip("independent of DATABASE_URL: runs in the SQLite pass of make test only")
     run = subprocess.run(  # noqa: S603 - our own driver
         [*_namespace(), sys.executable, "-m", "tests.prod.network_audit", str(tmp_path)],
         cwd=ROOT, capture_output=True, text=True, timeout=1500, check=False,
