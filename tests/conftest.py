@@ -68,14 +68,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tests_dir = Path(__file__).parent
     once = []
     for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
         if item.get_closest_marker("one_pass") is not None:
-            uses = _DATABASE_FIXTURES & set(getattr(item, "fixturenames", ()))
+            uses = _DATABASE_FIXTURES & fixtures
             if uses or item.get_closest_marker("django_db") is not None:
                 raise pytest.UsageError(
                     f"{item.nodeid} is marked one_pass but uses the run's database ({', '.join(sorted(uses)) or 'django_db'})"
                 )
             once.append(item)
-        fixtures = set(getattr(item, "fixturenames", ()))
         if fixtures & _BROWSER_FIXTURES:
             item.add_marker(pytest.mark.browser)
         relative = Path(str(item.fspath)).relative_to(tests_dir)
@@ -87,7 +87,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.slow)
     if once and os.environ.get("PAPERSCOPE_TEST_PASS") == "postgresql":
         config.hook.pytest_deselected(items=once)
-        items[:] = [item for item in items if item.get_closest_marker("one_pass") is None]
+        deselected = set(once)
+        items[:] = [item for item in items if item not in deselected]
 
 
 # Browser tests drive Debian's Chromium through Playwright (never `playwright install`).

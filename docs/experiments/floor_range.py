@@ -18,12 +18,14 @@ probe reads are the same as for real vectors of this size. Interleaved per query
 """
 import argparse
 import json
-import platform
 import sys
 import time
 
 import faiss
 import numpy as np
+
+from bench.measure import cpu_model  # run from the checkout's root with PYTHONPATH=.
+from bench.metrics import percentile
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--size", type=int, default=2_600_000)
@@ -104,17 +106,11 @@ queries_s = time.perf_counter() - asked
 
 
 def pct(values: list[float], p: float) -> float:
-    return round(float(np.percentile(values, p)), 2)
+    return round(percentile(values, p / 100), 2)
 
 
-cpu = platform.processor() or platform.machine()
-try:
-    with open("/proc/cpuinfo") as info:
-        cpu = next(line.split(":", 1)[1].strip() for line in info if line.startswith("model name"))
-except (OSError, StopIteration):
-    pass
 result = {
-    "probe": "floor_range", "cpu": cpu, "faiss": faiss.__version__, "size": options.size, "lists": options.lists,
+    "probe": "floor_range", "cpu": cpu_model(), "faiss": faiss.__version__, "size": options.size, "lists": options.lists,
     "probes": options.probes, "queries": options.queries, "refine": options.refine, "build_s": round(built_s, 1), "queries_s": round(queries_s, 1),
     "ms": {w: {"p50": pct(times[w], 50), "p90": pct(times[w], 90), "p99": pct(times[w], 99)} for w in ways},
     "range_results_p50": {w: int(np.median(v)) for w, v in found.items()},
