@@ -27,7 +27,7 @@ from bench.metrics import recall_at
 from library.recommend import METHODS, direction
 
 BASELINES = ("recent", "bm25-mlt")
-FUSED = ("svm+bm25", "hybrid+bm25")  # a vector method and the BM25 more-like-this, z-scores averaged
+FUSED = ("ridge+bm25", "svm+bm25", "hybrid+bm25")  # a vector method and the BM25 more-like-this, z-scores averaged
 MIN_PAPERS, MAX_PAPERS, LIBRARY_SIZE = 6, 30, 5
 NEGATIVES = 2000  # the SVM's sampled "rest", as library.selectors samples it online
 

@@ -419,11 +419,16 @@ else:
 LIBRARY_MAX_PAPERS = env.int("LIBRARY_MAX_PAPERS", default=20_000)  # per reader
 LIBRARY_MAX_TAGS = env.int("LIBRARY_MAX_TAGS", default=500)  # per reader
 LIBRARY_IMPORT_MAX_KB = env.int("LIBRARY_IMPORT_MAX_KB", default=2048)  # a pasted list or a .bib upload
-# svm+bm25 ranked best on the pseudo-library benchmark (docs/benchmarks.md, "Recommendations").
-LIBRARY_RECOMMEND_METHOD = env.str("LIBRARY_RECOMMEND_METHOD", default="svm+bm25")
-if LIBRARY_RECOMMEND_METHOD not in ("centroid", "svm", "hybrid", "centroid+bm25", "svm+bm25", "hybrid+bm25"):
-    raise ImproperlyConfigured(f"LIBRARY_RECOMMEND_METHOD must be centroid, svm, hybrid or one of them +bm25, not {LIBRARY_RECOMMEND_METHOD!r}")
-LIBRARY_SVM_NEGATIVES = env.int("LIBRARY_SVM_NEGATIVES", default=2000)  # papers sampled as "the rest"
+# ridge+bm25 ranked best on the pseudo-library benchmark (docs/benchmarks.md, "Recommendations"),
+# and needs no scikit-learn in web workers (svm and hybrid import it: ~80 MB of private memory each).
+LIBRARY_RECOMMEND_METHOD = env.str("LIBRARY_RECOMMEND_METHOD", default="ridge+bm25")
+if LIBRARY_RECOMMEND_METHOD not in (
+    "centroid", "ridge", "svm", "hybrid", "centroid+bm25", "ridge+bm25", "svm+bm25", "hybrid+bm25",
+):
+    raise ImproperlyConfigured(
+        f"LIBRARY_RECOMMEND_METHOD must be centroid, ridge, svm, hybrid or one of them +bm25, not {LIBRARY_RECOMMEND_METHOD!r}"
+    )
+LIBRARY_SVM_NEGATIVES = env.int("LIBRARY_SVM_NEGATIVES", default=2000)  # papers sampled as "the rest" (ridge, svm, hybrid)
 LIBRARY_DIGEST_MAX_PAPERS = env.int("LIBRARY_DIGEST_MAX_PAPERS", default=20)  # per saved search or tag per email
 LIBRARY_DIGEST_HOUR = env.int("LIBRARY_DIGEST_HOUR", default=6)  # UTC hour the beat sends digests
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")  # absolute links in emails

@@ -1,10 +1,11 @@
-"""Recommendation scoring: pure NumPy/scikit-learn on unit vectors, shared by the app and its benchmark.
+"""Recommendation scoring: NumPy (and, for ``svm``, scikit-learn) on unit vectors, shared by the app and its benchmark.
 
 Every method here turns the reader's saved papers into ONE direction ``d`` in embedding space and
 ranks the collection by ``d . x``. For the centroid that is the mean of the saved vectors; for
-the linear SVM (arxiv-sanity-lite's recipe: the tag's papers against the rest) ``w . x + b`` ranks
-exactly like ``w . x``; the hybrid is a weighted sum of the two unit directions, so it is linear
-too. A linear direction means the whole collection is ranked by one inner-product search in the
+the linear classifiers (arxiv-sanity-lite's recipe: the tag's papers against the rest: ``ridge``,
+a regularised least-squares classifier solved in closed form, and ``svm``, scikit-learn's linear
+SVM) ``w . x + b`` ranks exactly like ``w . x``; the hybrid is a weighted sum of two unit
+directions, so it is linear too. A linear direction means the whole collection is ranked by one inner-product search in the
 FAISS index the site already serves - no per-reader matrix, no extra model in memory.
 docs/benchmarks.md ("Recommendations") measures the methods against each other.
 """
@@ -13,15 +14,18 @@ from __future__ import annotations
 
 import numpy as np
 
-METHODS = ("centroid", "svm", "hybrid")
+METHODS = ("centroid", "ridge", "svm", "hybrid")
 # A vector method fused with BM25 more-like-this (the library's most distinctive terms as one
 # query): the best on the benchmark, so the default (LIBRARY_RECOMMEND_METHOD).
-FUSED_METHODS = ("svm+bm25", "hybrid+bm25", "centroid+bm25")
+FUSED_METHODS = ("ridge+bm25", "svm+bm25", "hybrid+bm25", "centroid+bm25")
 MLT_TERMS = 25
 FUSION_DEPTH = 100  # each side's top-N sets its z-score normalisation, as search's zscore fusion does
 # LinearSVC's C for a few positives against sampled negatives: arxiv-sanity-lite uses 0.01 on
 # tf-idf; on unit sentence vectors 0.1 ranked best on the benchmark's first run (docs).
 SVM_C = 0.1
+# The ridge classifier's regularisation, in units of the mean variance per dimension
+# (``ridge_direction``): chosen on pseudo-libraries of another seed than the one reported (docs).
+RIDGE_ALPHA = 0.03
 HYBRID_SVM_SHARE = 0.5
 
 
@@ -33,6 +37,34 @@ def _unit(vector: np.ndarray) -> np.ndarray:
 def centroid_direction(positives: np.ndarray) -> np.ndarray:
     """The unit mean of the saved papers' vectors."""
     return _unit(np.asarray(positives, dtype=np.float32).mean(axis=0))
+
+
+def ridge_direction(positives: np.ndarray, negatives: np.ndarray, *, alpha: float = RIDGE_ALPHA) -> np.ndarray:
+    """The unit weight vector of a ridge classifier (least squares on +1 / -1, L2-regularised)
+    separating the saved papers from the others, classes balanced as for ``svm_direction``.
+
+    With balanced class weights its direction is the regularised Fisher discriminant,
+    ``(S + alpha I)^-1 (mean of the saved - mean of the others)``, ``S`` the two classes' covariances
+    averaged: one 384 x 384 solve (LAPACK through NumPy), a few milliseconds, where LinearSVC
+    iterates (~0.1-0.2 s) and importing scikit-learn costs a web worker ~45 MB of private memory
+    (docs/scale.md "Run 10"). Written here rather than taken from scikit-learn's RidgeClassifier for
+    that memory; the benchmark compares it with the SVM (docs/benchmarks.md, "Recommendations").
+    ``alpha`` is in the units of the covariance's mean variance per dimension (its trace / dim), so
+    it means the same for any embedding size.
+    """
+    pos = np.asarray(positives, dtype=np.float64)
+    neg = np.asarray(negatives, dtype=np.float64)
+    covariance = 0.5 * (_covariance(pos) + _covariance(neg))
+    dim = covariance.shape[0]
+    ridge = alpha * float(np.trace(covariance)) / dim or alpha
+    weights = np.linalg.solve(covariance + ridge * np.eye(dim), pos.mean(axis=0) - neg.mean(axis=0))
+    return _unit(weights)
+
+
+def _covariance(rows: np.ndarray) -> np.ndarray:
+    """Rows' covariance (divided by their count; zeros for one row)."""
+    centred = rows - rows.mean(axis=0)
+    return (centred.T @ centred) / len(rows)
 
 
 def svm_direction(positives: np.ndarray, negatives: np.ndarray, *, c: float = SVM_C) -> np.ndarray:
@@ -51,7 +83,7 @@ def svm_direction(positives: np.ndarray, negatives: np.ndarray, *, c: float = SV
 
 
 def direction(method: str, positives: np.ndarray, negatives: np.ndarray | None = None) -> np.ndarray:
-    """The ranking direction of a method; negatives are needed by ``svm`` and ``hybrid``."""
+    """The ranking direction of a method; negatives are needed by ``ridge``, ``svm`` and ``hybrid``."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     centroid = centroid_direction(positives)
@@ -59,6 +91,8 @@ def direction(method: str, positives: np.ndarray, negatives: np.ndarray | None =
         return centroid
     if negatives is None or len(negatives) == 0:
         return centroid  # nothing to contrast with yet (an empty collection): the centroid is all we know
+    if method == "ridge":
+        return ridge_direction(positives, negatives)
     svm = svm_direction(positives, negatives)
     if method == "svm":
         return svm

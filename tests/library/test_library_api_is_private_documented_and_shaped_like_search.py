@@ -50,7 +50,7 @@ def test_recommendations_have_the_search_item_shape(ada: Any, reader_collection:
     found = _json(client, "get", "/api/search?q=reward+models+for+aligning+language+models+with+human+preferences", **auth)
     search_item = found.json()["results"][0]
     body = _json(client, "get", "/api/library/recommendations?k=5&tag=t", **auth).json()
-    assert body["method"] == "svm+bm25" and len(body["results"]) == 5
+    assert body["method"] == "ridge+bm25" and len(body["results"]) == 5
     item = body["results"][0]
     assert set(search_item) <= set(item) and item["closest_saved"][0]["paper_id"] == reader_collection["2503.19523"]
     assert _json(client, "get", "/api/library/recommendations?tag=nope", **auth).status_code == 404

@@ -49,4 +49,4 @@ def test_the_page_shows_why_each_paper_is_recommended(ada_client: Client, ada_sa
     html = ada_client.get("/library/recommendations").content.decode()
     assert html.count('class="because"') == 20
     assert f'href="/papers/{ada_saved["2503.19523"]}/"' in html
-    assert "Ranked by svm+bm25 over 3 saved papers" in html
+    assert "Ranked by ridge+bm25 over 3 saved papers" in html

@@ -15,7 +15,7 @@ from bench.measure import cpu_model
 
 
 class Command(BaseCommand):
-    help = "hit@10 / recall@10 of centroid, SVM and hybrid recommendations vs 'most recent' and BM25 more-like-this."
+    help = "hit@10 / recall@10 of centroid, ridge, SVM and hybrid recommendations vs 'most recent' and BM25 more-like-this."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--authors", type=int, default=400, help="pseudo-libraries (authors with 6-30 papers)")
