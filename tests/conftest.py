@@ -108,10 +108,12 @@ def launched_chromium() -> Iterator[Any]:
     """A headless Debian Chromium for one fixture scope (skips the test where it is missing)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop in this thread while it runs; the tests' own ORM
     # calls are still synchronous, which Django's async-safety check would refuse.
+    outside = {alias: connections[alias] for alias in connections}
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         with sync_playwright() as playwright:
@@ -120,6 +122,13 @@ def launched_chromium() -> Iterator[Any]:
                 yield browser
             finally:
                 browser.close()
+                # Django keeps connections per context (asgiref Local), and Playwright runs the
+                # test in a context of its own: ORM calls made meanwhile opened connections
+                # nothing else would close (on PostgreSQL, a session that kept the test database
+                # from being dropped at the end of the run).
+                for alias in connections:
+                    if connections[alias] is not outside[alias]:
+                        connections[alias].close()
 
 
 @pytest.fixture(autouse=True)
