@@ -5,8 +5,9 @@ ranks the collection by ``d . x``. For the centroid that is the mean of the save
 the linear classifiers (arxiv-sanity-lite's recipe: the tag's papers against the rest: ``ridge``,
 a regularised least-squares classifier solved in closed form, and ``svm``, scikit-learn's linear
 SVM) ``w . x + b`` ranks exactly like ``w . x``; the hybrid is a weighted sum of two unit
-directions, so it is linear too. A linear direction means the whole collection is ranked by one inner-product search in the
-FAISS index the site already serves - no per-reader matrix, no extra model in memory.
+directions, so it is linear too. A linear direction means the whole collection is ranked by one
+inner-product search in the FAISS index the site already serves - no per-reader matrix, no extra
+model in memory.
 docs/benchmarks.md ("Recommendations") measures the methods against each other.
 """
 
@@ -45,10 +46,11 @@ def ridge_direction(positives: np.ndarray, negatives: np.ndarray, *, alpha: floa
 
     With balanced class weights its direction is the regularised Fisher discriminant,
     ``(S + alpha I)^-1 (mean of the saved - mean of the others)``, ``S`` the two classes' covariances
-    averaged: one 384 x 384 solve (LAPACK through NumPy), a few milliseconds, where LinearSVC
-    iterates (~0.1-0.2 s) and importing scikit-learn costs a web worker ~45 MB of private memory
-    (docs/scale.md "Run 10"). Written here rather than taken from scikit-learn's RidgeClassifier for
-    that memory; the benchmark compares it with the SVM (docs/benchmarks.md, "Recommendations").
+    averaged: one 384 x 384 solve (LAPACK through NumPy), ~12 ms, where LinearSVC iterates
+    (0.04-0.3 s) and importing it (scikit-learn and SciPy) costs a web worker ~80 MB of private
+    memory (docs/scale.md "Run 17"). Written here rather than taken from scikit-learn's
+    RidgeClassifier for that memory; a test compares the two, and the benchmark compares it with
+    the SVM (docs/benchmarks.md, "Recommendations").
     ``alpha`` is in the units of the covariance's mean variance per dimension (its trace / dim), so
     it means the same for any embedding size.
     """
