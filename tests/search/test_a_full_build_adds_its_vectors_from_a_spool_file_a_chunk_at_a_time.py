@@ -6,11 +6,15 @@ without the index either (its lists are written straight into the file)."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
+from django.conf import settings
 
 from search import index_store, services, vector_index
 from search.vector_index import RowFile
@@ -114,18 +118,15 @@ def test_adding_rows_fills_only_an_empty_index_with_one_id_a_row(tmp_path: Path)
         index.add_rows(np.arange(50) + 100, rows)
 
 
-def test_a_full_ivf_build_writes_its_file_without_holding_the_vectors(tmp_path: Path) -> None:
-    """Both ways measured side by side on 200,000 vectors of 256 dimensions (205 MB): the whole
-    matrix read, added and saved (before), and ``save_rows`` (a full build now): the quantizer
-    trained on a sample, the rows assigned, then written from the spool into their lists' places
-    in the file a chunk at a time. Besides the file (page cache) it holds a chunk (10,000 rows
-    here, 10 MB, read and sorted by list, and their codes), the list numbers (8 bytes a row), the
-    training sample (12,800 rows, 13 MB) and k-means' scratch: a fixed amount (~35-45 MB here),
-    whatever the collection's size. Before, it held the matrix and the index's copy of it."""
+def _both_ways(directory: str) -> tuple[int, int, int]:
+    """Peak anonymous growth (kB) of a streamed and of an at-once IVF build of the same 200,000
+    spooled vectors under ``directory``, and the vectors' size (kB): run by the test below in a
+    fresh process, so nothing an earlier test left in the process (threads, heap, BLAS buffers)
+    counts against either way."""
+    tmp_path = Path(directory)
     count, dim = 200_000, 256
     rows = _spooled(tmp_path / "rows", _unit(np.random.default_rng(6), count, dim), block=20_000)
     ids = np.arange(count, dtype=np.int64)
-    size_kb = count * dim * 4 // 1024
     faiss.omp_set_num_threads(1)  # the same threads both ways; IVF training's scratch stays small
 
     def at_once() -> None:
@@ -138,11 +139,26 @@ def test_a_full_ivf_build_writes_its_file_without_holding_the_vectors(tmp_path: 
         (tmp_path / "streamed").mkdir()
         vector_index.IVFIndex.save_rows(tmp_path / "streamed", kind="IVF256,Flat", ids=ids, rows=rows, chunk=10_000)
 
-    try:
-        streamed_kb = peak_anon_growth_kb(streamed)
-        at_once_kb = peak_anon_growth_kb(at_once)
-    finally:
-        faiss.omp_set_num_threads(0)
+    return peak_anon_growth_kb(streamed), peak_anon_growth_kb(at_once), count * dim * 4 // 1024
+
+
+def test_a_full_ivf_build_writes_its_file_without_holding_the_vectors(tmp_path: Path) -> None:
+    """Both ways measured side by side on 200,000 vectors of 256 dimensions (205 MB), in a fresh
+    process: the whole matrix read, added and saved (before), and ``save_rows`` (a full build
+    now): the quantizer trained on a sample, the rows assigned, then written from the spool into
+    their lists' places in the file a chunk at a time. Besides the file (page cache) it holds a
+    chunk (10,000 rows here, 10 MB, read and sorted by list, and their codes), the list numbers
+    (8 bytes a row), the training sample (12,800 rows, 13 MB) and k-means' scratch: a fixed amount
+    (~35-45 MB here), whatever the collection's size. Before, it held the matrix and the index's
+    copy of it. (Measured in the test run's own process it once read 60 MB after ~800 other
+    tests: what they left behind, not the build's.)"""
+    probe = f"import django; django.setup(); from {__name__} import _both_ways; print(*_both_ways({str(tmp_path)!r}))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=600, check=False,
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(settings.BASE_DIR)},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    streamed_kb, at_once_kb, size_kb = (int(n) for n in result.stdout.split()[-3:])
     seen = f"peak anonymous growth: streamed {streamed_kb} KB, at once {at_once_kb} KB, vectors {size_kb} KB"
     assert at_once_kb > 1.8 * size_kb, seen  # the matrix and the index's copy
     assert streamed_kb < 0.3 * size_kb, seen  # a chunk, its codes, the list numbers, the training sample
