@@ -17,9 +17,7 @@ seed = int(sys.argv[1]) if len(sys.argv) > 1 else 1
 subset = br.build_subset(path=ARXIV_115K, authors=400, total=15000, seed=seed)
 vectors = br.subset_vectors(subset, cache=bench_dir() / f"recommend-15000-seed{seed}.npy", backend=settings.EMBEDDING_BACKEND)
 real = recommend.direction
-out = {}
 for alpha in [float(a) for a in sys.argv[2].split(",")]:
     br.direction = lambda m, p, n, a=alpha: recommend.ridge_direction(p, n, alpha=a) if m == "ridge" else real(m, p, n)
     r = br.evaluate(subset, vectors, k=10, seed=seed)
-    out[alpha] = {m: r[m] for m in ("ridge", "ridge+bm25", "svm", "svm+bm25")}
-    print(alpha, json.dumps(out[alpha]), flush=True)
+    print(alpha, json.dumps({m: r[m] for m in ("ridge", "ridge+bm25", "svm", "svm+bm25")}), flush=True)

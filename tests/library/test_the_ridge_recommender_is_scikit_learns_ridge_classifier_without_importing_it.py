@@ -5,15 +5,13 @@ memory each, docs/scale.md "Run 10"; docs/benchmarks.md "Recommendations" measur
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
-from django.conf import settings
 
 from library import recommend
+from tests.prod.helpers import clean_env, run_python
 
 pytestmark = pytest.mark.one_pass  # no database: vectors only, and a process of its own
 
@@ -78,10 +76,6 @@ def test_a_fresh_process_ranking_by_the_default_method_never_imports_scikit_lear
         print(settings.LIBRARY_RECOMMEND_METHOD, "sklearn" in sys.modules)
         """
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=120, check=False,
-        env={"DJANGO_SETTINGS_MODULE": "config.settings", "PAPERSCOPE_IGNORE_DOTENV": "1", "PATH": "/usr/bin:/bin",
-             "PYTHONPATH": str(settings.BASE_DIR)},
-    )
+    result = run_python(probe, clean_env())  # the settings' defaults: no Paperscope knob from this environment
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split() == ["ridge+bm25", "False"]

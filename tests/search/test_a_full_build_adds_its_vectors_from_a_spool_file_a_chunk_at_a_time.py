@@ -6,19 +6,16 @@ without the index either (its lists are written straight into the file)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import faiss
 import numpy as np
 import pytest
-from django.conf import settings
 
 from search import index_store, services, vector_index
 from search.vector_index import RowFile
 from tests.private_memory import peak_anon_growth_kb
+from tests.prod.helpers import clean_env, run_python
 
 
 def _unit(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
@@ -153,10 +150,7 @@ def test_a_full_ivf_build_writes_its_file_without_holding_the_vectors(tmp_path: 
     copy of it. (Measured in the test run's own process it once read 60 MB after ~800 other
     tests: what they left behind, not the build's.)"""
     probe = f"import django; django.setup(); from {__name__} import _both_ways; print(*_both_ways({str(tmp_path)!r}))"
-    result = subprocess.run(
-        [sys.executable, "-c", probe], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "PYTHONPATH": str(settings.BASE_DIR)},
-    )
+    result = run_python(probe, clean_env(), timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     streamed_kb, at_once_kb, size_kb = (int(n) for n in result.stdout.split()[-3:])
     seen = f"peak anonymous growth: streamed {streamed_kb} KB, at once {at_once_kb} KB, vectors {size_kb} KB"
